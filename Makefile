@@ -1,0 +1,122 @@
+# vmlab — plain Makefile with pkg-config (STYLE.md rule 15).
+#   make            build ./vmlab
+#   make deps       install every Debian package the project needs (root)
+#   make check      unit + CLI + download + end-to-end tests (SAN=1: ASan+UBSan)
+#   make check-unit / check-cli / check-image / e2e    one layer of the tests
+#   make check-layering   fail if a file includes a library outside its adapter
+#   make fuzz       build the libFuzzer profile target (clang)
+#   make install    PREFIX=/usr/local DESTDIR=
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+DATADIR   ?= $(PREFIX)/share/vmlab
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+VERSION   := 0.1.0
+
+PKGS      := libvirt libssh libcurl ncursesw libxml-2.0 libcrypto cmocka liblzma libisofs-1
+CC        ?= cc
+WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wwrite-strings -Wvla -Wimplicit-fallthrough -fno-common -Werror
+HARDEN    := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+OPT       ?= -O2 -g
+ifeq ($(SAN),1)
+  OPT     := -O1 -g -fno-omit-frame-pointer
+  HARDEN  := -fstack-protector-strong
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  BUILD   := build/san
+else
+  BUILD   := build/rel
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS  += -Isrc -I/usr/include/iniparser -DVL_VERSION='"$(VERSION)"' \
+             -DVL_DATADIR='"$(DATADIR)"' -DVL_SYSCONFDIR='"$(SYSCONFDIR)"' -D_GNU_SOURCE
+CFLAGS    += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
+LDLIBS    += $(PKG_LIBS) -liniparser -pthread
+LDFLAGS   += $(SANFLAGS)
+
+CORE_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/util/*.c src/cmd/*.c)) $(wildcard ui/*.c)
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+
+.PHONY: all deps check check-unit check-cli check-image e2e check-layering fuzz fuzz-run \
+        install clean bench
+all: vmlab
+
+vmlab: $(BUILD)/vmlab
+	ln -sf $(BUILD)/vmlab vmlab
+
+$(BUILD)/vmlab: $(BUILD)/src/main.o $(BUILD)/libvmlab.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libvmlab.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_HELP) $(BUILD)/libvmlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_HELP) $(BUILD)/libvmlab.a $(LDLIBS)
+
+# Debian packages: build deps, the libvirt/QEMU stack, and what the tests use.
+DEB_BUILD := build-essential pkg-config libvirt-dev libssh-dev libcurl4-openssl-dev \
+             libncurses-dev libxml2-dev libssl-dev libiniparser-dev libcmocka-dev liblzma-dev \
+             libisofs-dev
+DEB_RUN   := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 \
+             qemu-utils dnsmasq-base iproute2 openssh-client ca-certificates
+DEB_TEST  := clang libclang-rt-14-dev lighttpd openssh-server dropbear-bin busybox-static \
+             extlinux syslinux-common mmdebstrap e2fsprogs xorriso tmux jq python3 xz-utils \
+             curl hyperfine $(shell cat tests/e2e/lib/packages.txt 2>/dev/null)
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 1; fi
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$(sort $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST))
+
+check: check-layering check-unit check-cli check-image e2e fuzz-run
+	@echo "make check: all test layers passed"
+
+check-unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+check-cli: vmlab
+	@tests/cli/run.sh $(BUILD)/vmlab
+
+check-image: vmlab
+	@tests/image/run.sh $(BUILD)/vmlab
+
+e2e: vmlab
+	@tests/e2e/run.sh $(BUILD)/vmlab
+
+check-layering:
+	@tests/check-layering.sh
+
+fuzz: build/fuzz/fuzz_profile
+build/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+		-o $@ $< $(CORE_SRC) $(PKG_LIBS) -liniparser -pthread
+fuzz-run:
+	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz && \
+		tests/fuzz/run.sh build/fuzz/fuzz_profile; else echo "fuzz: clang not found, skipped"; fi
+
+bench: vmlab
+	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
+
+install: $(BUILD)/vmlab
+	install -Dm755 $(BUILD)/vmlab $(DESTDIR)$(BINDIR)/vmlab
+	install -d $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)/images
+	install -m644 profiles/*.ini $(DESTDIR)$(DATADIR)/profiles/
+	install -m644 images/*.ini $(DESTDIR)$(DATADIR)/images/
+	install -Dm644 vmlab.conf.example $(DESTDIR)$(DATADIR)/vmlab.conf.example
+	for m in man/*.[1-8]; do s=$${m##*.}; install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
+clean:
+	rm -rf build vmlab
+
+-include $(shell find build -name '*.d' 2>/dev/null)

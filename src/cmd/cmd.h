@@ -1,0 +1,77 @@
+/* The command table: every CLI command is data (name, usage, options, flags,
+ * run), one file each; the dispatcher enforces flags as preconditions. */
+#ifndef VL_CMD_H
+#define VL_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctx.h"
+#include "util/err.h"
+
+enum vl_cmd_flags {
+	VL_CMD_NEEDS_PROFILE = 1u << 0, /* load + validate vmlab.ini first (implies config) */
+	VL_CMD_NEEDS_CONFIG = 1u << 1,  /* load vmlab.conf first */
+	VL_CMD_NEEDS_LIBVIRT = 1u << 2, /* connect first; failure exits 3 */
+	VL_CMD_UNAVAILABLE = 1u << 3,   /* declared, built by a later issue */
+	VL_CMD_HIDDEN = 1u << 4,        /* not listed in help */
+};
+
+enum vl_opt_type { VL_OPT_FLAG, VL_OPT_VALUE };
+
+struct vl_opt {
+	const char *name;       /* long name without "--" */
+	char short_name;        /* 0 if none */
+	enum vl_opt_type type;
+	const char *metavar;    /* VL_OPT_VALUE: "NAME", "HEX" */
+	const char *help;
+};
+
+#define VL_OPT_END { NULL, 0, VL_OPT_FLAG, NULL, NULL }
+
+struct vl_args;
+
+struct vl_cmd {
+	const char *name;
+	const char *alias;
+	const char *usage;      /* after "vmlab ", e.g. "up [VM...] [--dry-run]" */
+	const char *summary;    /* one line for the command list */
+	const char *description;/* a paragraph for `vmlab help CMD`, or NULL */
+	const struct vl_opt *opts;
+	unsigned flags;
+	int min_args, max_args; /* positional arguments; max -1: any */
+	bool takes_rest;        /* accepts "-- CMD ARG..." */
+	int (*run)(struct vl_ctx *ctx, const struct vl_args *args, struct vl_err *err);
+};
+
+struct vl_args {
+	const struct vl_cmd *cmd;
+	const char *values[32]; /* per opt index: the value, "" for a given flag, NULL */
+	char **pos;
+	int npos;
+	char **rest;            /* words after "--" */
+	int nrest;
+	bool has_rest;
+};
+
+#define VL_CMD(sym) extern const struct vl_cmd vl_cmd_##sym;
+#include "cmd/commands.def"
+#undef VL_CMD
+
+extern const struct vl_cmd *const vl_commands[];
+extern const size_t vl_n_commands;
+
+/* Find by exact name, alias or unique prefix. On failure err says why,
+ * listing candidates when ambiguous or a suggestion for a typo. */
+const struct vl_cmd *vl_cmd_find(const char *name, struct vl_err *err);
+/* Parse argv (after the command word) against cmd's options. */
+int vl_args_parse(struct vl_args *a, const struct vl_cmd *cmd, int argc, char **argv,
+		  struct vl_err *err);
+const char *vl_args_get(const struct vl_args *a, const char *opt_name);
+bool vl_args_has(const struct vl_args *a, const char *opt_name);
+/* Print the help of one command, or the command list (cmd NULL), to f. */
+void vl_cmd_print_help(const struct vl_cmd *cmd, void *file);
+/* Run a command with argv[0] the command word: parse, preconditions, run. */
+int vl_cmd_dispatch(struct vl_ctx *ctx, int argc, char **argv, struct vl_err *err);
+
+#endif

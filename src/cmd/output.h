@@ -1,0 +1,17 @@
+/* CLI output: the event sink that turns engine events into lines (or a
+ * progress bar on a terminal) on stderr, and helpers commands use to print. */
+#ifndef VL_CMD_OUTPUT_H
+#define VL_CMD_OUTPUT_H
+
+#include <stdio.h>
+
+#include "ctx.h"
+#include "util/diag.h"
+
+/* Install the CLI sink into ctx->events (thread-safe). */
+void vl_out_init(struct vl_ctx *ctx);
+void vl_out_diags(const struct vl_ctx *ctx, const struct vl_diags *diags);
+/* Ask yes/no on the terminal; false when stdin is not a terminal. */
+int vl_out_confirm(const struct vl_ctx *ctx, const char *question);
+
+#endif

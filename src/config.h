@@ -1,0 +1,40 @@
+/* vmlab.conf: global settings (libvirt URI, accelerator, storage, image cache,
+ * subnet pool, parallelism, timeouts), with environment overrides. */
+#ifndef VL_CONFIG_H
+#define VL_CONFIG_H
+
+#include <stdint.h>
+
+#include "util/diag.h"
+#include "util/err.h"
+
+enum vl_accel { VL_ACCEL_AUTO, VL_ACCEL_KVM, VL_ACCEL_TCG };
+
+struct vl_config {
+	char *path;              /* file that was loaded, NULL: built-in defaults */
+	char *uri;               /* [libvirt] uri, VMLAB_URI */
+	enum vl_accel accel;     /* [vm] accel, VMLAB_ACCEL */
+	char *pool_name;         /* [storage] pool */
+	char *pool_dir;          /* [storage] pool_dir */
+	char *cache_dir;         /* [images] cache, VMLAB_CACHE */
+	char **catalogs;         /* [images] catalog = a.ini, b.ini (extra catalogs) */
+	size_t n_catalogs;
+	unsigned stall_timeout;  /* [images] stall_timeout, seconds without a byte */
+	uint32_t pool_addr;      /* [network] subnet_pool, host order, e.g. 10.77.0.0 */
+	unsigned pool_prefix;    /* ... /16 */
+	unsigned lab_prefix;     /* [network] lab_prefix: size of each lab's subnet, /24 */
+	unsigned parallel;       /* [up] parallel: VMs brought up at once */
+	unsigned boot_timeout;   /* [up] boot_timeout: seconds until SSH must answer */
+	unsigned halt_timeout;   /* [halt] timeout: ACPI shutdown grace before force */
+};
+
+/* Load from explicit path (--config) or the search order of DESIGN.md:
+ * $VMLAB_CONFIG, ~/.config/vmlab/vmlab.conf, /etc/vmlab/vmlab.conf, then
+ * built-in defaults; environment overrides apply last. Problems go to diags
+ * as FILE:LINE and the call fails with VL_E_CONFIG. */
+int vl_config_load(struct vl_config *cfg, const char *explicit_path, struct vl_diags *diags,
+		   struct vl_err *err);
+void vl_config_release(struct vl_config *cfg);
+const char *vl_accel_name(enum vl_accel a);
+
+#endif

@@ -1,0 +1,27 @@
+/* The context passed down every call instead of globals: global options,
+ * loaded config and profile, and the event sink progress goes to. */
+#ifndef VL_CTX_H
+#define VL_CTX_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "event.h"
+#include "profile.h"
+
+struct vl_virt;
+
+struct vl_ctx {
+	char *project_dir;        /* -C DIR, else the current directory (absolute) */
+	const char *config_path;  /* --config FILE, or NULL for the search order */
+	const char *uri;          /* --uri, overrides config and VMLAB_URI */
+	bool json, quiet, verbose;
+	bool tty_out, tty_err;    /* stdout / stderr are terminals */
+	bool have_config, have_profile;
+	struct vl_config config;
+	struct vl_profile profile;
+	struct vl_virt *virt;     /* connected when the command needs libvirt */
+	struct vl_events events;
+};
+
+#endif

@@ -1,0 +1,55 @@
+/* vmlab.ini: the project's declarative lab description. Loading finds the
+ * file (walking up like git), parses it with iniparser, recovers line numbers,
+ * and validates every key, reporting all problems as FILE:LINE. */
+#ifndef VL_PROFILE_H
+#define VL_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/diag.h"
+#include "util/err.h"
+
+#define VL_NAME_MAX 40          /* lab and VM names: [a-z0-9-], at most this */
+#define VL_PROFILE_FILE "vmlab.ini"
+
+enum vl_net_mode { VL_NET_NAT, VL_NET_ISOLATED };
+
+struct vl_vm_spec {
+	char *name;          /* [vm NAME] */
+	int line;            /* line of the section header */
+	unsigned count;      /* 1..VL_COUNT_MAX; >1 expands to NAME-1..NAME-N */
+	unsigned cpus;
+	uint64_t memory;     /* bytes */
+	uint64_t disk;       /* bytes */
+	char *image;         /* catalog name, URL, or path (absolute after load) */
+	char *ip;            /* fixed IPv4 or NULL; with count > 1, the first of a run */
+	char *provision;     /* absolute path of a script, or NULL */
+	char *user_data;     /* absolute path of extra cloud-config, or NULL */
+};
+
+struct vl_profile {
+	char *path;          /* absolute path of vmlab.ini */
+	char *dir;           /* absolute project directory (dirname of path) */
+	char *name;          /* [lab] name, default: directory name sanitized */
+	enum vl_net_mode network;
+	bool subnet_auto;
+	uint32_t subnet_addr;   /* host byte order, when !subnet_auto */
+	unsigned subnet_prefix;
+	char *user;          /* login user, default "vmlab" */
+	struct vl_vm_spec *vms;
+	size_t n_vms;
+};
+
+/* Walk up from start_dir to find vmlab.ini; returns malloc'd absolute path. */
+char *vl_profile_find(const char *start_dir, struct vl_err *err);
+/* Load and validate. On problems every one is added to diags and the call
+ * fails with VL_E_PROFILE ("N problems in FILE"). */
+int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *diags,
+		    struct vl_err *err);
+void vl_profile_release(struct vl_profile *p);
+
+/* "512M", "2G", "1.5G" etc. to bytes; see profile.c for the exact rules. */
+int vl_parse_size(const char *s, uint64_t *out, struct vl_err *err);
+
+#endif
