@@ -1,10 +1,39 @@
-/* vmlab up: create and start the lab's VMs. Declared now; a later issue builds it. */
+/* vmlab up [VM...] [--dry-run] [--no-provision]: converge the lab. */
 #include "cmd/cmd.h"
+
+#include "cmd/plan_print.h"
+#include "lab.h"
+
+static const struct vl_opt opts[] = {
+	{ "dry-run", 'n', VL_OPT_FLAG, NULL, "print the plan and touch nothing" },
+	{ "no-provision", 0, VL_OPT_FLAG, NULL, "do not run provisioners" },
+	VL_OPT_END,
+};
+
+static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	struct vl_up_opts o = {
+		.sel = { a->pos, (size_t)a->npos },
+		.no_provision = vl_args_has(a, "no-provision"),
+	};
+
+	if (vl_args_has(a, "dry-run"))
+		return vl_cmd_print_lab_plan(ctx, err);
+	return vl_lab_up(ctx, &o, err);
+}
 
 const struct vl_cmd vl_cmd_up = {
 	.name = "up",
-	.usage = "up [VM...] [--dry-run]",
+	.usage = "up [VM...] [--dry-run] [--no-provision]",
 	.summary = "create and start the lab's VMs",
-	.flags = VL_CMD_UNAVAILABLE,
+	.description =
+		"Downloads missing images, creates the lab network, disks, cloud-init seeds and\n"
+		"domains, starts the VMs in parallel, waits until each answers SSH with the\n"
+		"project key (host key pinned), then runs provisioners once. Every step checks\n"
+		"what exists first, so running up again converges. VM names select VMs; a\n"
+		"[vm NAME] with count > 1 selects all of NAME-1..NAME-N.",
+	.opts = opts,
+	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT,
 	.max_args = -1,
+	.run = run,
 };

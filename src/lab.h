@@ -1,0 +1,83 @@
+/* The engine: a lab's lifecycle (up, status, halt, destroy, snapshots, gc)
+ * built from the plan and the adapters. Every call takes the context, reports
+ * progress through ctx->events and never prints, so the CLI and the TUI (from
+ * worker threads) drive the same code. */
+#ifndef VL_LAB_H
+#define VL_LAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ctx.h"
+#include "util/err.h"
+
+/* VM selection: NULL/0 means every VM of the lab. Unknown names are an error. */
+struct vl_lab_sel {
+	char *const *names;
+	size_t n;
+};
+
+struct vl_up_opts {
+	struct vl_lab_sel sel;
+	bool no_provision;
+};
+
+int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *err);
+int vl_lab_halt(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err *err);
+int vl_lab_destroy(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err *err);
+
+enum vl_vm_state {
+	VL_VM_MISSING,   /* planned, not created */
+	VL_VM_RUNNING,
+	VL_VM_PAUSED,
+	VL_VM_SHUTOFF,
+	VL_VM_CRASHED,
+	VL_VM_OTHER,
+};
+
+const char *vl_vm_state_name(enum vl_vm_state s);
+
+struct vl_vm_status {
+	char *name, *domain, *ip, *mac, *image;
+	enum vl_vm_state state;
+	unsigned cpus;
+	uint64_t memory;         /* bytes */
+	size_t n_snapshots;
+};
+
+struct vl_lab_status {
+	char *lab_name, *lab_id, *network, *subnet;
+	bool network_active;
+	struct vl_vm_status *vms;
+	size_t n_vms;
+};
+
+int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *err);
+void vl_lab_status_release(struct vl_lab_status *st);
+
+struct vl_snap_info {
+	char *name;
+	time_t created;
+	size_t n_vms;            /* VMs that have it; a complete lab snapshot has all */
+	bool with_memory;
+};
+
+int vl_lab_snapshot_save(struct vl_ctx *ctx, const char *name, const struct vl_lab_sel *sel,
+			 struct vl_err *err);
+int vl_lab_snapshot_list(struct vl_ctx *ctx, struct vl_snap_info **out, size_t *n,
+			 struct vl_err *err);
+void vl_snap_info_free(struct vl_snap_info *s, size_t n);
+/* name NULL: the newest lab snapshot. */
+int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err *err);
+int vl_lab_snapshot_delete(struct vl_ctx *ctx, const char *name, struct vl_err *err);
+
+/* Run argv on a running VM with the caller's fds (the CLI passes 0, 1, 2);
+ * *status is the remote exit status. */
+int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv, size_t argc,
+		    int in_fd, int out_fd, int err_fd, int *status, struct vl_err *err);
+/* Interactive shell on the caller's terminal. */
+int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *vm, int *status, struct vl_err *err);
+
+#endif

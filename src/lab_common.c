@@ -1,0 +1,286 @@
+/* Opening a lab: lock the project, plan it against the subnets libvirt and
+ * the host already use (keeping the lab's own network if it exists), and
+ * pick the VMs a command acts on. Plus the parallel runner over VMs. */
+#include "lab_priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hostroutes.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/parallel.h"
+#include "util/str.h"
+
+static int gather_used_subnets(struct vl_virt *v, const char *own_network, struct vl_subnet **used,
+			       size_t *n_used, struct vl_subnet *own, bool *have_own,
+			       struct vl_err *err)
+{
+	struct vl_virt_net *nets = NULL;
+	struct vl_subnet *routes = NULL;
+	size_t n_nets = 0, n_routes = 0, n = 0;
+
+	*have_own = false;
+	if (vl_virt_network_list(v, NULL, &nets, &n_nets, err) < 0)
+		return -1;
+	if (vl_hostroutes_read(&routes, &n_routes, err) < 0) {
+		vl_virt_net_list_free(nets, n_nets);
+		return -1;
+	}
+	*used = vl_calloc(n_nets + n_routes + 1, sizeof(**used));
+	for (size_t i = 0; i < n_nets; i++) {
+		if (!nets[i].has_subnet)
+			continue;
+		if (vl_streq(nets[i].name, own_network)) {
+			*own = nets[i].subnet;
+			*have_own = true;
+			continue;
+		}
+		(*used)[n++] = nets[i].subnet;
+	}
+	for (size_t i = 0; i < n_routes; i++) {
+		/* our own lab's bridge route is not a conflict with itself */
+		if (*have_own && routes[i].addr == own->addr && routes[i].prefix == own->prefix)
+			continue;
+		(*used)[n++] = routes[i];
+	}
+	*n_used = n;
+	vl_virt_net_list_free(nets, n_nets);
+	free(routes);
+	return 0;
+}
+
+static int select_vms(struct lab *lab, const struct vl_lab_sel *sel, struct vl_err *err)
+{
+	lab->chosen = vl_calloc(lab->plan.n_vms ? lab->plan.n_vms : 1, sizeof(bool));
+	if (!sel || sel->n == 0) {
+		for (size_t i = 0; i < lab->plan.n_vms; i++)
+			lab->chosen[i] = true;
+		return 0;
+	}
+	for (size_t s = 0; s < sel->n; s++) {
+		bool found = false;
+		for (size_t i = 0; i < lab->plan.n_vms; i++) {
+			const struct vl_plan_vm *vm = &lab->plan.vms[i];
+			/* "web" selects web-1..web-N as well as a VM named web */
+			if (vl_streq(vm->name, sel->names[s]) || vl_streq(vm->spec_name, sel->names[s])) {
+				lab->chosen[i] = true;
+				found = true;
+			}
+		}
+		if (!found)
+			return vl_err_set(err, VL_E_NOTFOUND, "no VM '%s' in lab %s", sel->names[s],
+					  lab->plan.lab_name);
+	}
+	return 0;
+}
+
+int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct vl_lab_sel *sel,
+	     struct vl_err *err)
+{
+	VL_AUTOFREE struct vl_subnet *used = NULL;
+	VL_AUTOFREE char *lab_id = NULL;
+	struct vl_buf net = VL_BUF_INIT, dir = VL_BUF_INIT;
+	struct vl_subnet own;
+	bool have_own;
+	size_t n_used = 0;
+	int rc = -1;
+
+	*lab = (struct lab){ .ctx = ctx, .lock = VL_LOCK_INIT };
+	vl_buf_printf(&dir, "%s/.vmlab", ctx->profile.dir);
+	if (mkdir(dir.s, 0700) < 0 && errno != EEXIST) {
+		vl_err_sys(err, VL_E_IO, errno, "cannot create %s", dir.s);
+		goto out;
+	}
+	if (flags & LAB_LOCK) {
+		vl_buf_append(&dir, "/lock");
+		if (vl_lock_take(&lab->lock, dir.s, 0, err) < 0)
+			goto out;
+	}
+	lab_id = vl_plan_lab_id(ctx->profile.name, ctx->profile.dir);
+	vl_buf_printf(&net, "vmlab-%s", lab_id);
+	if (gather_used_subnets(ctx->virt, net.s, &used, &n_used, &own, &have_own, err) < 0)
+		goto out;
+	if (vl_plan_build(&lab->plan, &ctx->profile, &ctx->config, used, n_used,
+			  have_own ? &own : NULL, err) < 0)
+		goto out;
+	if ((flags & LAB_KEYS) && vl_keys_open(&lab->keys, ctx->profile.dir, err) < 0)
+		goto out;
+	if (select_vms(lab, sel, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	vl_buf_release(&net);
+	vl_buf_release(&dir);
+	if (rc < 0)
+		lab_close(lab);
+	return rc;
+}
+
+void lab_close(struct lab *lab)
+{
+	vl_plan_release(&lab->plan);
+	vl_keys_release(&lab->keys);
+	vl_lock_release(&lab->lock);
+	free(lab->chosen);
+	lab->chosen = NULL;
+}
+
+struct each {
+	struct lab *lab;
+	lab_vm_fn fn;
+	void *ud;
+	size_t *idx;
+};
+
+static int each_job(void *ud, size_t i, struct vl_err *err)
+{
+	struct each *e = ud;
+
+	return e->fn(e->lab, &e->lab->plan.vms[e->idx[i]], e->ud, err);
+}
+
+int lab_for_each_vm(struct lab *lab, unsigned width, lab_vm_fn fn, void *ud, const char *what,
+		    struct vl_err *err)
+{
+	VL_AUTOFREE size_t *idx = vl_calloc(lab->plan.n_vms + 1, sizeof(size_t));
+	VL_AUTOFREE struct vl_err *errs = NULL;
+	struct each e = { .lab = lab, .fn = fn, .ud = ud, .idx = idx };
+	size_t n = 0, first = 0, failed = 0;
+
+	for (size_t i = 0; i < lab->plan.n_vms; i++)
+		if (lab->chosen[i])
+			idx[n++] = i;
+	if (n == 0)
+		return 0;
+	errs = vl_calloc(n, sizeof(*errs));
+	if (vl_parallel_run(n, width, each_job, &e, errs, &first) == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (errs[i].code == VL_OK)
+			continue;
+		failed++;
+		if (i != first)
+			vl_event_warn(&lab->ctx->events, lab->plan.vms[idx[i]].name, "%s", errs[i].msg);
+	}
+	*err = errs[first];
+	if (failed > 1)
+		vl_err_prefix(err, "%s failed on %zu VMs; %s", what, failed,
+			      lab->plan.vms[idx[first]].name);
+	else
+		vl_err_prefix(err, "%s", lab->plan.vms[idx[first]].name);
+	return -1;
+}
+
+char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm)
+{
+	struct vl_buf p = VL_BUF_INIT;
+	(void)lab;
+
+	/* virtlogd (root) writes it; /var/log/libvirt/qemu is where libvirt keeps
+	 * per-domain logs, and destroy removes ours. */
+	vl_buf_printf(&p, "/var/log/libvirt/qemu/%s-serial.log", vm->domain);
+	return vl_buf_steal(&p);
+}
+
+enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,
+			      struct vl_err *err)
+{
+	enum vl_virt_dom_state st;
+
+	if (vl_virt_domain_state(lab->ctx->virt, vm->domain, &st, err) < 0)
+		return VL_VM_OTHER;
+	switch (st) {
+	case VL_DOM_MISSING: return VL_VM_MISSING;
+	case VL_DOM_RUNNING: return VL_VM_RUNNING;
+	case VL_DOM_PAUSED: return VL_VM_PAUSED;
+	case VL_DOM_SHUTOFF: return VL_VM_SHUTOFF;
+	case VL_DOM_CRASHED: return VL_VM_CRASHED;
+	default: return VL_VM_OTHER;
+	}
+}
+
+const char *vl_vm_state_name(enum vl_vm_state s)
+{
+	static const char *const names[] = {
+		[VL_VM_MISSING] = "not created", [VL_VM_RUNNING] = "running",
+		[VL_VM_PAUSED] = "paused", [VL_VM_SHUTOFF] = "shut off",
+		[VL_VM_CRASHED] = "crashed", [VL_VM_OTHER] = "other",
+	};
+	return names[s];
+}
+
+void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
+		    char **host_pub_owned)
+{
+	*host_pub_owned = vl_keys_host_pub_path(&lab->keys, vm->name);
+	*t = (struct vl_ssh_target){
+		.host = vm->ip_str,
+		.port = 22,
+		.user = lab->plan.user,
+		.identity_path = lab->keys.user_key,
+		.host_pubkey_path = *host_pub_owned,
+		.label = vm->name,
+		.connect_timeout = 10,
+	};
+}
+
+struct pump {
+	const struct vl_events *evs;
+	const char *subject;
+	int fd, stream;
+};
+
+/* Reads one pipe and turns what arrives into output events. */
+static void *pump_main(void *arg)
+{
+	struct pump *p = arg;
+	char chunk[4096];
+	ssize_t r;
+
+	while ((r = read(p->fd, chunk, sizeof(chunk))) > 0 || (r < 0 && errno == EINTR)) {
+		if (r <= 0)
+			continue;
+		struct vl_event ev = { .kind = VL_EV_OUTPUT, .subject = p->subject, .msg = chunk,
+				       .len = (size_t)r, .stream = p->stream };
+		vl_event_emit(p->evs, &ev);
+	}
+	return NULL;
+}
+
+int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *argv, size_t argc,
+	     int in_fd, int *status, struct vl_err *err)
+{
+	VL_AUTOFREE char *host_pub = NULL;
+	struct vl_ssh_target t;
+	int out[2], errp[2], rc;
+	pthread_t th[2];
+	struct pump pumps[2];
+
+	lab_ssh_target(lab, vm, &t, &host_pub);
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "pipe");
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(out[0]);
+		close(out[1]);
+		return vl_err_sys(err, VL_E_IO, errno, "pipe");
+	}
+	pumps[0] = (struct pump){ &lab->ctx->events, vm->name, out[0], 1 };
+	pumps[1] = (struct pump){ &lab->ctx->events, vm->name, errp[0], 2 };
+	pthread_create(&th[0], NULL, pump_main, &pumps[0]);
+	pthread_create(&th[1], NULL, pump_main, &pumps[1]);
+	rc = vl_ssh_exec(&t, argv, argc, in_fd, out[1], errp[1], status, err);
+	close(out[1]);
+	close(errp[1]);
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	close(out[0]);
+	close(errp[0]);
+	return rc;
+}

@@ -1,0 +1,246 @@
+/* status, halt and destroy: read state from libvirt (the source of truth),
+ * shut VMs down (ACPI, then force), and remove everything a lab created. */
+#include "lab_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+static char *lab_prefix(const struct lab *lab)
+{
+	struct vl_buf b = VL_BUF_INIT;
+
+	vl_buf_printf(&b, "vmlab-%s-", lab->plan.lab_id);
+	return vl_buf_steal(&b);
+}
+
+int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *err)
+{
+	struct vl_virt_net net;
+	struct lab lab;
+	bool net_exists = false;
+
+	*st = (struct vl_lab_status){ 0 };
+	if (lab_open(&lab, ctx, 0, NULL, err) < 0)
+		return -1;
+	if (vl_virt_network_get(ctx->virt, lab.plan.network, &net, &net_exists, err) < 0)
+		goto fail;
+	st->lab_name = vl_strdup(lab.plan.lab_name);
+	st->lab_id = vl_strdup(lab.plan.lab_id);
+	st->network = vl_strdup(lab.plan.network);
+	st->subnet = vl_strdup(lab.plan.subnet_str);
+	st->network_active = net_exists && net.active;
+	if (net_exists)
+		vl_virt_net_release(&net);
+	st->vms = vl_calloc(lab.plan.n_vms + 1, sizeof(*st->vms));
+	for (size_t i = 0; i < lab.plan.n_vms; i++) {
+		const struct vl_plan_vm *vm = &lab.plan.vms[i];
+		struct vl_vm_status *s = &st->vms[st->n_vms++];
+		struct vl_virt_dom_info info;
+
+		s->name = vl_strdup(vm->name);
+		s->domain = vl_strdup(vm->domain);
+		s->mac = vl_strdup(vm->mac);
+		s->image = vl_strdup(vm->image);
+		s->cpus = vm->cpus;
+		s->memory = vm->memory;
+		s->state = lab_vm_state(&lab, vm, err);
+		if (err->code != VL_OK)
+			goto fail;
+		if (s->state == VL_VM_MISSING)
+			continue;
+		/* a VM that exists has the address its network reserves for it */
+		s->ip = vl_strdup(vm->ip_str);
+		if (vl_virt_domain_info(ctx->virt, vm->domain, &info, err) < 0)
+			goto fail;
+		s->cpus = info.vcpus;
+		s->memory = info.memory;
+		if (vl_virt_snapshot_count(ctx->virt, vm->domain, &s->n_snapshots, err) < 0)
+			goto fail;
+	}
+	lab_close(&lab);
+	return 0;
+fail:
+	lab_close(&lab);
+	vl_lab_status_release(st);
+	return -1;
+}
+
+void vl_lab_status_release(struct vl_lab_status *st)
+{
+	for (size_t i = 0; i < st->n_vms; i++) {
+		struct vl_vm_status *s = &st->vms[i];
+		free(s->name);
+		free(s->domain);
+		free(s->ip);
+		free(s->mac);
+		free(s->image);
+	}
+	free(st->vms);
+	free(st->lab_name);
+	free(st->lab_id);
+	free(st->network);
+	free(st->subnet);
+	*st = (struct vl_lab_status){ 0 };
+}
+
+static int wait_shutoff(struct lab *lab, const struct vl_plan_vm *vm, unsigned timeout_s,
+			bool *off, struct vl_err *err)
+{
+	struct timespec nap = { 0, 250 * 1000 * 1000 };
+
+	for (unsigned waited = 0; waited < timeout_s * 4; waited++) {
+		enum vl_vm_state s = lab_vm_state(lab, vm, err);
+		if (err->code != VL_OK)
+			return -1;
+		if (s == VL_VM_SHUTOFF || s == VL_VM_MISSING) {
+			*off = true;
+			return 0;
+		}
+		nanosleep(&nap, NULL);
+	}
+	*off = false;
+	return 0;
+}
+
+static int halt_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+{
+	struct vl_virt *v = lab->ctx->virt;
+	unsigned timeout = lab->ctx->config.halt_timeout;
+	enum vl_vm_state s = lab_vm_state(lab, vm, err);
+	bool off = false;
+	(void)ud;
+
+	if (err->code != VL_OK)
+		return -1;
+	if (s == VL_VM_MISSING || s == VL_VM_SHUTOFF)
+		return 0;
+	if (s == VL_VM_PAUSED && vl_virt_domain_resume(v, vm->domain, err) < 0)
+		return -1;
+	vl_event_info(&lab->ctx->events, vm->name, "shutting down");
+	if (vl_virt_domain_shutdown(v, vm->domain, err) < 0)
+		return -1;
+	if (wait_shutoff(lab, vm, timeout, &off, err) < 0)
+		return -1;
+	if (!off) {
+		vl_event_warn(&lab->ctx->events, vm->name,
+			      "did not shut down within %u s; forcing it off", timeout);
+		if (vl_virt_domain_destroy(v, vm->domain, err) < 0)
+			return -1;
+	}
+	vl_event_info(&lab->ctx->events, vm->name, "halted");
+	return 0;
+}
+
+int vl_lab_halt(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err *err)
+{
+	struct lab lab;
+	int rc;
+
+	if (lab_open(&lab, ctx, LAB_LOCK, sel, err) < 0)
+		return -1;
+	rc = lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, halt_vm, NULL, "halt", err);
+	lab_close(&lab);
+	return rc;
+}
+
+/* Remove one domain and its volumes; every step tolerates "already gone". */
+static int destroy_domain(struct lab *lab, const char *domain, struct vl_err *err)
+{
+	struct vl_virt *v = lab->ctx->virt;
+	const char *pool = lab->ctx->config.pool_name;
+	struct vl_buf vol = VL_BUF_INIT, log = VL_BUF_INIT;
+	int rc = -1;
+
+	if (vl_virt_domain_destroy(v, domain, err) < 0 || vl_virt_domain_undefine(v, domain, err) < 0)
+		goto out;
+	vl_buf_printf(&vol, "%s.qcow2", domain);
+	if (vl_virt_volume_delete(v, pool, vol.s, err) < 0)
+		goto out;
+	vl_buf_truncate(&vol, 0);
+	vl_buf_printf(&vol, "%s-seed.iso", domain);
+	if (vl_virt_volume_delete(v, pool, vol.s, err) < 0)
+		goto out;
+	vl_buf_printf(&log, "/var/log/libvirt/qemu/%s-serial.log", domain);
+	unlink(log.s);
+	rc = 0;
+out:
+	vl_buf_release(&vol);
+	vl_buf_release(&log);
+	return rc;
+}
+
+static int destroy_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+{
+	(void)ud;
+	if (destroy_domain(lab, vm->domain, err) < 0)
+		return -1;
+	vl_event_info(&lab->ctx->events, vm->name, "destroyed");
+	return 0;
+}
+
+/* After a whole-lab destroy, also what the profile no longer names: domains
+ * and volumes of VMs removed from vmlab.ini, then the network. */
+static int destroy_leftovers(struct lab *lab, struct vl_err *err)
+{
+	struct vl_virt *v = lab->ctx->virt;
+	VL_AUTOFREE char *prefix = lab_prefix(lab);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (vl_virt_domain_names(v, prefix, &names, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = destroy_domain(lab, names[i], err);
+	vl_strv_free(names, n);
+	if (rc < 0)
+		return -1;
+	if (vl_virt_volume_names(v, lab->ctx->config.pool_name, prefix, &names, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = vl_virt_volume_delete(v, lab->ctx->config.pool_name, names[i], err);
+	vl_strv_free(names, n);
+	return rc;
+}
+
+int vl_lab_destroy(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err *err)
+{
+	VL_AUTOFREE char *prefix = NULL;
+	struct lab lab;
+	char **left = NULL;
+	size_t n_left = 0;
+	bool exists;
+	int rc = -1;
+
+	if (lab_open(&lab, ctx, LAB_LOCK, sel, err) < 0)
+		return -1;
+	/* a pool that was never made holds nothing of ours */
+	if (vl_virt_pool_exists(ctx->virt, ctx->config.pool_name, &exists, err) < 0)
+		goto out;
+	if (exists && vl_virt_pool_refresh(ctx->virt, ctx->config.pool_name, err) < 0)
+		goto out;
+	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, destroy_vm, NULL, "destroy", err) < 0)
+		goto out;
+	if ((!sel || sel->n == 0) && exists && destroy_leftovers(&lab, err) < 0)
+		goto out;
+	prefix = lab_prefix(&lab);
+	if (vl_virt_domain_names(ctx->virt, prefix, &left, &n_left, err) < 0)
+		goto out;
+	vl_strv_free(left, n_left);
+	if (n_left == 0) {
+		if (vl_virt_network_destroy_undefine(ctx->virt, lab.plan.network, err) < 0)
+			goto out;
+		vl_event_info(&ctx->events, NULL, "lab %s destroyed", lab.plan.lab_name);
+	}
+	rc = 0;
+out:
+	lab_close(&lab);
+	return rc;
+}

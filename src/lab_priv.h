@@ -1,0 +1,49 @@
+/* What the engine's files share: an opened lab (locked, planned against
+ * what libvirt already has) and helpers over its VMs. Not for outside src/lab*. */
+#ifndef VL_LAB_PRIV_H
+#define VL_LAB_PRIV_H
+
+#include <stdbool.h>
+
+#include "keys.h"
+#include "lab.h"
+#include "plan.h"
+#include "ssh.h"
+#include "util/lock.h"
+#include "virt.h"
+
+#define VL_METADATA_NS "https://vmlab.dev/xmlns/1"
+
+struct lab {
+	struct vl_ctx *ctx;
+	struct vl_plan plan;
+	struct vl_keys keys;
+	struct vl_lock lock;
+	bool *chosen;        /* plan.n_vms flags: VMs the command acts on */
+};
+
+enum lab_open_flags {
+	LAB_LOCK = 1u << 0,  /* take .vmlab/lock (commands that change the lab) */
+	LAB_KEYS = 1u << 1,  /* create .vmlab keys if missing */
+};
+
+int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct vl_lab_sel *sel,
+	     struct vl_err *err);
+void lab_close(struct lab *lab);
+/* Run fn over the chosen VMs in parallel (config's width); failures are
+ * reported as warnings and summed up in err. */
+typedef int (*lab_vm_fn)(struct lab *lab, const struct vl_plan_vm *vm, void *ud,
+			 struct vl_err *err);
+int lab_for_each_vm(struct lab *lab, unsigned width, lab_vm_fn fn, void *ud, const char *what,
+		    struct vl_err *err);
+/* Run argv on a VM over SSH; output becomes VL_EV_OUTPUT events. */
+int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *argv, size_t argc,
+	     int in_fd, int *status, struct vl_err *err);
+void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
+		    char **host_pub_owned);
+/* Path of a VM's serial console log (virtlogd writes it). Caller frees. */
+char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm);
+enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,
+			      struct vl_err *err);
+
+#endif

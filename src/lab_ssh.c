@@ -1,0 +1,63 @@
+/* vmlab ssh: reach one running VM of the lab with the project key, the host
+ * key pinned to the one vmlab injected. */
+#include "lab_priv.h"
+
+#include <stdlib.h>
+
+#include "util/mem.h"
+#include "util/str.h"
+
+static int running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **out,
+		      struct vl_err *err)
+{
+	const struct vl_plan_vm *vm = vl_plan_find_vm(&lab->plan, name);
+	enum vl_vm_state s;
+
+	if (!vm)
+		return vl_err_set(err, VL_E_NOTFOUND, "no VM '%s' in lab %s", name, lab->plan.lab_name);
+	s = lab_vm_state(lab, vm, err);
+	if (err->code != VL_OK)
+		return -1;
+	if (s != VL_VM_RUNNING)
+		return vl_err_set(err, VL_E_FAIL, "%s is %s; 'vmlab up %s' starts it", name,
+				  vl_vm_state_name(s), name);
+	*out = vm;
+	return 0;
+}
+
+int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *name, const char *const *argv, size_t argc,
+		    int in_fd, int out_fd, int err_fd, int *status, struct vl_err *err)
+{
+	const struct vl_plan_vm *vm;
+	VL_AUTOFREE char *host_pub = NULL;
+	struct vl_ssh_target t;
+	struct lab lab;
+	int rc = -1;
+
+	if (lab_open(&lab, ctx, LAB_KEYS, NULL, err) < 0)
+		return -1;
+	if (running_vm(&lab, name, &vm, err) == 0) {
+		lab_ssh_target(&lab, vm, &t, &host_pub);
+		rc = vl_ssh_exec(&t, argv, argc, in_fd, out_fd, err_fd, status, err);
+	}
+	lab_close(&lab);
+	return rc;
+}
+
+int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *name, int *status, struct vl_err *err)
+{
+	const struct vl_plan_vm *vm;
+	VL_AUTOFREE char *host_pub = NULL;
+	struct vl_ssh_target t;
+	struct lab lab;
+	int rc = -1;
+
+	if (lab_open(&lab, ctx, LAB_KEYS, NULL, err) < 0)
+		return -1;
+	if (running_vm(&lab, name, &vm, err) == 0) {
+		lab_ssh_target(&lab, vm, &t, &host_pub);
+		rc = vl_ssh_shell(&t, status, err);
+	}
+	lab_close(&lab);
+	return rc;
+}

@@ -1,0 +1,352 @@
+/* vmlab up: images, keys, network, volumes, seeds, domains, start, wait for
+ * SSH, provision. Each step checks what exists first, so a second up (or an
+ * up after a crash half-way) converges instead of failing. */
+#include "lab_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cloudinit.h"
+#include "image.h"
+#include "render.h"
+#include "seed.h"
+#include "ssh.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+struct up_state {
+	bool kvm;
+	struct vl_image_info *images;   /* one per plan VM */
+};
+
+static int read_file(const char *path, char **out, struct vl_err *err)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	char chunk[8192];
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "cannot read %s", path);
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+		vl_buf_appendn(&b, chunk, (size_t)r);
+	close(fd);
+	if (r < 0) {
+		vl_buf_release(&b);
+		return vl_err_sys(err, VL_E_IO, errno, "cannot read %s", path);
+	}
+	*out = vl_buf_steal(&b);
+	return 0;
+}
+
+/* auto: KVM when libvirt offers it and /dev/kvm opens; else TCG with a warning. */
+static int resolve_accel(struct lab *lab, bool *kvm, struct vl_err *err)
+{
+	const struct vl_config *cfg = &lab->ctx->config;
+	bool offered = false;
+
+	if (cfg->accel == VL_ACCEL_TCG) {
+		*kvm = false;
+		return 0;
+	}
+	if (vl_virt_kvm_usable(lab->ctx->virt, &offered, err) < 0)
+		return -1;
+	if (cfg->accel == VL_ACCEL_KVM) {
+		if (!offered)
+			return vl_err_set(err, VL_E_FAIL,
+					  "accel = kvm, but libvirt offers no KVM on this host (see 'vmlab doctor')");
+		*kvm = true;
+		return 0;
+	}
+	*kvm = offered && access("/dev/kvm", R_OK | W_OK) == 0;
+	if (!*kvm)
+		vl_event_warn(&lab->ctx->events, NULL,
+			      "KVM is not available; using TCG software emulation (much slower)");
+	return 0;
+}
+
+static int ensure_images(struct lab *lab, struct up_state *st, struct vl_err *err)
+{
+	const struct vl_plan *plan = &lab->plan;
+	VL_AUTOFREE const char **names = vl_calloc(plan->n_vms + 1, sizeof(char *));
+	size_t n = 0;
+
+	st->images = vl_calloc(plan->n_vms + 1, sizeof(*st->images));
+	for (size_t i = 0; i < plan->n_vms; i++)
+		if (lab->chosen[i])
+			names[n++] = plan->vms[i].image;
+	VL_AUTOFREE struct vl_image_info *got = vl_calloc(n + 1, sizeof(*got));
+	if (vl_image_ensure(&lab->ctx->config, names, n, got, &lab->ctx->events, err) < 0)
+		return -1;
+	for (size_t i = 0, k = 0; i < plan->n_vms; i++)
+		if (lab->chosen[i])
+			st->images[i] = got[k++];
+	return 0;
+}
+
+static int ensure_network(struct lab *lab, struct vl_err *err)
+{
+	struct vl_virt *v = lab->ctx->virt;
+	struct vl_virt_net info;
+	bool exists;
+
+	if (vl_virt_network_get(v, lab->plan.network, &info, &exists, err) < 0)
+		return -1;
+	if (exists && info.active) {
+		vl_virt_net_release(&info);
+		return 0;
+	}
+	if (exists) {
+		vl_virt_net_release(&info);
+		vl_event_info(&lab->ctx->events, NULL, "starting network %s", lab->plan.network);
+		return vl_virt_network_start(v, lab->plan.network, err);
+	}
+	VL_AUTOFREE char *xml = vl_render_network_xml(&lab->plan, err);
+	if (!xml)
+		return -1;
+	vl_event_info(&lab->ctx->events, NULL, "network %s (%s, %s)", lab->plan.network,
+		      lab->plan.subnet_str, lab->plan.mode == VL_NET_NAT ? "nat" : "isolated");
+	return vl_virt_network_define_start(v, xml, err);
+}
+
+static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
+			  const struct vl_image_info *img, struct vl_err *err)
+{
+	const char *pool = lab->ctx->config.pool_name;
+	uint64_t capacity = vm->disk > img->virtual_size ? vm->disk : img->virtual_size;
+	bool exists;
+
+	if (vl_virt_volume_exists(lab->ctx->virt, pool, vm->volume, &exists, err) < 0)
+		return -1;
+	if (exists)
+		return 0;
+	VL_AUTOFREE char *xml = vl_render_volume_xml(vm->volume, capacity, img->path,
+						     img->format, err);
+	if (!xml)
+		return -1;
+	return vl_virt_volume_create_xml(lab->ctx->virt, pool, xml, err);
+}
+
+/* The seed carries the VM's host private key: it is written 0600 into
+ * .vmlab, uploaded into the pool, and the local copy removed. */
+static int create_seed(struct lab *lab, const struct vl_plan_vm *vm, struct vl_err *err)
+{
+	const char *pool = lab->ctx->config.pool_name;
+	VL_AUTOFREE char *host_priv = NULL, *host_pub = NULL;
+	VL_AUTOFREE char *host_priv_text = NULL, *host_pub_text = NULL, *user_pub = NULL;
+	VL_AUTOFREE char *extra = NULL, *user_data = NULL, *meta = NULL, *netcfg = NULL;
+	struct vl_buf tmp = VL_BUF_INIT;
+	bool exists;
+	int rc = -1;
+
+	if (vl_virt_volume_exists(lab->ctx->virt, pool, vm->seed_volume, &exists, err) < 0)
+		return -1;
+	if (exists)
+		return 0;
+	if (vl_keys_host(&lab->keys, vm->name, &host_priv, &host_pub, err) < 0 ||
+	    read_file(host_priv, &host_priv_text, err) < 0 ||
+	    read_file(host_pub, &host_pub_text, err) < 0 ||
+	    read_file(lab->keys.user_pub, &user_pub, err) < 0)
+		return -1;
+	if (vm->user_data && read_file(vm->user_data, &extra, err) < 0)
+		return -1;
+	struct vl_cloudinit_in in = {
+		.hostname = vm->hostname,
+		.fqdn_domain = lab->plan.lab_name,
+		.instance_id = vm->domain,
+		.user = lab->plan.user,
+		.user_pubkey = vl_str_trim(user_pub),
+		.host_privkey = host_priv_text,
+		.host_pubkey = vl_str_trim(host_pub_text),
+		.mac = vm->mac,
+		.extra_user_data = extra,
+	};
+	user_data = vl_cloudinit_user_data(&in, err);
+	meta = vl_cloudinit_meta_data(&in, err);
+	netcfg = vl_cloudinit_network_config(&in, err);
+	if (!user_data || !meta || !netcfg)
+		return -1;
+	struct vl_seed_file files[] = {
+		{ "meta-data", meta, strlen(meta) },
+		{ "user-data", user_data, strlen(user_data) },
+		{ "network-config", netcfg, strlen(netcfg) },
+	};
+	vl_buf_printf(&tmp, "%s/%s.tmp", lab->keys.dir, vm->seed_volume);
+	if (vl_seed_write_iso(tmp.s, files, VL_ARRAY_SIZE(files), err) < 0)
+		goto out;
+	struct stat sb;
+	if (stat(tmp.s, &sb) < 0) {
+		vl_err_sys(err, VL_E_IO, errno, "%s", tmp.s);
+		goto out;
+	}
+	VL_AUTOFREE char *xml = vl_render_volume_xml(vm->seed_volume, (uint64_t)sb.st_size, NULL,
+						     "raw", err);
+	if (!xml || vl_virt_volume_create_xml(lab->ctx->virt, pool, xml, err) < 0)
+		goto out;
+	if (vl_virt_volume_upload(lab->ctx->virt, pool, vm->seed_volume, tmp.s, err) < 0) {
+		struct vl_err ignore = VL_ERR_INIT;
+		vl_virt_volume_delete(lab->ctx->virt, pool, vm->seed_volume, &ignore);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (tmp.s)
+		unlink(tmp.s);
+	vl_buf_release(&tmp);
+	return rc;
+}
+
+static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+{
+	struct up_state *st = ud;
+	const struct vl_events *evs = &lab->ctx->events;
+	size_t i = (size_t)(vm - lab->plan.vms);
+	enum vl_vm_state s;
+
+	s = lab_vm_state(lab, vm, err);
+	if (s == VL_VM_OTHER && err->code != VL_OK)
+		return -1;
+	if (s == VL_VM_MISSING) {
+		VL_AUTOFREE char *log = lab_serial_log_path(lab, vm);
+		if (create_overlay(lab, vm, &st->images[i], err) < 0 || create_seed(lab, vm, err) < 0)
+			return -1;
+		VL_AUTOFREE char *xml = vl_render_domain_xml(&lab->plan, vm, st->kvm,
+							     lab->ctx->config.pool_name, log, err);
+		if (!xml || vl_virt_domain_define(lab->ctx->virt, xml, err) < 0)
+			return -1;
+		unlink(log); /* a fresh VM starts a fresh console log */
+		s = VL_VM_SHUTOFF;
+	}
+	switch (s) {
+	case VL_VM_RUNNING:
+		vl_event_debug(evs, vm->name, "already running");
+		return 0;
+	case VL_VM_PAUSED:
+		vl_event_info(evs, vm->name, "resuming");
+		return vl_virt_domain_resume(lab->ctx->virt, vm->domain, err);
+	default:
+		vl_event_info(evs, vm->name, "starting (%u cpu, %llu MiB, %s)", vm->cpus,
+			      (unsigned long long)(vm->memory >> 20), vm->ip_str);
+		return vl_virt_domain_start(lab->ctx->virt, vm->domain, err);
+	}
+}
+
+/* The tail of a VM's console log, so a VM that never answers shows why. */
+static void console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl_buf *out)
+{
+	VL_AUTOFREE char *path = lab_serial_log_path(lab, vm);
+	VL_AUTOFREE char *tail = vl_file_tail(path, 2048);
+	char *line, *save = NULL;
+	size_t skipped = 0;
+
+	if (!tail || !*tail) {
+		vl_buf_printf(out, "; the console log %s is empty", path);
+		return;
+	}
+	vl_buf_printf(out, "; last console lines (%s):", path);
+	/* drop the first, probably partial, line of the tail */
+	for (line = strtok_r(tail, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (skipped++ == 0 && strlen(tail) >= 2000)
+			continue;
+		vl_buf_printf(out, "\n    %s", vl_str_trim(line));
+	}
+}
+
+static int wait_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+{
+	VL_AUTOFREE char *host_pub = NULL;
+	struct vl_ssh_target t;
+	struct timespec t0, t1;
+	unsigned timeout = lab->ctx->config.boot_timeout;
+	(void)ud;
+
+	lab_ssh_target(lab, vm, &t, &host_pub);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (vl_ssh_wait_ready(&t, timeout, &lab->ctx->events, err) < 0) {
+		if (err->code == VL_E_TIMEOUT) {
+			struct vl_buf msg = VL_BUF_INIT;
+			vl_buf_printf(&msg, "no SSH answer from %s within %u s", vm->ip_str, timeout);
+			console_tail(lab, vm, &msg);
+			vl_err_set(err, VL_E_TIMEOUT, "%s", msg.s);
+			vl_buf_release(&msg);
+		}
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	vl_event_info(&lab->ctx->events, vm->name, "ready: ssh %s@%s (%.1f s)", lab->plan.user,
+		      vm->ip_str, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return 0;
+}
+
+/* Provisioners run once per VM: a marker in the lab user's home records it,
+ * so it goes with the disk (a destroyed VM provisions again, a rollback to a
+ * snapshot taken before provisioning too). */
+static int provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+{
+	static const char *const check[] = { "test", "-e", ".vmlab-provisioned" };
+	static const char *const run[] = {
+		"sh", "-c",
+		"f=$(mktemp) && cat > \"$f\" && chmod 700 \"$f\" && \"$f\"; rc=$?; rm -f \"$f\"; "
+		"[ $rc -eq 0 ] && touch .vmlab-provisioned; exit $rc",
+	};
+	int status = 0, fd;
+	(void)ud;
+
+	if (!vm->provision)
+		return 0;
+	if (lab_exec(lab, vm, check, VL_ARRAY_SIZE(check), -1, &status, err) < 0)
+		return -1;
+	if (status == 0)
+		return 0;
+	fd = open(vm->provision, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "cannot read %s", vm->provision);
+	vl_event_info(&lab->ctx->events, vm->name, "provisioning with %s", vm->provision);
+	int rc = lab_exec(lab, vm, run, VL_ARRAY_SIZE(run), fd, &status, err);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	if (status != 0)
+		return vl_err_set(err, VL_E_FAIL, "provisioner %s exited with status %d", vm->provision,
+				  status);
+	return 0;
+}
+
+int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *err)
+{
+	const struct vl_config *cfg = &ctx->config;
+	struct up_state st = { 0 };
+	struct lab lab;
+	int rc = -1;
+
+	if (lab_open(&lab, ctx, LAB_LOCK | LAB_KEYS, &opts->sel, err) < 0)
+		return -1;
+	if (resolve_accel(&lab, &st.kvm, err) < 0 || ensure_images(&lab, &st, err) < 0)
+		goto out;
+	if (vl_virt_pool_ensure(ctx->virt, cfg->pool_name, cfg->pool_dir, err) < 0 ||
+	    ensure_network(&lab, err) < 0)
+		goto out;
+	if (lab_for_each_vm(&lab, cfg->parallel, converge_vm, &st, "up", err) < 0)
+		goto out;
+	/* waiting costs nothing but a socket each: wait for every VM at once */
+	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, wait_vm, NULL, "up", err) < 0)
+		goto out;
+	if (!opts->no_provision &&
+	    lab_for_each_vm(&lab, cfg->parallel, provision_vm, NULL, "provision", err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (st.images)
+		for (size_t i = 0; i < lab.plan.n_vms; i++)
+			vl_image_info_release(&st.images[i]);
+	free(st.images);
+	lab_close(&lab);
+	return rc;
+}
