@@ -41,7 +41,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps check check-unit check-cli check-image e2e check-layering fuzz fuzz-run \
+.PHONY: demo all deps check check-unit check-cli check-image e2e check-layering fuzz fuzz-run \
         install clean bench
 all: vmlab
 
@@ -79,7 +79,11 @@ deps:
 		$(sort $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST))
 
 check: check-layering check-unit check-cli check-image e2e fuzz-run
+	$(MAKE) --no-print-directory SAN=1 check-unit check-cli
 	@echo "make check: all test layers passed"
+
+demo: vmlab
+	@tests/e2e/demo.sh $(BUILD)/vmlab
 
 check-unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
