@@ -13,6 +13,7 @@ MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 VERSION   := 0.1.0
 
+# evaluated when used, so "make deps check" on a fresh machine sees the new .pc files
 PKGS      := libvirt libssh libcurl ncursesw libxml-2.0 libcrypto cmocka liblzma libisofs-1
 CC        ?= cc
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -27,8 +28,8 @@ ifeq ($(SAN),1)
 else
   BUILD   := build/rel
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS  += -Isrc -I/usr/include/iniparser -DVL_VERSION='"$(VERSION)"' \
              -DVL_DATADIR='"$(DATADIR)"' -DVL_SYSCONFDIR='"$(SYSCONFDIR)"' -D_GNU_SOURCE
 CFLAGS    += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
