@@ -346,7 +346,7 @@ static void test_subnet_skip_wrap_exhaust(void **state)
 	unsigned distinct = 0;
 	uint32_t prev = 0;
 	for (int i = 0; i < 8; i++) {
-		char id[16];
+		char id[32];
 		snprintf(id, sizeof(id), "lab%d-00000000", i);
 		assert_int_equal(vl_plan_choose_subnet(id, &f.cfg, NULL, 0, &out, &err), 0);
 		distinct += out.addr != prev;
