@@ -30,6 +30,10 @@ else
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Libraries only the unit tests link (a real JSON parser to read --json back).
+TEST_PKGS  := jansson
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 CPPFLAGS  += -Isrc -I/usr/include/iniparser -DVL_VERSION='"$(VERSION)"' \
              -DVL_DATADIR='"$(DATADIR)"' -DVL_SYSCONFDIR='"$(SYSCONFDIR)"' -D_GNU_SOURCE
 CFLAGS    += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
@@ -62,12 +66,13 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELP) $(BUILD)/libvmlab.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_HELP) $(BUILD)/libvmlab.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_HELP) \
+		$(BUILD)/libvmlab.a $(LDLIBS) $(TEST_LIBS)
 
 # Debian packages: build deps, the libvirt/QEMU stack, and what the tests use.
 DEB_BUILD := build-essential pkg-config libvirt-dev libssh-dev libcurl4-openssl-dev \
              libncurses-dev libxml2-dev libssl-dev libiniparser-dev libcmocka-dev liblzma-dev \
-             libisofs-dev
+             libisofs-dev libjansson-dev
 DEB_RUN   := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 \
              qemu-utils dnsmasq-base iproute2 openssh-client ca-certificates
 DEB_TEST  := clang libclang-rt-14-dev lighttpd openssh-server dropbear-bin busybox-static \

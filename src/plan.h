@@ -1,0 +1,111 @@
+/* The plan: everything `up` will create, derived purely from the profile, the
+ * config and the subnets already in use (names, MACs, IPs, subnet, DHCP range).
+ * No I/O: the same inputs give the same plan on every machine. */
+#ifndef VL_PLAN_H
+#define VL_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "profile.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/ipv4.h"
+
+/* Lab id = name part + "-" + 8 hex. The name part is cut to this many
+ * characters (then trailing '-' dropped) so the whole id stays within
+ * VL_NAME_MAX (31 + 1 + 8 = 40). */
+#define VL_LAB_ID_NAME_MAX (VL_NAME_MAX - 9)
+#define VL_PLAN_DEFAULT_USER "vmlab"
+
+/* Address layout inside a lab subnet of S = 2^(32-prefix) addresses:
+ *   .0 network, .1 gateway (host side: DNS, DHCP), last address broadcast;
+ *   S >= 64:  .2-.9 reserved for future host-side services, VMs from .10;
+ *   S <  64:  VMs from .2 (there is no room to reserve);
+ *   S >= 16:  the upper half (S/2 .. S-2) is the dynamic DHCP range, for
+ *             guests that are not in the plan; every planned VM has a static
+ *             reservation below it;
+ *   S <  16:  no dynamic range (every VM has a reservation; libvirt then
+ *             runs dnsmasq in static-only mode). */
+#define VL_PLAN_RESERVED_MIN_SIZE 64u
+#define VL_PLAN_FIRST_VM_HOST 10u
+#define VL_PLAN_DHCP_MIN_SIZE 16u
+
+struct vl_subnet {
+	uint32_t addr;      /* host byte order, host bits clear */
+	unsigned prefix;
+};
+
+struct vl_plan_vm {
+	char *name;          /* web-1 (or web when count = 1) */
+	char *spec_name;     /* web */
+	char *domain;        /* vmlab-<labid>-web-1 */
+	char *hostname;      /* web-1 */
+	char *fqdn;          /* web-1.<lab name> */
+	char mac[18];        /* 52:54:00:xx:xx:xx */
+	uint32_t ip;
+	char ip_str[VL_IPV4_STRLEN];
+	unsigned cpus;
+	uint64_t memory, disk;   /* bytes */
+	char *image;
+	char *volume;        /* vmlab-<labid>-web-1.qcow2 */
+	char *seed_volume;   /* vmlab-<labid>-web-1-seed.iso */
+	char *provision, *user_data;   /* copied from the spec, may be NULL */
+	bool fixed_ip;       /* ip came from the profile */
+};
+
+struct vl_plan {
+	char *lab_name;      /* sanitized lab name, also the DNS domain of the lab */
+	char *lab_id;        /* <name part>-<8 hex of SHA-256(project dir)> */
+	char *network;       /* vmlab-<labid> */
+	char *bridge;        /* vl + 8 hex of SHA-256(lab id) */
+	enum vl_net_mode mode;
+	uint32_t subnet;
+	unsigned prefix;
+	uint32_t gateway, dhcp_start, dhcp_end, broadcast;  /* dhcp_* 0: no range */
+	char subnet_str[VL_CIDR_STRLEN], gateway_str[VL_IPV4_STRLEN];
+	char netmask_str[VL_IPV4_STRLEN];
+	char *user;
+	char *project_dir;
+	struct vl_plan_vm *vms;
+	size_t n_vms;
+};
+
+/* What the caller knows about the host: subnets in use (other libvirt
+ * networks, host routes; never the default route) and, when re-planning a lab
+ * whose network already exists, that network's subnet, which is kept. */
+struct vl_plan_opts {
+	const struct vl_subnet *used;
+	size_t n_used;
+	const struct vl_subnet *existing;   /* NULL: the lab has no network yet */
+};
+
+/* Sanitized name part (see VL_LAB_ID_NAME_MAX) + "-" + first 8 hex of
+ * SHA-256(abs_project_dir). Never NULL. */
+char *vl_plan_lab_id(const char *lab_name, const char *abs_project_dir);
+/* Lowercase, anything outside [a-z0-9] becomes '-', runs of '-' collapse,
+ * no leading/trailing '-', empty becomes "lab", at most max characters. */
+char *vl_plan_sanitize_name(const char *s, size_t max);
+/* "52:54:00:" + 3 bytes of SHA-256(lab_id "/" vm_name [ "#" n ]); salt 0 = no "#n". */
+void vl_plan_mac(const char *lab_id, const char *vm_name, unsigned salt, char out[18]);
+
+int vl_plan_build(struct vl_plan *plan, const struct vl_profile *p, const struct vl_config *cfg,
+		  const struct vl_subnet *used, size_t n_used, struct vl_err *err);
+int vl_plan_build_opts(struct vl_plan *plan, const struct vl_profile *p,
+		       const struct vl_config *cfg, const struct vl_plan_opts *opts,
+		       struct vl_err *err);
+void vl_plan_release(struct vl_plan *plan);
+const struct vl_plan_vm *vl_plan_find_vm(const struct vl_plan *plan, const char *name);
+
+/* The subnet an auto lab would get: first /cfg->lab_prefix of the pool that
+ * overlaps nothing in used, scanning from an offset derived from lab_id. */
+int vl_plan_choose_subnet(const char *lab_id, const struct vl_config *cfg,
+			  const struct vl_subnet *used, size_t n_used, struct vl_subnet *out,
+			  struct vl_err *err);
+
+/* The stable JSON document of `vmlab plan --json` (schema in plan.c). */
+void vl_plan_to_json(const struct vl_plan *plan, struct vl_buf *out, bool pretty);
+
+#endif
