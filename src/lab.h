@@ -24,6 +24,10 @@ struct vl_up_opts {
 	bool no_provision;
 };
 
+/* The plan `up` would carry out: against the subnets libvirt and the host
+ * use, keeping the lab's own network. Touches nothing. */
+struct vl_plan;
+int vl_lab_plan(struct vl_ctx *ctx, struct vl_plan *out, struct vl_err *err);
 int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *err);
 int vl_lab_halt(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err *err);
 int vl_lab_destroy(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err *err);

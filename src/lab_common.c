@@ -107,8 +107,8 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 	vl_buf_printf(&net, "vmlab-%s", lab_id);
 	if (gather_used_subnets(ctx->virt, net.s, &used, &n_used, &own, &have_own, err) < 0)
 		goto out;
-	if (vl_plan_build(&lab->plan, &ctx->profile, &ctx->config, used, n_used,
-			  have_own ? &own : NULL, err) < 0)
+	struct vl_plan_opts popts = { used, n_used, have_own ? &own : NULL };
+	if (vl_plan_build_opts(&lab->plan, &ctx->profile, &ctx->config, &popts, err) < 0)
 		goto out;
 	if ((flags & LAB_KEYS) && vl_keys_open(&lab->keys, ctx->profile.dir, err) < 0)
 		goto out;
@@ -283,4 +283,16 @@ int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *ar
 	close(out[0]);
 	close(errp[0]);
 	return rc;
+}
+
+int vl_lab_plan(struct vl_ctx *ctx, struct vl_plan *out, struct vl_err *err)
+{
+	struct lab lab;
+
+	if (lab_open(&lab, ctx, 0, NULL, err) < 0)
+		return -1;
+	*out = lab.plan;                    /* hand the plan over */
+	lab.plan = (struct vl_plan){ 0 };
+	lab_close(&lab);
+	return 0;
 }

@@ -92,7 +92,7 @@ static int create_vm_snap(struct lab *lab, const struct vl_plan_vm *vm, void *ud
 		return -1;
 	if (exists)
 		return vl_err_set(err, VL_E_EXISTS, "already has a snapshot '%s'", j->name);
-	VL_AUTOFREE char *xml = vl_render_snapshot_xml(j->name, "vmlab lab snapshot", err);
+	VL_AUTOFREE char *xml = vl_render_snapshot(j->name, "vmlab lab snapshot", j->was_active[i], err);
 	if (!xml || vl_virt_snapshot_create(lab->ctx->virt, vm->domain, xml, err) < 0)
 		return -1;
 	j->created[i] = true;

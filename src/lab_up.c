@@ -108,7 +108,7 @@ static int ensure_network(struct lab *lab, struct vl_err *err)
 		vl_event_info(&lab->ctx->events, NULL, "starting network %s", lab->plan.network);
 		return vl_virt_network_start(v, lab->plan.network, err);
 	}
-	VL_AUTOFREE char *xml = vl_render_network_xml(&lab->plan, err);
+	VL_AUTOFREE char *xml = vl_render_network(&lab->plan, NULL, err);
 	if (!xml)
 		return -1;
 	vl_event_info(&lab->ctx->events, NULL, "network %s (%s, %s)", lab->plan.network,
@@ -127,8 +127,8 @@ static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
 		return -1;
 	if (exists)
 		return 0;
-	VL_AUTOFREE char *xml = vl_render_volume_xml(vm->volume, capacity, img->path,
-						     img->format, err);
+	VL_AUTOFREE char *xml = vl_render_overlay_volume(vm->volume, capacity, img->path,
+							 img->format, err);
 	if (!xml)
 		return -1;
 	return vl_virt_volume_create_xml(lab->ctx->virt, pool, xml, err);
@@ -157,22 +157,21 @@ static int create_seed(struct lab *lab, const struct vl_plan_vm *vm, struct vl_e
 		return -1;
 	if (vm->user_data && read_file(vm->user_data, &extra, err) < 0)
 		return -1;
-	struct vl_cloudinit_in in = {
-		.hostname = vm->hostname,
-		.fqdn_domain = lab->plan.lab_name,
-		.instance_id = vm->domain,
-		.user = lab->plan.user,
-		.user_pubkey = vl_str_trim(user_pub),
-		.host_privkey = host_priv_text,
-		.host_pubkey = vl_str_trim(host_pub_text),
-		.mac = vm->mac,
-		.extra_user_data = extra,
+	struct vl_ci_keys keys = {
+		.authorized_key = vl_str_trim(user_pub),
+		.host_private = host_priv_text,
+		.host_public = vl_str_trim(host_pub_text),
 	};
-	user_data = vl_cloudinit_user_data(&in, err);
-	meta = vl_cloudinit_meta_data(&in, err);
-	netcfg = vl_cloudinit_network_config(&in, err);
-	if (!user_data || !meta || !netcfg)
+	char generation[32];
+	/* a new instance-id per seed: cloud-init treats a recreated VM as new */
+	snprintf(generation, sizeof(generation), "%lx", (unsigned long)time(NULL));
+	user_data = vl_cloudinit_user_data(&lab->plan, vm, &keys, extra, err);
+	if (!user_data)
 		return -1;
+	meta = vl_cloudinit_meta_data(vm, generation);
+	/* the address is configured statically: a DHCP reservation is ignored
+	 * while an old lease of that IP to another MAC lives (HOST-NOTES) */
+	netcfg = vl_cloudinit_network_config(&lab->plan, vm, true);
 	struct vl_seed_file files[] = {
 		{ "meta-data", meta, strlen(meta) },
 		{ "user-data", user_data, strlen(user_data) },
@@ -186,8 +185,7 @@ static int create_seed(struct lab *lab, const struct vl_plan_vm *vm, struct vl_e
 		vl_err_sys(err, VL_E_IO, errno, "%s", tmp.s);
 		goto out;
 	}
-	VL_AUTOFREE char *xml = vl_render_volume_xml(vm->seed_volume, (uint64_t)sb.st_size, NULL,
-						     "raw", err);
+	VL_AUTOFREE char *xml = vl_render_raw_volume(vm->seed_volume, (uint64_t)sb.st_size, err);
 	if (!xml || vl_virt_volume_create_xml(lab->ctx->virt, pool, xml, err) < 0)
 		goto out;
 	if (vl_virt_volume_upload(lab->ctx->virt, pool, vm->seed_volume, tmp.s, err) < 0) {
@@ -217,8 +215,13 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 		VL_AUTOFREE char *log = lab_serial_log_path(lab, vm);
 		if (create_overlay(lab, vm, &st->images[i], err) < 0 || create_seed(lab, vm, err) < 0)
 			return -1;
-		VL_AUTOFREE char *xml = vl_render_domain_xml(&lab->plan, vm, st->kvm,
-							     lab->ctx->config.pool_name, log, err);
+		struct vl_domain_opts dopts = {
+			.type = st->kvm ? VL_DOMAIN_KVM : VL_DOMAIN_QEMU,
+			.pool = lab->ctx->config.pool_name,
+			.serial_log = log,
+			.tb_cache_mib = st->kvm ? 0 : 64,   /* caps TCG's RSS (HOST-NOTES) */
+		};
+		VL_AUTOFREE char *xml = vl_render_domain(&lab->plan, vm, &dopts, err);
 		if (!xml || vl_virt_domain_define(lab->ctx->virt, xml, err) < 0)
 			return -1;
 		unlink(log); /* a fresh VM starts a fresh console log */

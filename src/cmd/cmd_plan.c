@@ -1,6 +1,7 @@
 /* vmlab plan [--json]: show what `up` would create (names, network, MACs,
  * IPs, sizes), touching nothing; the JSON schema is in src/plan.c. */
 #include "cmd/cmd.h"
+#include "cmd/plan_print.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -72,22 +73,27 @@ static void print_text(const struct vl_plan *plan)
 	}
 }
 
+void vl_cmd_print_plan(const struct vl_plan *plan, bool json)
+{
+	if (json) {
+		struct vl_buf b = VL_BUF_INIT;
+		vl_plan_to_json(plan, &b, true);
+		fputs(vl_buf_str(&b), stdout);
+		vl_buf_release(&b);
+	} else {
+		print_text(plan);
+	}
+}
+
 static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	struct vl_plan plan;
 
-	/* No libvirt yet: with no used subnets the choice is the lab's preferred
-	 * one; `up` passes the host's networks and routes. */
+	/* No libvirt: with no used subnets the choice is the lab's preferred
+	 * one; `up` and `up --dry-run` pass the host's networks and routes. */
 	if (vl_plan_build(&plan, &ctx->profile, &ctx->config, NULL, 0, err) < 0)
 		return -1;
-	if (ctx->json || vl_args_has(a, "json")) {
-		struct vl_buf b = VL_BUF_INIT;
-		vl_plan_to_json(&plan, &b, true);
-		fputs(vl_buf_str(&b), stdout);
-		vl_buf_release(&b);
-	} else {
-		print_text(&plan);
-	}
+	vl_cmd_print_plan(&plan, ctx->json || vl_args_has(a, "json"));
 	vl_plan_release(&plan);
 	return 0;
 }

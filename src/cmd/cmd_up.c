@@ -17,8 +17,14 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		.no_provision = vl_args_has(a, "no-provision"),
 	};
 
-	if (vl_args_has(a, "dry-run"))
-		return vl_cmd_print_lab_plan(ctx, err);
+	if (vl_args_has(a, "dry-run")) {
+		struct vl_plan plan;
+		if (vl_lab_plan(ctx, &plan, err) < 0)
+			return -1;
+		vl_cmd_print_plan(&plan, ctx->json);
+		vl_plan_release(&plan);
+		return 0;
+	}
 	return vl_lab_up(ctx, &o, err);
 }
 
