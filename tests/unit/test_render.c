@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "meta.h"
 #include "render.h"
 #include "util/ipv4.h"
 #include "util/mem.h"
@@ -332,6 +333,38 @@ static void test_snapshot(void **state)
 	xmlFreeDoc(doc);
 }
 
+/* What the renderer writes, the metadata parser reads back (gc relies on it). */
+static void test_metadata_roundtrip(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_domain_opts o = { .type = VL_DOMAIN_QEMU, .pool = "vmlab" };
+	struct vl_meta m;
+	(void)state;
+
+	char *dom = vl_render_domain(&g_plan, &g_plan.vms[2], &o, &err);
+	assert_non_null(dom);
+	assert_true(vl_meta_parse(dom, &m));
+	assert_string_equal(m.id, g_plan.lab_id);
+	assert_string_equal(m.name, "webapp");
+	assert_string_equal(m.project, ODD_DIR);
+	assert_string_equal(m.vm, g_plan.vms[2].name);
+	assert_string_equal(m.ip, g_plan.vms[2].ip_str);
+	assert_null(m.subnet);
+	vl_meta_release(&m);
+	free(dom);
+
+	char *net = vl_render_network(&g_plan, NULL, &err);
+	assert_non_null(net);
+	assert_true(vl_meta_parse(net, &m));
+	assert_string_equal(m.subnet, "10.77.125.0/24");
+	assert_null(m.vm);
+	vl_meta_release(&m);
+	free(net);
+
+	assert_false(vl_meta_parse("<domain><name>other</name></domain>", &m));
+	assert_false(vl_meta_parse("not xml", &m));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_domain_kvm),
 		cmocka_unit_test(test_volumes),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_metadata_roundtrip),
 	};
 	int rc = cmocka_run_group_tests_name("render", tests, setup, teardown);
 
