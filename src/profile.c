@@ -104,6 +104,7 @@ struct loader {
 	const struct vl_ini_lines *ini;
 	int subnet_line, name_line;
 	bool subnet_ok;            /* subnet parsed (auto or a CIDR) */
+	bool vm_header;            /* some [vm ...] header, even a bad one */
 };
 
 static void problem(struct loader *l, int line, const char *fmt, ...)
@@ -330,7 +331,9 @@ static enum sec_kind classify(struct loader *l, const struct vl_ini_sec *s, cons
 
 	if (s->dup)
 		return SEC_SKIP;   /* reported by the scanner */
+
 	if (vl_streq(word, "vm")) {
+		l->vm_header = true;
 		if (!sp) {
 			problem(l, s->line, "[vm] needs a name: [vm NAME], for example [vm web]");
 			return SEC_SKIP;
@@ -581,7 +584,7 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 				vm_key(l, vm, &ini->keys[k], &ip_lines[p->n_vms]);
 		p->n_vms++;
 	}
-	if (p->n_vms == 0)
+	if (p->n_vms == 0 && !l->vm_header)
 		problem(l, 0, "no [vm NAME] section: a lab needs at least one VM");
 	if (!p->name && !l->name_line) {
 		p->name = name_from_dir(p->dir);
