@@ -30,6 +30,7 @@ results=()
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmlab-selftest.XXXXXX")   # keys only: QEMU never reads it
 finish() {
 	local status=$?
+	[ "$status" -eq 0 ] || VL_E2E_KEEP_STATE=1   # keep serial logs and libvirtd.log
 	vl_harness_stop
 	rm -rf "$work"
 	if [ "$status" -eq 0 ]; then echo "selftest: PASS"; else echo "selftest: FAIL (status $status)"; fi

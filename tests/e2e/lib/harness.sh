@@ -71,6 +71,25 @@ _vl_kill() {
 
 _vl_pidfile() { cat "$1" 2>/dev/null || true; }
 
+# _vl_sock_pid: PID of the daemon listening on libvirt's system socket (SO_PEERCRED), or ''.
+# Another libvirtd started later (by anyone) would take the socket path over; this is how we
+# make sure every virsh call of ours reaches our own daemon.
+_vl_sock_pid() {
+	python3 - 2>/dev/null <<-'EOF' || true
+		import socket, struct
+		s = socket.socket(socket.AF_UNIX)
+		s.connect("/run/libvirt/libvirt-sock")
+		print(struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0])
+	EOF
+}
+
+# _vl_ours STATE: the libvirt socket is served by the libvirtd recorded in STATE.
+_vl_ours() {
+	local pid
+	pid=$(_vl_pidfile "$1/libvirtd.pid")
+	[ -n "$pid" ] && [ "$(_vl_sock_pid)" = "$pid" ]
+}
+
 # _vl_foreign_daemons NAME: PIDs of libvirt daemons that are not the ones recorded for NAME.
 _vl_foreign_daemons() {
 	local state=$VL_E2E_STATE_ROOT/$1 ours pid comm
@@ -132,9 +151,14 @@ _vl_stop_name() {
 	lpid=$(_vl_pidfile "$state/libvirtd.pid")
 	vpid=$(_vl_pidfile "$state/virtlogd.pid")
 	if _vl_pid_alive "$lpid" libvirtd; then
-		_vl_purge "$state"
-		vl_virsh pool-destroy vmlab >/dev/null 2>&1 || true
-		vl_virsh pool-undefine vmlab >/dev/null 2>&1 || true
+		if _vl_ours "$state"; then
+			_vl_purge "$state"
+			vl_virsh pool-destroy vmlab >/dev/null 2>&1 || true
+			vl_virsh pool-undefine vmlab >/dev/null 2>&1 || true
+		else
+			_vl_say "WARNING: /run/libvirt/libvirt-sock is served by PID $(_vl_sock_pid)," \
+				"not by our libvirtd $lpid: leaving libvirt objects alone"
+		fi
 	fi
 	_vl_http_stop_in "$state"
 	_vl_kill "$lpid" libvirtd 15
@@ -154,7 +178,8 @@ _vl_stop_name() {
 		done
 		ip netns del "$name" 2>/dev/null || _vl_say "cannot delete netns $name"
 	fi
-	_vl_files_cleanup "$state"
+	# Only when no other libvirt daemon runs: those files could be its own.
+	[ -n "$(_vl_foreign_daemons "$name")" ] || _vl_files_cleanup "$state"
 	if [ "$keep" = 1 ]; then
 		_vl_say "state and logs kept in $state"
 	else
@@ -174,7 +199,7 @@ vl_harness_start() {
 	if [ "${VL_NS:-}" = "$name" ] &&
 		_vl_pid_alive "$(_vl_pidfile "$state/libvirtd.pid")" libvirtd &&
 		_vl_pid_alive "$(_vl_pidfile "$state/virtlogd.pid")" virtlogd &&
-		vl_virsh version >/dev/null 2>&1; then
+		_vl_ours "$state" && vl_virsh version >/dev/null 2>&1; then
 		_vl_say "reusing libvirtd $(_vl_pidfile "$state/libvirtd.pid") in netns $name"
 		return 0
 	fi
@@ -222,16 +247,27 @@ vl_harness_start() {
 	fi
 	_vl_say "netns $name: virtlogd $(_vl_pidfile "$state/virtlogd.pid"), libvirtd $(_vl_pidfile "$state/libvirtd.pid")"
 
-	# The first call waits for the QEMU capabilities probe (about 12 s on a cold cache).
+	# The first call waits for the QEMU capabilities probe (12-16 s here, see the top).
+	local ok=0 lpid sockpid
+	lpid=$(_vl_pidfile "$state/libvirtd.pid")
 	for ((i = 0; i < 600; i++)); do
-		vl_virsh version >/dev/null 2>&1 && break
-		if ! _vl_pid_alive "$(_vl_pidfile "$state/libvirtd.pid")" libvirtd; then
+		sockpid=$(_vl_sock_pid)
+		if [ "$sockpid" = "$lpid" ] && vl_virsh version >/dev/null 2>&1; then
+			ok=1
+			break
+		fi
+		if [ -n "$sockpid" ] && [ "$sockpid" != "$lpid" ]; then
+			echo "harness: /run/libvirt/libvirt-sock is served by PID $sockpid, not by our" \
+				"libvirtd $lpid: another libvirtd started meanwhile" >&2
+			return 1
+		fi
+		if ! _vl_pid_alive "$lpid" libvirtd; then
 			echo "harness: libvirtd exited (see $state/libvirtd.log)" >&2
 			return 1
 		fi
 		sleep 0.1
 	done
-	if ! vl_virsh version >/dev/null 2>&1; then
+	if [ "$ok" != 1 ]; then
 		echo "harness: libvirtd did not answer within 60 s (see $state/libvirtd.log)" >&2
 		return 1
 	fi

@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# e2e.sh - what the end-to-end scenarios and the demo share: a vmlab run inside the test
+# netns with the test config, test projects, and assertions that count passes and failures.
+#
+#   e2e_setup VMLAB NAME   build the test images, start the harness (netns NAME), serve the
+#                          images on the netns's 127.0.0.1, write vmlab.conf + catalog
+#   vmlab ARGS...          run the vmlab under test inside the netns with the test config
+#   e2e_project DIR <<EOF  make a project directory holding the vmlab.ini read from stdin
+#   ok / bad / check_eq / check_rc / check_contains   assertions (never exit; counted)
+#   e2e_summary            print "N passed, N failed" and return non-zero on failures
+
+E2E_PASS=0
+E2E_FAIL=0
+E2E_HTTP_PORT=${E2E_HTTP_PORT:-18080}
+
+ok() { E2E_PASS=$((E2E_PASS + 1)); echo "  ok   $*"; }
+bad() { E2E_FAIL=$((E2E_FAIL + 1)); echo "  FAIL $*"; }
+check_eq() { # what expected actual
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: expected '$2', got '$3'"; fi
+}
+check_rc() { # what expected-rc actual-rc
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: expected exit $2, got $3"; fi
+}
+check_contains() { # what needle haystack
+	case "$3" in *"$2"*) ok "$1" ;; *) bad "$1: '$2' not in: $(printf '%s' "$3" | head -c 600)" ;; esac
+}
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+vmlab() { vl_ns_exec env VMLAB_CONFIG="$E2E_CONF" HOME="$E2E_HOME" "$E2E_VMLAB" "$@"; }
+
+e2e_project() { # DIR; vmlab.ini on stdin
+	mkdir -p "$1"
+	cat > "$1/vmlab.ini"
+}
+
+# lab_id DIR: the lab id vmlab uses for the project in DIR (from its plan)
+lab_id() { (cd "$1" && vmlab plan --json | jq -r .lab.id); }
+
+# leftovers ID: every libvirt object, bridge or dnsmasq the lab ID still has, one per line
+leftovers() {
+	local id=$1
+	vl_virsh list --all --name | grep -F "vmlab-$id" | sed 's/^/domain /'
+	vl_virsh net-list --all --name | grep -F "vmlab-$id" | sed 's/^/network /'
+	vl_virsh vol-list vmlab 2>/dev/null | awk '{print $1}' | grep -F "vmlab-$id" | sed 's/^/volume /'
+	local br
+	br=$(vl_virsh net-dumpxml "vmlab-$id" 2>/dev/null | sed -n "s/.*bridge name='\([^']*\)'.*/\1/p")
+	[ -n "$br" ] && vl_ns_exec ip -o link show "$br" 2>/dev/null | sed 's/^/bridge /'
+	ps -eo pid,args | grep -F "dnsmasq/vmlab-$id.conf" | grep -v grep | sed 's/^/dnsmasq /'
+	return 0
+}
+
+e2e_setup() { # VMLAB NAME
+	E2E_VMLAB=$(realpath "$1")
+	local here
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	E2E_TMP=$(mktemp -d /var/tmp/vmlab-e2e.XXXXXX)
+	chmod 755 "$E2E_TMP"
+	E2E_HOME=$E2E_TMP/home
+	mkdir -p "$E2E_HOME" "$E2E_TMP/www" "$E2E_TMP/cache"
+	"$here/images/build-minimal.sh" "$E2E_TMP/www/minimal.qcow2" >&2
+	if [ "${VL_E2E_SKIP_CLOUDINIT:-0}" != 1 ]; then
+		"$here/images/build-cloudinit.sh" "$E2E_TMP/www/cloudinit.qcow2" >&2
+	fi
+	export VL_E2E_POOL_DIR=${VL_E2E_POOL_DIR:-/var/lib/vmlab/pool-$2}
+	vl_harness_start "$2"
+	vl_http_start "$E2E_TMP/www" "$E2E_HTTP_PORT"
+	E2E_CONF=$E2E_TMP/vmlab.conf
+	cat > "$E2E_TMP/catalog.ini" <<-CAT
+	[test-minimal]
+	url    = http://127.0.0.1:$E2E_HTTP_PORT/minimal.qcow2
+	sha256 = $(sha256sum "$E2E_TMP/www/minimal.qcow2" | cut -d' ' -f1)
+	format = qcow2
+	user   = vmlab
+	CAT
+	if [ -f "$E2E_TMP/www/cloudinit.qcow2" ]; then
+		cat >> "$E2E_TMP/catalog.ini" <<-CAT
+
+		[test-cloudinit]
+		url    = http://127.0.0.1:$E2E_HTTP_PORT/cloudinit.qcow2
+		sha256 = $(sha256sum "$E2E_TMP/www/cloudinit.qcow2" | cut -d' ' -f1)
+		format = qcow2
+		user   = debian
+		CAT
+	fi
+	cat > "$E2E_CONF" <<-CONF
+	[libvirt]
+	uri = qemu:///system
+	[vm]
+	accel = tcg
+	[storage]
+	pool = vmlab
+	pool_dir = $VL_E2E_POOL_DIR
+	[images]
+	cache = $E2E_TMP/cache
+	catalog = $E2E_TMP/catalog.ini
+	[network]
+	subnet_pool = 10.213.0.0/16
+	[up]
+	parallel = 4
+	boot_timeout = 240
+	[halt]
+	timeout = 30
+	CONF
+}
+
+e2e_cleanup() {
+	vl_http_stop 2>/dev/null || true
+	vl_harness_stop
+	[ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
+	return 0
+}
+
+e2e_summary() {
+	echo "e2e: $E2E_PASS passed, $E2E_FAIL failed"
+	echo "$E2E_PASS passed, $E2E_FAIL failed"
+	[ "$E2E_FAIL" -eq 0 ]
+}

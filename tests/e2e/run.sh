@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# run.sh VMLAB - vmlab's end-to-end tests: a real libvirtd and QEMU in a network namespace
+# this script creates, guests under TCG, images built from Debian packages and pulled over
+# HTTP from 127.0.0.1. Runs every t_*.sh scenario (sourced, in order) and tears everything
+# down by PID at the end, also when a scenario fails. VL_E2E_ONLY=t_30 runs matching ones.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -eq 1 ] || { echo "usage: $0 VMLAB" >&2; exit 2; }
+# shellcheck source=lib/harness.sh
+. "$here/lib/harness.sh"
+# shellcheck source=lib/e2e.sh
+. "$here/lib/e2e.sh"
+
+trap e2e_cleanup EXIT
+e2e_setup "$1" vmlab-e2e || { echo "e2e: setup failed"; exit 1; }
+for t in "$here"/t_*.sh; do
+	case "$(basename "$t")" in *"${VL_E2E_ONLY:-}"*) ;; *) continue ;; esac
+	echo "== $(basename "$t")"
+	t0=$(now)
+	# shellcheck source=/dev/null
+	. "$t"
+	echo "   ($(elapsed "$t0") s)"
+done
+e2e_summary
