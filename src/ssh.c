@@ -230,7 +230,8 @@ static int load_pubkey(const char *line_or_path, ssh_key *out, struct vl_err *er
 	VL_AUTOFREE char *text = NULL;
 
 	pthread_once(&lib_once, lib_init);
-	if (strchr(line_or_path, ' '))
+	/* a project path may hold spaces: a key line is what is not a file */
+	if (strchr(line_or_path, ' ') && access(line_or_path, F_OK) < 0)
 		return parse_pubkey_line(line_or_path, out, err);
 	if (read_small_file(line_or_path, &text, err) < 0)
 		return -1;
