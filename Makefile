@@ -47,7 +47,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 .PHONY: demo all deps check check-unit check-cli check-image e2e check-layering fuzz fuzz-run \
-        install clean bench
+        install clean bench ssh-shell-driver
 all: vmlab
 
 vmlab: $(BUILD)/vmlab
@@ -68,6 +68,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELP) $(BUILD)/libvmlab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_HELP) \
 		$(BUILD)/libvmlab.a $(LDLIBS) $(TEST_LIBS)
+
+# Hand-driven tool for the interactive shell (tmux), not run by check-unit.
+ssh-shell-driver: $(BUILD)/tests/ssh_shell_driver
+$(BUILD)/tests/ssh_shell_driver: tests/tools/ssh_shell_driver.c $(BUILD)/libvmlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
 
 # Debian packages: build deps, the libvirt/QEMU stack, and what the tests use.
 DEB_BUILD := build-essential pkg-config libvirt-dev libssh-dev libcurl4-openssl-dev \

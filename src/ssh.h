@@ -1,0 +1,91 @@
+/* SSH to lab VMs (DESIGN.md: keys, host-key pinning, exec, PTY shell). The
+ * only door to libssh: nothing here exposes a libssh type. Every function may
+ * be called from worker threads (one session per call or per struct vl_ssh). */
+#ifndef VL_SSH_H
+#define VL_SSH_H
+
+#include <stddef.h>
+
+struct vl_err;
+struct vl_events;
+
+/* Where and how to log in. Pinning: the server must present exactly the host
+ * key vmlab generated and injected through cloud-init; an unknown key is never
+ * accepted (no trust on first use, no known_hosts lookup). */
+struct vl_ssh_target {
+	const char *host;             /* IP address or name */
+	unsigned port;                /* 0: 22 */
+	const char *user;
+	const char *identity_path;    /* OpenSSH private key (vl_ssh_keygen_ed25519) */
+	const char *host_pubkey;      /* expected host key as "TYPE BASE64 [comment]", or NULL */
+	const char *host_pubkey_path; /* ... or a file holding that line (a .pub file) */
+	const char *label;            /* VM name for messages ("web-1"); NULL: host */
+	unsigned connect_timeout;     /* seconds per connection attempt; 0: 10 */
+};
+
+/* An authenticated session whose host key matched; reuse it for several
+ * commands (provisioning). Not to be shared between threads at once. */
+struct vl_ssh;
+
+/* Keys ------------------------------------------------------------------ */
+
+/* Generate an Ed25519 key pair: priv_path gets the OpenSSH private key format
+ * ("BEGIN OPENSSH PRIVATE KEY", what ssh, sshd and dropbearconvert read), mode
+ * 0600 from the first byte (temp file + link, never world-readable), and
+ * VL_E_EXISTS if priv_path already exists (a pinned key is never replaced
+ * behind the user's back). pub_path (may be NULL) gets "ssh-ed25519 BASE64
+ * COMMENT\n", mode 0644, replaced atomically. comment may be NULL. */
+int vl_ssh_keygen_ed25519(const char *priv_path, const char *pub_path, const char *comment,
+			  struct vl_err *err);
+/* The public key line "TYPE BASE64[ COMMENT]" (no newline) of path, which may
+ * hold a public key line or an OpenSSH private key (then without comment).
+ * Caller frees *out. */
+int vl_ssh_pubkey_line(const char *path, char **out, struct vl_err *err);
+/* The private key file's text, checked to parse as an unencrypted private key,
+ * for cloud-init's `ssh_keys: ed25519_private: |`. Caller frees *out. */
+int vl_ssh_private_key_text(const char *path, char **out, struct vl_err *err);
+/* OpenSSH-style fingerprint "SHA256:BASE64" of a key line or key file (as
+ * vl_ssh_pubkey_line accepts). Caller frees *out. */
+int vl_ssh_fingerprint(const char *key_line_or_path, char **out, struct vl_err *err);
+
+/* Sessions -------------------------------------------------------------- */
+
+/* Connect, check the host key, log in with the identity. A host key that does
+ * not match fails with VL_E_SSH naming both fingerprints; other failures are
+ * VL_E_SSH with libssh's reason. */
+int vl_ssh_connect(const struct vl_ssh_target *t, struct vl_ssh **out, struct vl_err *err);
+void vl_ssh_free(struct vl_ssh *s);
+
+/* Retry vl_ssh_connect until it logs in or timeout_s seconds pass (the VM
+ * boots meanwhile: refused, unreachable, no banner yet, user not created yet
+ * all count as "not yet"). Backoff 0.5 s doubling to 2 s. VL_E_TIMEOUT with
+ * the last reason; a host-key mismatch or an unusable local key file fails at
+ * once. evs (may be NULL) gets a debug event per failed attempt. */
+int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
+		      const struct vl_events *evs, struct vl_err *err);
+
+/* Run argv[0..argc) on the VM with each word quoted for the remote POSIX
+ * shell (vl_shell_quote_argv), so the words arrive exactly. Remote stdout and
+ * stderr are copied to out_fd and err_fd as they arrive (-1: discarded); in_fd
+ * (-1: none, the remote sees EOF at once) feeds the remote stdin until EOF.
+ * Returns 0 when the command ran to an end, with *exit_status its status, or
+ * 128+N if a signal N killed it (then err, if given, holds VL_E_REMOTE and a
+ * message naming the signal; otherwise err is cleared). -1 on transport errors. */
+int vl_ssh_run(struct vl_ssh *s, const char *const *argv, size_t argc, int in_fd, int out_fd,
+	       int err_fd, int *exit_status, struct vl_err *err);
+/* vl_ssh_connect + vl_ssh_run + vl_ssh_free. */
+int vl_ssh_exec(const struct vl_ssh_target *t, const char *const *argv, size_t argc, int in_fd,
+		int out_fd, int err_fd, int *exit_status, struct vl_err *err);
+
+/* Interactive login shell on the process' terminal (`vmlab ssh VM`). With a
+ * terminal on stdin: a PTY with $TERM and the window size, the local terminal
+ * in raw mode (restored on every return), resizes forwarded on SIGWINCH.
+ * Without one: no PTY, stdin/stdout/stderr streamed (like `ssh -T`). Returns 0
+ * with the remote shell's exit status (128+N for a signal). SIGWINCH, SIGTERM
+ * and SIGHUP are taken through a signalfd while it runs (SIGTERM/SIGHUP end
+ * the session: VL_E_CANCELLED); call it from the main thread, and block
+ * SIGWINCH in other threads. The one function in src/ that touches the
+ * terminal, as it must. */
+int vl_ssh_shell(const struct vl_ssh_target *t, int *exit_status, struct vl_err *err);
+
+#endif

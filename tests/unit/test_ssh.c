@@ -1,0 +1,504 @@
+/* Integration tests for src/ssh against a real OpenSSH sshd on 127.0.0.1,
+ * started here with host and client keys made by vl_ssh_keygen_ed25519 (which
+ * proves sshd accepts our key format). Skipped when sshd is not installed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ssh.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+#define SSHD "/usr/sbin/sshd"
+
+static char dir[] = "/tmp/vmlab-test-ssh-XXXXXX";
+static char path_buf[8][512];
+static pid_t sshd_pid = -1;
+static unsigned sshd_port;
+
+static const char *p(int slot, const char *name)
+{
+	snprintf(path_buf[slot], sizeof(path_buf[slot]), "%s/%s", dir, name);
+	return path_buf[slot];
+}
+
+static char *slurp(const char *path)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	char chunk[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		vl_buf_appendn(&b, chunk, (size_t)n);
+	close(fd);
+	vl_buf_append(&b, "");
+	return vl_buf_steal(&b);
+}
+
+static void spit(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static unsigned free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int port_open(unsigned port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Write an sshd_config for port and start sshd -D after delay_ms (in the
+ * child, so the caller can race it). Returns the pid. */
+static pid_t start_sshd(unsigned port, unsigned delay_ms, int wait_listen)
+{
+	char conf[512], log[512];
+	struct vl_buf c = VL_BUF_INIT;
+
+	snprintf(conf, sizeof(conf), "%s/sshd_config.%u", dir, port);
+	snprintf(log, sizeof(log), "%s/sshd.%u.log", dir, port);
+	vl_buf_printf(&c,
+		      "Port %u\nListenAddress 127.0.0.1\nHostKey %s/hostkey\n"
+		      "AuthorizedKeysFile %s/authorized_keys\nPidFile none\nUsePAM no\n"
+		      "StrictModes no\nAllowUsers root\nPermitRootLogin prohibit-password\n"
+		      "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+		      "MaxStartups 100\nLogLevel VERBOSE\n",
+		      port, dir, dir);
+	spit(conf, c.s, c.len);
+	vl_buf_release(&c);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(fd, 2);
+		if (delay_ms) {
+			struct timespec ts = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000 };
+			nanosleep(&ts, NULL);
+		}
+		char *const argv[] = { (char *)SSHD, (char *)"-D", (char *)"-e", (char *)"-f", conf, NULL };
+		execv(SSHD, argv);
+		_exit(127);
+	}
+	for (int i = 0; wait_listen && i < 100 && !port_open(port); i++)
+		usleep(50000);
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static int setup(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	(void)state;
+	if (access(SSHD, X_OK) != 0)
+		return 0; /* tests skip themselves */
+	if (!mkdtemp(dir))
+		return -1;
+	mkdir("/run/sshd", 0755); /* sshd's privilege separation directory */
+	if (vl_ssh_keygen_ed25519(p(0, "hostkey"), p(1, "hostkey.pub"), "host@test", &err) < 0 ||
+	    vl_ssh_keygen_ed25519(p(0, "id"), p(1, "id.pub"), "vmlab@test", &err) < 0 ||
+	    vl_ssh_keygen_ed25519(p(0, "other"), p(1, "other.pub"), NULL, &err) < 0) {
+		fprintf(stderr, "keygen: %s\n", err.msg);
+		return -1;
+	}
+	VL_AUTOFREE char *pub = slurp(p(0, "id.pub"));
+	spit(p(0, "authorized_keys"), pub, strlen(pub));
+	sshd_port = free_port();
+	sshd_pid = start_sshd(sshd_port, 0, 1);
+	return port_open(sshd_port) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (sshd_pid < 0)
+		return 0;
+	stop(sshd_pid);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char f[600];
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", dir, e->d_name);
+		unlink(f);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+	return 0;
+}
+
+#define SKIP_WITHOUT_SSHD() do { if (sshd_pid < 0) skip(); } while (0)
+
+static struct vl_ssh_target target(void)
+{
+	return (struct vl_ssh_target){
+		.host = "127.0.0.1", .port = sshd_port, .user = "root",
+		.identity_path = p(6, "id"), .host_pubkey_path = p(7, "hostkey.pub"),
+		.label = "web-1", .connect_timeout = 5,
+	};
+}
+
+/* Run argv on the test sshd; stdout/stderr into files, returned in out and errout. */
+static int run(const struct vl_ssh_target *t, const char *const *argv, size_t argc, int in_fd,
+	       char **out, char **errout, struct vl_err *err)
+{
+	char fo[512], fe[512];
+	int status = -1000;
+	snprintf(fo, sizeof(fo), "%s/out", dir);
+	snprintf(fe, sizeof(fe), "%s/err", dir);
+	int ofd = open(fo, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int efd = open(fe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int rc = vl_ssh_exec(t, argv, argc, in_fd, ofd, efd, &status, err);
+	close(ofd);
+	close(efd);
+	if (out)
+		*out = slurp(fo);
+	if (errout)
+		*errout = slurp(fe);
+	return rc < 0 ? -1000 : status;
+}
+
+/* Run a local program with execv; returns exit status, stdout in *out. */
+static int run_local(char *const argv[], char **out)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	struct vl_buf b = VL_BUF_INIT;
+	char chunk[1024];
+	ssize_t n;
+	while ((n = read(fds[0], chunk, sizeof(chunk))) > 0)
+		vl_buf_appendn(&b, chunk, (size_t)n);
+	close(fds[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	vl_buf_append(&b, "");
+	*out = vl_buf_steal(&b);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_keygen(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct stat st;
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+
+	assert_int_equal(stat(p(0, "id"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(p(0, "id.pub"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+
+	VL_AUTOFREE char *priv = NULL;
+	assert_int_equal(vl_ssh_private_key_text(p(0, "id"), &priv, &err), 0);
+	assert_true(vl_str_startswith(priv, "-----BEGIN OPENSSH PRIVATE KEY-----\n"));
+	assert_true(vl_str_endswith(priv, "-----END OPENSSH PRIVATE KEY-----\n"));
+
+	VL_AUTOFREE char *line = NULL, *derived = NULL, *fp = NULL, *fp2 = NULL;
+	assert_int_equal(vl_ssh_pubkey_line(p(0, "id.pub"), &line, &err), 0);
+	assert_true(vl_str_startswith(line, "ssh-ed25519 AAAA"));
+	assert_true(vl_str_endswith(line, " vmlab@test"));
+	assert_int_equal(vl_ssh_pubkey_line(p(0, "id"), &derived, &err), 0);
+	assert_true(vl_str_startswith(line, derived));
+	assert_int_equal(vl_ssh_fingerprint(p(0, "id.pub"), &fp, &err), 0);
+	assert_int_equal(vl_ssh_fingerprint(line, &fp2, &err), 0);
+	assert_string_equal(fp, fp2);
+	assert_true(vl_str_startswith(fp, "SHA256:"));
+
+	/* OpenSSH agrees on the key and its fingerprint, from both files */
+	VL_AUTOFREE char *out1 = NULL, *out2 = NULL;
+	char *const kg1[] = { (char *)"/usr/bin/ssh-keygen", (char *)"-l", (char *)"-f",
+			      (char *)p(1, "id"), NULL };
+	assert_int_equal(run_local(kg1, &out1), 0);
+	assert_non_null(strstr(out1, fp));
+	assert_non_null(strstr(out1, "(ED25519)"));
+	char *const kg2[] = { (char *)"/usr/bin/ssh-keygen", (char *)"-y", (char *)"-f",
+			      (char *)p(1, "id"), NULL };
+	assert_int_equal(run_local(kg2, &out2), 0);
+	assert_true(vl_str_startswith(out2, derived));
+
+	/* dropbear (the small test image's sshd) converts it */
+	if (access("/usr/bin/dropbearconvert", X_OK) == 0) {
+		VL_AUTOFREE char *out3 = NULL;
+		char *const dc[] = { (char *)"/usr/bin/dropbearconvert", (char *)"openssh",
+				     (char *)"dropbear", (char *)p(1, "hostkey"),
+				     (char *)p(2, "hostkey.dropbear"), NULL };
+		assert_int_equal(run_local(dc, &out3), 0);
+		unlink(p(2, "hostkey.dropbear"));
+	}
+
+	/* never replaces a key; no temp file left behind */
+	assert_int_equal(vl_ssh_keygen_ed25519(p(0, "id"), p(1, "id2.pub"), NULL, &err), -1);
+	assert_int_equal(err.code, VL_E_EXISTS);
+	assert_int_equal(access(p(1, "id2.pub"), F_OK), -1);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while ((e = readdir(d)))
+		assert_null(strstr(e->d_name, ".tmp."));
+	closedir(d);
+}
+
+static void test_exit_status(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	const char *const argv[] = { "sh", "-c", "exit 3" };
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	assert_int_equal(run(&t, argv, 3, -1, NULL, NULL, &err), 3);
+	const char *const ok[] = { "true" };
+	assert_int_equal(run(&t, ok, 1, -1, NULL, NULL, &err), 0);
+	assert_int_equal(err.code, VL_OK);
+}
+
+static void test_signal_status(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	const char *const argv[] = { "sh", "-c", "kill -TERM $$" };
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	assert_int_equal(run(&t, argv, 3, -1, NULL, NULL, &err), 128 + SIGTERM);
+	assert_int_equal(err.code, VL_E_REMOTE);
+	assert_non_null(strstr(err.msg, "SIGTERM"));
+}
+
+static void test_separate_streams(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	const char *const argv[] = { "sh", "-c", "echo out; echo err >&2; echo out2" };
+	VL_AUTOFREE char *out = NULL, *eout = NULL;
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	assert_int_equal(run(&t, argv, 3, -1, &out, &eout, &err), 0);
+	assert_string_equal(out, "out\nout2\n");
+	assert_string_equal(eout, "err\n");
+}
+
+static void test_argv_exact(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	const char *const argv[] = { "printf", "%s\\n", "a b", "c'd", "$HOME", "", "x\ny",
+				     "back\\slash", "*" };
+	const char *const shc[] = { "sh", "-c", "echo one && echo two" };
+	VL_AUTOFREE char *out = NULL, *out2 = NULL;
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	assert_int_equal(run(&t, argv, VL_ARRAY_SIZE(argv), -1, &out, NULL, &err), 0);
+	assert_string_equal(out, "a b\nc'd\n$HOME\n\nx\ny\nback\\slash\n*\n");
+	assert_int_equal(run(&t, shc, 3, -1, &out2, NULL, &err), 0);
+	assert_string_equal(out2, "one\ntwo\n");
+}
+
+static void test_large_output(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	const char *const argv[] = { "seq", "1", "1500000" };
+	VL_AUTOFREE char *out = NULL;
+	struct vl_buf want = VL_BUF_INIT;
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	assert_int_equal(run(&t, argv, 3, -1, &out, NULL, &err), 0);
+	for (int i = 1; i <= 1500000; i++)
+		vl_buf_printf(&want, "%d\n", i);
+	assert_true(want.len > 10000000);
+	assert_int_equal(strlen(out), want.len);
+	assert_true(strcmp(out, want.s) == 0);
+	vl_buf_release(&want);
+}
+
+static void test_stdin(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	const char *const cat[] = { "cat" };
+	const char *const script[] = { "sh", "-s", "--", "arg one" };
+	VL_AUTOFREE char *out = NULL, *out2 = NULL, *eout = NULL;
+	struct vl_buf data = VL_BUF_INIT;
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+
+	/* 6 MB each way at once: input flow-controlled by the window, no deadlock */
+	for (int i = 0; data.len < 6000000; i++)
+		vl_buf_printf(&data, "line %d of the input\n", i);
+	spit(p(2, "in"), data.s, data.len);
+	int in = open(p(2, "in"), O_RDONLY);
+	assert_int_equal(run(&t, cat, 1, in, &out, NULL, &err), 0);
+	close(in);
+	assert_int_equal(strlen(out), data.len);
+	assert_true(strcmp(out, data.s) == 0);
+	vl_buf_release(&data);
+
+	/* provisioning's way: a script through stdin to `sh -s` */
+	const char sh[] = "echo \"got $1\"\necho warn >&2\nexit 7\n";
+	spit(p(2, "script"), sh, strlen(sh));
+	in = open(p(2, "script"), O_RDONLY);
+	assert_int_equal(run(&t, script, 4, in, &out2, &eout, &err), 7);
+	close(in);
+	assert_string_equal(out2, "got arg one\n");
+	assert_string_equal(eout, "warn\n");
+}
+
+static void test_session_reuse(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	struct vl_ssh *s = NULL;
+	int status = -1;
+	const char *const a[] = { "sh", "-c", "exit 5" };
+	const char *const b[] = { "true" };
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	assert_int_equal(vl_ssh_connect(&t, &s, &err), 0);
+	assert_int_equal(vl_ssh_run(s, a, 3, -1, -1, -1, &status, &err), 0);
+	assert_int_equal(status, 5);
+	assert_int_equal(vl_ssh_run(s, b, 1, -1, -1, -1, &status, &err), 0);
+	assert_int_equal(status, 0);
+	vl_ssh_free(s);
+
+	/* the pinned key given as a line instead of a file */
+	VL_AUTOFREE char *line = slurp(p(0, "hostkey.pub"));
+	t.host_pubkey_path = NULL;
+	t.host_pubkey = line;
+	assert_int_equal(run(&t, b, 1, -1, NULL, NULL, &err), 0);
+}
+
+static void test_wrong_host_key(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	VL_AUTOFREE char *want = NULL, *got = NULL;
+	const char *const argv[] = { "touch", p(3, "ran") };
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+
+	t.host_pubkey_path = p(4, "other.pub");
+	assert_int_equal(run(&t, argv, 2, -1, NULL, NULL, &err), -1000);
+	assert_int_equal(err.code, VL_E_SSH);
+	assert_int_equal(vl_ssh_fingerprint(p(4, "other.pub"), &want, &err), 0);
+	assert_int_equal(vl_ssh_fingerprint(p(5, "hostkey.pub"), &got, &err), 0);
+	char expect[600];
+	snprintf(expect, sizeof(expect),
+		 "host key for web-1 (127.0.0.1:%u) does not match the key vmlab injected: "
+		 "expected %s, got %s; refusing to connect", sshd_port, want, got);
+	struct vl_err err2 = VL_ERR_INIT;
+	assert_int_equal(run(&t, argv, 2, -1, NULL, NULL, &err2), -1000);
+	assert_string_equal(err2.msg, expect);
+	assert_int_equal(access(p(3, "ran"), F_OK), -1);
+
+	/* wait_ready does not retry a mismatch */
+	double t0 = now_s();
+	assert_int_equal(vl_ssh_wait_ready(&t, 20, NULL, &err), -1);
+	assert_int_equal(err.code, VL_E_SSH);
+	assert_true(now_s() - t0 < 3);
+
+	/* nor an unknown client key: that one is retried (user not there yet) */
+	t = target();
+	t.identity_path = p(4, "other");
+	assert_int_equal(vl_ssh_wait_ready(&t, 2, NULL, &err), -1);
+	assert_int_equal(err.code, VL_E_TIMEOUT);
+	assert_non_null(strstr(err.msg, "key not accepted"));
+}
+
+static void test_wait_ready(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+
+	/* nothing listens: times out within the given time */
+	t.port = free_port();
+	double t0 = now_s();
+	assert_int_equal(vl_ssh_wait_ready(&t, 2, NULL, &err), -1);
+	double took = now_s() - t0;
+	assert_int_equal(err.code, VL_E_TIMEOUT);
+	assert_true(took >= 1.9 && took < 3.0);
+
+	/* sshd comes up 1.5 s later: ready soon after */
+	pid_t late = start_sshd(t.port, 1500, 0);
+	t0 = now_s();
+	assert_int_equal(vl_ssh_wait_ready(&t, 15, NULL, &err), 0);
+	took = now_s() - t0;
+	stop(late);
+	assert_true(took >= 1.4 && took < 5.0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keygen),
+		cmocka_unit_test(test_exit_status),
+		cmocka_unit_test(test_signal_status),
+		cmocka_unit_test(test_separate_streams),
+		cmocka_unit_test(test_argv_exact),
+		cmocka_unit_test(test_large_output),
+		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_session_reuse),
+		cmocka_unit_test(test_wrong_host_key),
+		cmocka_unit_test(test_wait_ready),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
