@@ -249,11 +249,14 @@ static void vm_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_
 			problem(l, k->line, "ip '%s' is not an IPv4 address such as 10.77.3.20", k->value);
 			return;
 		}
+		free(vm->ip);   /* a duplicate key was reported; keep the last */
 		vm->ip = vl_strdup(k->value);
 		*ip_line = k->line;
 	} else if (vl_streq(k->key, "provision")) {
+		free(vm->provision);
 		vm->provision = project_file(l, k);
 	} else if (vl_streq(k->key, "user-data")) {
+		free(vm->user_data);
 		vm->user_data = project_file(l, k);
 	}
 }
@@ -281,8 +284,10 @@ static void lab_key(struct loader *l, const struct vl_ini_key *k)
 			problem(l, k->line, "lab name '%s': use lowercase letters, digits and '-', "
 				"at most %d characters, not starting or ending with '-'", k->value,
 				VL_NAME_MAX);
-		else
+		else {
+			free(p->name);
 			p->name = vl_strdup(k->value);
+		}
 	} else if (vl_streq(k->key, "network")) {
 		if (vl_streq(k->value, "nat"))
 			p->network = VL_NET_NAT;

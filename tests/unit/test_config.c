@@ -284,6 +284,35 @@ static void test_prefix_order(void **state)
 	vl_diags_release(&d);
 }
 
+/* The shipped example must load and say exactly the built-in defaults. */
+static void test_example(void **state)
+{
+	struct vl_config c, def;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	(void)state;
+
+	if (access("vmlab.conf.example", R_OK) != 0)
+		skip();   /* not run from the repository root */
+	assert_int_equal(vl_config_load(&c, "vmlab.conf.example", &d, &err), 0);
+	assert_int_equal(vl_config_load(&def, "/dev/null", &d, &err), 0);
+	assert_string_equal(c.uri, def.uri);
+	assert_int_equal(c.accel, def.accel);
+	assert_string_equal(c.pool_name, def.pool_name);
+	assert_string_equal(c.pool_dir, def.pool_dir);
+	assert_string_equal(c.cache_dir, def.cache_dir);
+	assert_int_equal(c.n_catalogs, 0);
+	assert_int_equal(c.stall_timeout, def.stall_timeout);
+	assert_int_equal(c.pool_addr, def.pool_addr);
+	assert_int_equal(c.pool_prefix, def.pool_prefix);
+	assert_int_equal(c.lab_prefix, def.lab_prefix);
+	assert_int_equal(c.parallel, def.parallel);
+	assert_int_equal(c.boot_timeout, def.boot_timeout);
+	assert_int_equal(c.halt_timeout, def.halt_timeout);
+	vl_config_release(&c);
+	vl_config_release(&def);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_example, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

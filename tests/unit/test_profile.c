@@ -237,6 +237,10 @@ static void test_sections_and_keys(void **state)
 	expect_one("[lab]\nzzzzzz = x\n[vm a]\n", 2, "known: name, network, subnet, user");
 	expect_one("[defaults]\ncount = 2\n[vm a]\n", 2, "'count' is set per VM");
 	expect_one("[vm a]\ncpus = 2\ncpus = 3\n", 3, "duplicate key 'cpus' in [vm a] (first at line 2)");
+	/* duplicates of owned values must not leak (found by the fuzzer) */
+	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.5\nip = 10.77.3.6\n", 5,
+		   "duplicate key 'ip' in [vm a] (first at line 4)");
+	expect_one("[lab]\nname = a\nname = b\n[vm a]\n", 3, "duplicate key 'name' in [lab]");
 	expect_one("cpus = 2\n[vm a]\n", 1, "key 'cpus' is outside any section");
 	expect_one("[vm a]\njust words\n", 2, "expected 'key = value' or '[section]'");
 	expect_one("[vm a]\n[lab\n", 2, "without closing ']'");
