@@ -198,6 +198,34 @@ static char *xml_name(const char *xml, const char *expr)
 	return s ? s : vl_strdup("?");
 }
 
+/* libvirt refuses to redefine an object whose new XML has no <uuid> ("already
+ * exists with uuid ..."), and renderers need not know it: give the new
+ * definition the existing uuid. NULL: use xml as it is. */
+static char *xml_with_uuid(const char *xml, const char *uuid)
+{
+	VL_AUTO(xdoc) x = { 0 };
+	xmlNodePtr root, name, node;
+	xmlChar *mem = NULL;
+	char *r;
+	int len = 0;
+
+	if (xdoc_parse(&x, xml) < 0 || xbool(&x, NULL, "uuid"))
+		return NULL;
+	root = xmlDocGetRootElement(x.doc);
+	for (name = root->children; name; name = name->next)
+		if (name->type == XML_ELEMENT_NODE && xmlStrEqual(name->name, (const xmlChar *)"name"))
+			break;
+	node = xmlNewDocNode(x.doc, NULL, (const xmlChar *)"uuid", (const xmlChar *)uuid);
+	if (name)
+		xmlAddNextSibling(name, node);
+	else
+		xmlAddChild(root, node);
+	xmlDocDumpMemory(x.doc, &mem, &len);
+	r = mem ? vl_strdup((const char *)mem) : NULL;
+	xmlFree(mem);
+	return r;
+}
+
 /* Text made safe for element content or a double-quoted attribute. */
 static char *xml_escape(const char *s)
 {
@@ -315,13 +343,21 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
 int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err)
 {
 	VL_AUTOFREE char *name = xml_name(xml, "/network/name");
-	AUTO_LV(virNetworkPtr) n = NULL;
-	bool existed;
+	VL_AUTOFREE char *fixed = NULL;
+	AUTO_LV(virNetworkPtr) n = virNetworkLookupByName(v->conn, name);
+	bool existed = n != NULL;
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	int active;
 
-	if (vl_virt_network_exists(v, name, &existed, err) < 0)
-		return -1;
-	n = virNetworkDefineXML(v->conn, xml);
+	if (!n && !last_is_missing())
+		return verr(err, "network %s", name);
+	if (n) {
+		if (virNetworkGetUUIDString(n, uuid) < 0)
+			return verr(err, "network %s: UUID", name);
+		fixed = xml_with_uuid(xml, uuid);
+		virNetworkFree(n);
+	}
+	n = virNetworkDefineXML(v->conn, fixed ? fixed : xml);
 	if (!n)
 		return verr(err, "network %s: define", name);
 	active = virNetworkIsActive(n);
@@ -965,8 +1001,19 @@ int vl_virt_domain_define(struct vl_virt *v, const char *xml, char uuid[VL_UUID_
 			  struct vl_err *err)
 {
 	VL_AUTOFREE char *name = xml_name(xml, "/domain/name");
-	AUTO_LV(virDomainPtr) d = virDomainDefineXML(v->conn, xml);
+	VL_AUTOFREE char *fixed = NULL;
+	AUTO_LV(virDomainPtr) d = virDomainLookupByName(v->conn, name);
+	char old[VIR_UUID_STRING_BUFLEN];
 
+	if (!d && !last_is_missing())
+		return verr(err, "domain %s", name);
+	if (d) {
+		if (virDomainGetUUIDString(d, old) < 0)
+			return verr(err, "domain %s: UUID", name);
+		fixed = xml_with_uuid(xml, old);
+		virDomainFree(d);
+	}
+	d = virDomainDefineXML(v->conn, fixed ? fixed : xml);
 	if (!d)
 		return verr(err, "domain %s: define", name);
 	if (uuid && virDomainGetUUIDString(d, uuid) < 0)
