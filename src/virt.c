@@ -714,14 +714,17 @@ int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err
 int vl_virt_volume_exists(struct vl_virt *v, const char *pool, const char *name, bool *out,
 			  struct vl_err *err)
 {
-	AUTO_LV(virStorageVolPtr) vol = vol_get(v, pool, name, err);
+	AUTO_LV(virStoragePoolPtr) p = pool_get(v, pool, err);
+	AUTO_LV(virStorageVolPtr) vol = NULL;
 
+	*out = false;
+	if (!p)
+		return -1;
+	vol = virStorageVolLookupByName(p, name);
 	*out = vol != NULL;
-	if (!vol && err && err->code == VL_E_NOTFOUND && vl_str_startswith(err->msg, "volume ")) {
-		vl_err_clear(err);
-		return 0;
-	}
-	return vol ? 0 : -1;
+	if (!vol && !last_is_missing())
+		return verr(err, "volume %s in pool %s", name, pool);
+	return 0;
 }
 
 int vl_virt_volume_create_xml(struct vl_virt *v, const char *pool, const char *xml,

@@ -61,8 +61,10 @@ struct vl_virt_net {
 
 int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struct vl_err *err);
 /* Define (persistent, or update the definition if the name exists) and start
- * if not active. No autostart. If the network was new and starting fails, the
- * definition is removed again so nothing half-made is left. */
+ * if not active. No autostart. A redefinition keeps the existing <uuid> when
+ * xml has none; an active network keeps running on its old definition until
+ * restarted. If the network was new and starting fails, the definition is
+ * removed again so nothing half-made is left. */
 int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err);
 /* Stop if active, then undefine. Idempotent: a missing network is success. */
 int vl_virt_network_destroy_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
@@ -131,7 +133,9 @@ const char *vl_dom_state_name(enum vl_dom_state s);
 
 #define VL_UUID_STRLEN 37
 
-/* Define (or redefine: keep the <uuid>, HOST-NOTES) a persistent domain.
+/* Define (or redefine) a persistent domain. libvirt rejects a redefinition
+ * without the old <uuid> (HOST-NOTES), so when xml has none the existing one
+ * is put in. A running domain gets the new definition at its next start.
  * uuid (if not NULL) gets its UUID string. */
 int vl_virt_domain_define(struct vl_virt *v, const char *xml, char uuid[VL_UUID_STRLEN],
 			  struct vl_err *err);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,6 +526,61 @@ static void test_snapshots(void **state)
 	vl_virt_close(v);
 }
 
+/* ---- one handle shared by threads ---- */
+
+struct thr {
+	struct vl_virt *v;
+	int id;
+	int bad;
+};
+
+/* Each thread fails on objects of its own name: the message must name them
+ * (libvirt's last error is per thread, read right after the call). */
+static void *thr_main(void *arg)
+{
+	struct thr *t = arg;
+
+	for (int i = 0; i < 50; i++) {
+		struct vl_err err = VL_ERR_INIT;
+		char name[64], want[128];
+		enum vl_dom_state st;
+		bool ex;
+
+		snprintf(name, sizeof(name), "vmlab-t-thr%d-%d", t->id, i);
+		snprintf(want, sizeof(want), "domain %s: not found", name);
+		if (vl_virt_domain_start(t->v, name, &err) != -1 || !vl_streq(err.msg, want))
+			t->bad++;
+		snprintf(want, sizeof(want), "volume %s in pool %s: not found", name, POOL);
+		if (vl_virt_volume_capacity(t->v, POOL, name, NULL, NULL, &err) != -1 ||
+		    !vl_streq(err.msg, want) || err.code != VL_E_NOTFOUND)
+			t->bad++;
+		if (vl_virt_domain_state(t->v, name, &st, &err) != 0 || st != VL_DOM_MISSING)
+			t->bad++;
+		if (vl_virt_network_exists(t->v, name, &ex, &err) != 0 || ex)
+			t->bad++;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct vl_virt *v = open_ok();
+	struct thr t[4];
+	pthread_t th[4];
+	(void)state;
+
+	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct thr){ v, i, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(t[i].bad, 0);
+	}
+	vl_virt_close(v);
+}
+
 /* ---- pure helpers ---- */
 
 static void test_hostroutes(void **state)
@@ -641,7 +697,8 @@ int main(void)
 		cmocka_unit_test(test_open_bogus), cmocka_unit_test(test_host),
 		cmocka_unit_test(test_network), cmocka_unit_test(test_storage),
 		cmocka_unit_test(test_domain), cmocka_unit_test(test_internal_snapshot_refused),
-		cmocka_unit_test(test_snapshots), cmocka_unit_test(test_hostroutes),
+		cmocka_unit_test(test_snapshots), cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_hostroutes),
 		cmocka_unit_test(test_tail),
 	};
 	return cmocka_run_group_tests_name("virt", tests, setup, teardown);
