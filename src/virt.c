@@ -700,6 +700,27 @@ fail:
 	return -1;
 }
 
+int vl_virt_pool_remove(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	AUTO_LV(virStoragePoolPtr) p = virStoragePoolLookupByName(v->conn, name);
+	int r;
+
+	if (!p)
+		return last_is_missing() ? 0 : verr(err, "pool %s", name);
+	r = virStoragePoolIsActive(p);
+	if (r < 0)
+		return last_is_missing() ? 0 : verr(err, "pool %s", name);
+	if (r > 0 && virStoragePoolDestroy(p) < 0 && last_code() != VIR_ERR_OPERATION_INVALID &&
+	    !last_is_missing())
+		return verr(err, "pool %s: stop", name);
+	r = virStoragePoolIsPersistent(p);
+	if (r < 0)
+		return last_is_missing() ? 0 : verr(err, "pool %s", name);
+	if (r > 0 && virStoragePoolUndefine(p) < 0 && !last_is_missing())
+		return verr(err, "pool %s: undefine", name);
+	return 0;
+}
+
 int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err)
 {
 	AUTO_LV(virStoragePoolPtr) p = pool_get(v, name, err);

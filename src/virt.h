@@ -93,6 +93,8 @@ void vl_virt_lease_list_free(struct vl_virt_lease *list, size_t n);
  * made), active and autostarted, then refresh it. An existing pool with
  * another target path is used as is, with a warning event. */
 int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, struct vl_err *err);
+/* Stop and undefine a pool; its directory and files stay. Idempotent. */
+int vl_virt_pool_remove(struct vl_virt *v, const char *name, struct vl_err *err);
 /* Rescan the pool directory: files put there by other means become volumes. */
 int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err);
 

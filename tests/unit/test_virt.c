@@ -57,6 +57,15 @@ static char *fmt(const char *f, ...)
 	return s;
 }
 
+/* The backing file of the overlay test, outside the pool (real daemon). */
+static const char *fmt_static_base(void)
+{
+	static char p[300];
+
+	snprintf(p, sizeof(p), "%s/base.raw", extdir);
+	return p;
+}
+
 static void write_file(const char *path, const char *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -206,7 +215,7 @@ static void test_storage(void **state)
 
 	/* An overlay whose backing file lies outside the pool (the image cache). */
 	if (real) {
-		base_path = fmt("%s/base.raw", extdir);
+		base_path = vl_strdup(fmt_static_base());
 		int fd = open(base_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		assert_true(fd >= 0);
 		assert_int_equal(ftruncate(fd, 8 << 20), 0);
@@ -661,6 +670,7 @@ static int setup(void **state)
 		snprintf(extdir, sizeof(extdir), "/var/tmp/vl-virt-ext-XXXXXX");
 		if (!mkdtemp(extdir) || !mkdtemp(pooldir))
 			return -1;
+		chmod(extdir, 0755);  /* like an image cache QEMU's user can read */
 		/* pool_ensure must make the directory itself (build). */
 		rmdir(pooldir);
 	} else {
@@ -673,21 +683,28 @@ static int teardown(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
 	struct vl_virt *v = vl_virt_open(uri, NULL, &err);
+	char **names;
+	size_t n;
 	(void)state;
-	if (v && real) {
-		/* Leave the daemon as we found it. */
-		char **names;
-		size_t n;
-		if (vl_virt_volume_list(v, POOL, NULL, &names, &n, &err) == 0) {
-			for (size_t i = 0; i < n; i++)
-				vl_virt_volume_delete(v, POOL, names[i], &err);
-			vl_virt_name_list_free(names, n);
-		}
+	if (!v)
+		return -1;
+	/* Leave the daemon as we found it: a real one keeps its config in /etc. */
+	if (vl_virt_volume_list(v, POOL, NULL, &names, &n, &err) == 0) {
+		for (size_t i = 0; i < n; i++)
+			vl_virt_volume_delete(v, POOL, names[i], &err);
+		vl_virt_name_list_free(names, n);
+	}
+	if (vl_virt_pool_remove(v, POOL, &err) < 0 || vl_virt_pool_remove(v, POOL, &err) < 0) {
+		fprintf(stderr, "teardown: %s\n", err.msg);
 		vl_virt_close(v);
-		v = NULL;
-		fprintf(stderr, "real daemon: pool %s at %s left for inspection\n", POOL, pooldir);
+		return -1;
 	}
 	vl_virt_close(v);
+	if (real) {
+		rmdir(pooldir);
+		unlink(fmt_static_base());
+		rmdir(extdir);
+	}
 	return 0;
 }
 
