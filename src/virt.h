@@ -232,4 +232,24 @@ int vl_virt_snapshot_revert(struct vl_virt *v, const char *domain, const char *n
 int vl_virt_snapshot_delete(struct vl_virt *v, const char *domain, const char *name,
 			    struct vl_err *err);
 
+/* ---- events (for the TUI) ---- */
+
+/* Run libvirt's event loop in a thread of its own. Process-wide and
+ * idempotent; call it before vl_virt_open() of a connection that will watch
+ * (libvirt binds a remote connection to the loop when it opens). */
+int vl_virt_events_init(struct vl_err *err);
+/* Stop and join the loop thread; after the watching connections are closed. */
+void vl_virt_events_shutdown(void);
+
+/* Called from the event thread, so it must be thread-safe (the TUI writes to
+ * its self-pipe). state is what the domain became: RUNNING (started,
+ * resumed), PAUSED, SHUTOFF (stopped, or newly defined), CRASHED, MISSING
+ * (undefined), OTHER (pm-suspended). */
+typedef void (*vl_virt_dom_cb)(void *ud, const char *domain, enum vl_dom_state state);
+/* Watch lifecycle changes of domains whose name starts with prefix (NULL:
+ * all). *id is for vl_virt_unwatch(). */
+int vl_virt_watch_domains(struct vl_virt *v, const char *prefix, vl_virt_dom_cb cb, void *ud,
+			  int *id, struct vl_err *err);
+int vl_virt_unwatch(struct vl_virt *v, int id, struct vl_err *err);
+
 #endif

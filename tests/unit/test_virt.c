@@ -311,7 +311,7 @@ static char *dom_xml(const char *name, const char *disk, const char *fmtname, co
 		   "<features><acpi/></features><devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
 		   "<disk type='file' device='disk'><driver name='qemu' type='%s'/>"
 		   "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
-		   "<graphics type='none'/></devices></domain>", name, extra_os, fmtname, disk);
+		   "</devices></domain>", name, extra_os, fmtname, disk);
 }
 
 /* A fresh qcow2 volume for a test domain; returns its path. */
