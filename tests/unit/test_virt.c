@@ -590,6 +590,79 @@ static void test_threads(void **state)
 	vl_virt_close(v);
 }
 
+/* ---- lifecycle events ---- */
+
+struct seen {
+	pthread_mutex_t lock;
+	enum vl_dom_state st[16];
+	int n;
+	int foreign;
+};
+
+static void on_dom(void *ud, const char *domain, enum vl_dom_state state)
+{
+	struct seen *s = ud;
+
+	pthread_mutex_lock(&s->lock);
+	if (!vl_streq(domain, "vmlab-t-ev"))
+		s->foreign++;
+	else if (s->n < 16)
+		s->st[s->n++] = state;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int seen_count(struct seen *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->n;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static void test_events(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct vl_virt *v;
+	VL_AUTOFREE char *xml = NULL, *disk = NULL;
+	VL_AUTO(vl_buf) got = VL_BUF_INIT;
+	int id;
+	(void)state;
+
+	OK(vl_virt_events_init(&e_));
+	OK(vl_virt_events_init(&e_));  /* idempotent */
+	v = open_ok();
+	disk = dom_disk(v, "vmlab-t-ev.qcow2");
+	xml = dom_xml("vmlab-t-ev", disk, "qcow2", "");
+	OK(vl_virt_watch_domains(v, "vmlab-t-ev", on_dom, &s, &id, &e_));
+	OK(vl_virt_domain_define(v, xml, NULL, &e_));
+	OK(vl_virt_domain_start(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_suspend(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_resume(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_destroy(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_undefine(v, "vmlab-t-ev", &e_));
+	for (int i = 0; i < 150; i++) {
+		pthread_mutex_lock(&s.lock);
+		bool done = s.n > 0 && s.st[s.n - 1] == VL_DOM_MISSING;
+		pthread_mutex_unlock(&s.lock);
+		if (done)
+			break;
+		usleep(20000);
+	}
+	OK(vl_virt_unwatch(v, id, &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ev.qcow2", &e_));
+	vl_virt_close(v);
+	vl_virt_events_shutdown();
+	vl_virt_events_shutdown();
+	/* Drivers may repeat a state (QEMU starts paused, then resumes). */
+	for (int i = 0; i < s.n; i++)
+		if (i == 0 || s.st[i] != s.st[i - 1])
+			vl_buf_printf(&got, "%s%s", got.len ? "," : "", vl_dom_state_name(s.st[i]));
+	assert_string_equal(vl_buf_str(&got), "shutoff,running,paused,running,shutoff,missing");
+	assert_int_equal(s.foreign, 0);
+}
+
 /* ---- pure helpers ---- */
 
 static void test_hostroutes(void **state)
@@ -715,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_network), cmocka_unit_test(test_storage),
 		cmocka_unit_test(test_domain), cmocka_unit_test(test_internal_snapshot_refused),
 		cmocka_unit_test(test_snapshots), cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_hostroutes),
 		cmocka_unit_test(test_tail),
 	};

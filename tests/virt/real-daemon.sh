@@ -21,10 +21,12 @@ stop() {
 		kill "$pid" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	done
-	ip netns delete "$ns"
+	ip netns delete "$ns" || echo "real-daemon: could not delete netns $ns" >&2
 	rm -rf "$run"
+	echo "real-daemon: daemons stopped, netns $ns deleted" >&2
 }
 trap stop EXIT
+trap 'exit 130' INT TERM HUP
 ip netns exec "$ns" virtlogd -d -p "$run/virtlogd.pid" || exit 1
 ip netns exec "$ns" libvirtd -d -p "$run/libvirtd.pid" || exit 1
 echo "real-daemon: libvirtd $(cat "$run/libvirtd.pid"), virtlogd $(cat "$run/virtlogd.pid") in netns $ns"
@@ -34,3 +36,7 @@ for _ in $(seq 60); do
 	sleep 1
 done
 VL_TEST_URI=qemu:///system ip netns exec "$ns" "$bin"
+rc=$?
+# libvirt keeps each guest's QEMU log; these guests were ours.
+rm -f /var/log/libvirt/qemu/vmlab-t-*.log
+exit "$rc"
