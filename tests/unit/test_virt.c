@@ -611,16 +611,6 @@ static void on_dom(void *ud, const char *domain, enum vl_dom_state state)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static int seen_count(struct seen *s)
-{
-	int n;
-
-	pthread_mutex_lock(&s->lock);
-	n = s->n;
-	pthread_mutex_unlock(&s->lock);
-	return n;
-}
-
 static void test_events(void **state)
 {
 	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
