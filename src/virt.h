@@ -1,15 +1,255 @@
 /* The libvirt adapter's interface: the only way the rest of vmlab reaches
- * libvirt. Thin: connect, networks, volumes, domains, snapshots. */
+ * libvirt. Thin: connect, host facts, networks, storage, domains, snapshots. */
 #ifndef VL_VIRT_H
 #define VL_VIRT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "event.h"
+#include "subnet.h"
 #include "util/err.h"
 
+/*
+ * Threads: a struct vl_virt may be shared by any number of threads at once.
+ * It holds one libvirt connection (libvirt connections are thread-safe) and
+ * nothing mutable; every failing call reads libvirt's thread-local last error
+ * right away. Only vl_virt_close() must not race with other calls.
+ *
+ * Errors: every function returns 0 on success or -1 with err filled, the
+ * message one line naming the object ("network vmlab-x: ..."). A missing
+ * object is VL_E_NOTFOUND, a lost connection VL_E_CONNECT, the rest
+ * VL_E_FAIL (VL_E_IO for local files, VL_E_TIMEOUT for waits). Functions
+ * documented as idempotent treat "already gone" as success.
+ *
+ * Memory: strings and arrays handed out are malloc'd and owned by the caller;
+ * the *_free helpers take NULL.
+ */
 struct vl_virt;
 
-/* Connect to uri (NULL: libvirt's default). Failure is VL_E_CONNECT. */
+/* Connect to uri (NULL: libvirt's default). Failure is VL_E_CONNECT. evs (may
+ * be NULL) receives debug/progress events; it must outlive the handle. */
 struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struct vl_err *err);
 void vl_virt_close(struct vl_virt *v);
+
+/* ---- host ---- */
+
+struct vl_virt_host {
+	char uri[256];         /* canonical URI of the connection */
+	char driver[32];       /* "QEMU", "TEST", ... */
+	char libvirt[32];      /* version of the libvirt library, "9.0.0" */
+	char daemon[32];       /* version of the daemon's libvirt ("" if unknown) */
+	char hypervisor[32];   /* version of the hypervisor, e.g. QEMU "7.2.0" ("" if unknown) */
+};
+int vl_virt_host_info(struct vl_virt *v, struct vl_virt_host *out, struct vl_err *err);
+
+/* Whether libvirt's capabilities list <domain type='kvm'> for an hvm guest.
+ * This is what libvirt says, not a proof KVM works (see HOST-NOTES: KVM may be
+ * listed and still hang); the engine lets the config force tcg. */
+int vl_virt_kvm_usable(struct vl_virt *v, bool *out, struct vl_err *err);
+
+/* ---- networks ---- */
+
+struct vl_virt_net {
+	char *name;
+	char *bridge;        /* NULL if the XML has none */
+	bool has_subnet;     /* false: no IPv4 <ip> element */
+	struct vl_subnet subnet;  /* first IPv4 <ip>: network address and prefix */
+	bool active;
+};
+
+int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struct vl_err *err);
+/* Define (persistent, or update the definition if the name exists) and start
+ * if not active. No autostart. A redefinition keeps the existing <uuid> when
+ * xml has none; an active network keeps running on its old definition until
+ * restarted. If the network was new and starting fails, the definition is
+ * removed again so nothing half-made is left. */
+int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err);
+/* Stop if active, then undefine. Idempotent: a missing network is success. */
+int vl_virt_network_destroy_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
+/* Networks whose name starts with prefix (NULL or "": all), sorted by name. */
+int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_net **out,
+			 size_t *n, struct vl_err *err);
+void vl_virt_net_list_free(struct vl_virt_net *list, size_t n);
+/* Every IPv4 subnet of every libvirt network (any name, active or not). The
+ * engine merges these with vl_hostroutes_read(). */
+int vl_virt_used_subnets(struct vl_virt *v, struct vl_subnet **out, size_t *n, struct vl_err *err);
+
+struct vl_virt_lease {
+	char mac[18];        /* "52:54:00:12:34:56" */
+	char ip[16];         /* IPv4 dotted quad */
+	char *hostname;      /* NULL if the guest sent none */
+	long long expiry;    /* seconds since the epoch */
+};
+/* IPv4 DHCP leases of network; mac (NULL: all) filters. */
+int vl_virt_network_leases(struct vl_virt *v, const char *network, const char *mac,
+			   struct vl_virt_lease **out, size_t *n, struct vl_err *err);
+void vl_virt_lease_list_free(struct vl_virt_lease *list, size_t n);
+
+/* ---- storage ---- */
+
+/* Make sure a `dir` pool name with target dir exists, is built (directory
+ * made), active and autostarted, then refresh it. An existing pool with
+ * another target path is used as is, with a warning event. */
+int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, struct vl_err *err);
+/* Stop and undefine a pool; its directory and files stay. Idempotent. */
+int vl_virt_pool_remove(struct vl_virt *v, const char *name, struct vl_err *err);
+/* Rescan the pool directory: files put there by other means become volumes. */
+int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err);
+
+int vl_virt_volume_exists(struct vl_virt *v, const char *pool, const char *name, bool *out,
+			  struct vl_err *err);
+/* Create a volume from volume XML (e.g. a qcow2 overlay whose <backingStore>
+ * <path> may lie outside the pool). *path_out (if not NULL) gets its path. */
+int vl_virt_volume_create_xml(struct vl_virt *v, const char *pool, const char *xml,
+			      char **path_out, struct vl_err *err);
+/* Idempotent: a missing volume is success. */
+int vl_virt_volume_delete(struct vl_virt *v, const char *pool, const char *name, struct vl_err *err);
+/* Create raw volume name of the local file's size and stream the file into it
+ * (virStorageVolUpload), emitting progress events. An existing volume of that
+ * name is replaced. name must be [A-Za-z0-9._-]. */
+int vl_virt_volume_upload(struct vl_virt *v, const char *pool, const char *name,
+			  const char *local_path, struct vl_err *err);
+int vl_virt_volume_path(struct vl_virt *v, const char *pool, const char *name, char **out,
+			struct vl_err *err);
+/* Volume names starting with prefix (NULL or "": all), sorted. */
+int vl_virt_volume_list(struct vl_virt *v, const char *pool, const char *prefix, char ***out,
+			size_t *n, struct vl_err *err);
+void vl_virt_name_list_free(char **list, size_t n);
+/* Capacity (virtual size) and allocation (bytes used on disk). */
+int vl_virt_volume_capacity(struct vl_virt *v, const char *pool, const char *name,
+			    uint64_t *capacity, uint64_t *allocation, struct vl_err *err);
+
+/* ---- domains ---- */
+
+enum vl_dom_state {
+	VL_DOM_MISSING,      /* no such domain */
+	VL_DOM_RUNNING,
+	VL_DOM_PAUSED,
+	VL_DOM_SHUTOFF,
+	VL_DOM_CRASHED,
+	VL_DOM_OTHER,        /* blocked, shutting down, pm-suspended, unknown */
+};
+const char *vl_dom_state_name(enum vl_dom_state s);
+
+#define VL_UUID_STRLEN 37
+
+/* Define (or redefine) a persistent domain. libvirt rejects a redefinition
+ * without the old <uuid> (HOST-NOTES), so when xml has none the existing one
+ * is put in. A running domain gets the new definition at its next start.
+ * uuid (if not NULL) gets its UUID string. */
+int vl_virt_domain_define(struct vl_virt *v, const char *xml, char uuid[VL_UUID_STRLEN],
+			  struct vl_err *err);
+/* Start; already running is success. */
+int vl_virt_domain_start(struct vl_virt *v, const char *name, struct vl_err *err);
+/* A missing domain is not an error: *out = VL_DOM_MISSING. */
+int vl_virt_domain_state(struct vl_virt *v, const char *name, enum vl_dom_state *out,
+			 struct vl_err *err);
+/* Ask the guest to power off (ACPI) and return at once; not running is
+ * success. Use vl_virt_domain_wait_state() and fall back to destroy. */
+int vl_virt_domain_shutdown(struct vl_virt *v, const char *name, struct vl_err *err);
+/* Force off. Idempotent: missing or not running is success. */
+int vl_virt_domain_destroy(struct vl_virt *v, const char *name, struct vl_err *err);
+/* Remove the definition with its snapshot and checkpoint metadata, managed
+ * save and NVRAM (retrying with fewer flags where libvirt lacks one). A
+ * running domain becomes transient: destroy it first. Idempotent. */
+int vl_virt_domain_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
+int vl_virt_domain_suspend(struct vl_virt *v, const char *name, struct vl_err *err);
+int vl_virt_domain_resume(struct vl_virt *v, const char *name, struct vl_err *err);
+
+struct vl_virt_dom {
+	char *name;
+	char uuid[VL_UUID_STRLEN];
+	enum vl_dom_state state;
+};
+/* Domains (active and inactive) whose name starts with prefix, sorted. */
+int vl_virt_domain_list(struct vl_virt *v, const char *prefix, struct vl_virt_dom **out,
+			size_t *n, struct vl_err *err);
+void vl_virt_dom_list_free(struct vl_virt_dom *list, size_t n);
+
+/* The <metadata> child element in namespace ns_uri, as an XML string. No such
+ * element is not an error: *out = NULL. */
+int vl_virt_domain_get_metadata(struct vl_virt *v, const char *name, const char *ns_uri,
+				char **out, struct vl_err *err);
+/* Domain XML; inactive: the persistent definition rather than the live one. */
+int vl_virt_domain_get_xml(struct vl_virt *v, const char *name, bool inactive, char **out,
+			   struct vl_err *err);
+int vl_virt_domain_get_uuid(struct vl_virt *v, const char *name, char uuid[VL_UUID_STRLEN],
+			    struct vl_err *err);
+
+struct vl_virt_dominfo {
+	enum vl_dom_state state;
+	unsigned vcpus;
+	uint64_t memory_kib;      /* current */
+	uint64_t max_memory_kib;
+	uint64_t cpu_time_ns;
+};
+int vl_virt_domain_info(struct vl_virt *v, const char *name, struct vl_virt_dominfo *out,
+			struct vl_err *err);
+/* Poll (every 100 ms) until the domain is in state want; VL_E_TIMEOUT after
+ * timeout_ms. Waiting for VL_DOM_MISSING waits for the domain to vanish. */
+int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_state want,
+			      unsigned timeout_ms, struct vl_err *err);
+/* 0 if libvirt can take internal snapshots of the domain; otherwise -1 with
+ * VL_E_FAIL and a message saying why (UEFI firmware/NVRAM, or a writable disk
+ * that is not qcow2), so the engine refuses before touching anything. */
+int vl_virt_domain_supports_internal_snapshot(struct vl_virt *v, const char *name,
+					      struct vl_err *err);
+
+/* ---- snapshots (internal: state stored in the qcow2 images) ---- */
+
+enum {
+	VL_SNAP_CREATE_ATOMIC = 1 << 0,   /* all disks or nothing */
+};
+enum {
+	VL_SNAP_REVERT_RUNNING = 1 << 0,  /* run after revert, whatever the snapshot's state */
+	VL_SNAP_REVERT_PAUSED = 1 << 1,   /* leave paused after revert */
+};
+
+/* xml is <domainsnapshot> (name, description). With no flags libvirt takes
+ * memory + disks of a running domain and disks only of a shut-off one. */
+int vl_virt_snapshot_create(struct vl_virt *v, const char *domain, const char *xml,
+			    unsigned flags, struct vl_err *err);
+
+struct vl_virt_snap {
+	char *name;
+	char *parent;            /* NULL for a root */
+	char *description;       /* NULL if none */
+	long long created;       /* creationTime, seconds since the epoch */
+	enum vl_dom_state state; /* domain state captured: RUNNING/PAUSED mean memory was saved */
+	bool current;
+};
+/* Snapshots of domain, oldest first (then by name). */
+int vl_virt_snapshot_list(struct vl_virt *v, const char *domain, struct vl_virt_snap **out,
+			  size_t *n, struct vl_err *err);
+void vl_virt_snap_list_free(struct vl_virt_snap *list, size_t n);
+int vl_virt_snapshot_exists(struct vl_virt *v, const char *domain, const char *name, bool *out,
+			    struct vl_err *err);
+int vl_virt_snapshot_revert(struct vl_virt *v, const char *domain, const char *name,
+			    unsigned flags, struct vl_err *err);
+/* Idempotent: a missing snapshot (or domain) is success. */
+int vl_virt_snapshot_delete(struct vl_virt *v, const char *domain, const char *name,
+			    struct vl_err *err);
+
+/* ---- events (for the TUI) ---- */
+
+/* Run libvirt's event loop in a thread of its own. Process-wide and
+ * idempotent; call it before vl_virt_open() of a connection that will watch
+ * (libvirt binds a remote connection to the loop when it opens). */
+int vl_virt_events_init(struct vl_err *err);
+/* Stop and join the loop thread; after the watching connections are closed. */
+void vl_virt_events_shutdown(void);
+
+/* Called from the event thread, so it must be thread-safe (the TUI writes to
+ * its self-pipe). state is what the domain became: RUNNING (started,
+ * resumed), PAUSED, SHUTOFF (stopped, or newly defined), CRASHED, MISSING
+ * (undefined), OTHER (pm-suspended). */
+typedef void (*vl_virt_dom_cb)(void *ud, const char *domain, enum vl_dom_state state);
+/* Watch lifecycle changes of domains whose name starts with prefix (NULL:
+ * all). *id is for vl_virt_unwatch(). */
+int vl_virt_watch_domains(struct vl_virt *v, const char *prefix, vl_virt_dom_cb cb, void *ud,
+			  int *id, struct vl_err *err);
+int vl_virt_unwatch(struct vl_virt *v, int id, struct vl_err *err);
 
 #endif

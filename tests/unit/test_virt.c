@@ -1,0 +1,786 @@
+/* The libvirt adapter against libvirt's in-process test:///default driver, or
+ * a real daemon when VL_TEST_URI is set (run that inside a network namespace);
+ * plus the pure helpers around it (host routes, file tail). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hostroutes.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
+#include "util/tail.h"
+#include "virt.h"
+
+#define NS "https://vmlab.invalid/ns/1"
+
+static const char *uri;   /* test:///default, or VL_TEST_URI */
+static bool real;         /* a real daemon: qemu domains, files on disk */
+static char pooldir[256]; /* the pool's directory (real: a fresh temp dir) */
+static char extdir[256];  /* real: a dir outside the pool for backing files */
+
+static struct vl_virt *open_ok(void)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_virt *v = vl_virt_open(uri, NULL, &err);
+
+	if (!v)
+		fail_msg("open %s: %s", uri, err.msg);
+	return v;
+}
+
+#define OK(call) do { \
+	struct vl_err e_ = VL_ERR_INIT; \
+	if ((call) != 0) fail_msg("%s: %s", #call, e_.msg); \
+} while (0)
+/* OK() needs the call to use &e_ as its error argument. */
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	char *s;
+	va_list ap;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+/* The backing file of the overlay test, outside the pool (real daemon). */
+static const char *fmt_static_base(void)
+{
+	static char p[300];
+
+	snprintf(p, sizeof(p), "%s/base.raw", extdir);
+	return p;
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* ---- connection and host ---- */
+
+static void test_open_bogus(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	(void)state;
+	assert_null(vl_virt_open("qemu+unix:///system?socket=/nonexistent/vl-sock", NULL, &err));
+	assert_int_equal(err.code, VL_E_CONNECT);
+	assert_int_equal(vl_err_exit_status(&err), 3);
+	assert_non_null(strstr(err.msg, "cannot connect to libvirt"));
+	vl_err_clear(&err);
+	assert_null(vl_virt_open("nosuchdriver:///x", NULL, &err));
+	assert_int_equal(err.code, VL_E_CONNECT);
+	vl_virt_close(NULL);
+}
+
+static void test_host(void **state)
+{
+	struct vl_virt *v = open_ok();
+	struct vl_virt_host h;
+	bool kvm = true;
+	(void)state;
+	OK(vl_virt_host_info(v, &h, &e_));
+	assert_string_equal(h.driver, real ? "QEMU" : "TEST");
+	assert_true(h.libvirt[0] >= '1' && strchr(h.libvirt, '.'));
+	assert_true(vl_str_startswith(h.uri, real ? "qemu" : "test"));
+	OK(vl_virt_kvm_usable(v, &kvm, &e_));
+	if (!real)
+		assert_false(kvm);  /* the test driver lists only type='test' */
+	vl_virt_close(v);
+}
+
+/* ---- networks ---- */
+
+static const char net_xml[] =
+	"<network><name>vmlab-t-net</name><bridge name='vltest0'/>"
+	"<ip address='10.77.3.1' prefix='24'><dhcp><range start='10.77.3.100' end='10.77.3.200'/>"
+	"</dhcp></ip></network>";
+
+static void test_network(void **state)
+{
+	struct vl_virt *v = open_ok();
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_virt_net *nets;
+	struct vl_subnet *subs;
+	struct vl_virt_lease *leases;
+	size_t n, i;
+	bool ex = true, seen = false;
+	(void)state;
+
+	OK(vl_virt_network_destroy_undefine(v, "vmlab-t-net", &e_));  /* leftovers, and missing is ok */
+	OK(vl_virt_network_exists(v, "vmlab-t-net", &ex, &e_));
+	assert_false(ex);
+	OK(vl_virt_network_define_start(v, net_xml, &e_));
+	OK(vl_virt_network_define_start(v, net_xml, &e_));  /* converge again: no-op */
+	OK(vl_virt_network_exists(v, "vmlab-t-net", &ex, &e_));
+	assert_true(ex);
+
+	OK(vl_virt_network_list(v, "vmlab-t-", &nets, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_string_equal(nets[0].name, "vmlab-t-net");
+	assert_string_equal(nets[0].bridge, "vltest0");
+	assert_true(nets[0].active);
+	assert_true(nets[0].has_subnet);
+	assert_int_equal(nets[0].subnet.addr, 0x0a4d0300u);
+	assert_int_equal(nets[0].subnet.prefix, 24);
+	vl_virt_net_list_free(nets, n);
+
+	OK(vl_virt_used_subnets(v, &subs, &n, &e_));
+	for (i = 0; i < n; i++)
+		seen |= subs[i].addr == 0x0a4d0300u && subs[i].prefix == 24;
+	assert_true(seen);
+	if (!real) {  /* the test driver's own "default" network, netmask form */
+		seen = false;
+		for (i = 0; i < n; i++)
+			seen |= subs[i].addr == 0xc0a87a00u && subs[i].prefix == 24;
+		assert_true(seen);
+	}
+	free(subs);
+
+	/* Leases: whatever the driver supports, no crash and a clean answer. */
+	if (vl_virt_network_leases(v, "vmlab-t-net", NULL, &leases, &n, &err) == 0) {
+		vl_virt_lease_list_free(leases, n);
+	} else {
+		assert_non_null(strstr(err.msg, "network vmlab-t-net: DHCP leases"));
+		vl_err_clear(&err);
+	}
+	assert_int_equal(vl_virt_network_leases(v, "vmlab-t-nope", NULL, &leases, &n, &err), -1);
+	assert_int_equal(err.code, VL_E_NOTFOUND);
+	assert_string_equal(err.msg, "network vmlab-t-nope: not found");
+
+	OK(vl_virt_network_destroy_undefine(v, "vmlab-t-net", &e_));
+	OK(vl_virt_network_destroy_undefine(v, "vmlab-t-net", &e_));
+	OK(vl_virt_network_exists(v, "vmlab-t-net", &ex, &e_));
+	assert_false(ex);
+	OK(vl_virt_network_list(v, "vmlab-t-", &nets, &n, &e_));
+	assert_int_equal(n, 0);
+	vl_virt_net_list_free(nets, n);
+
+	/* Bad XML names what failed and leaves nothing behind. */
+	vl_err_clear(&err);
+	assert_int_equal(vl_virt_network_define_start(v, "<network><name>vmlab-t-bad</name>"
+			 "<ip address='nonsense'/></network>", &err), -1);
+	assert_int_equal(err.code, VL_E_FAIL);
+	assert_true(vl_str_startswith(err.msg, "network vmlab-t-bad: define: "));
+	vl_virt_close(v);
+}
+
+/* ---- storage ---- */
+
+#define POOL "vl-test-pool"
+
+static void test_storage(void **state)
+{
+	struct vl_virt *v = open_ok();
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *path = NULL, *base_path = NULL, *ovl_xml = NULL, *seed = NULL;
+	VL_AUTOFREE char *ovl_path = NULL;
+	char **names;
+	size_t n;
+	uint64_t cap = 0, alloc = 0;
+	bool ex;
+	(void)state;
+
+	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));
+	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));  /* second time: already there */
+	OK(vl_virt_pool_refresh(v, POOL, &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-base.qcow2", &e_));
+
+	OK(vl_virt_volume_create_xml(v, POOL, "<volume><name>vmlab-t-base.qcow2</name>"
+		"<capacity unit='MiB'>16</capacity><target><format type='qcow2'/></target></volume>",
+		&path, &e_));
+	assert_true(vl_str_endswith(path, "/vmlab-t-base.qcow2"));
+	OK(vl_virt_volume_exists(v, POOL, "vmlab-t-base.qcow2", &ex, &e_));
+	assert_true(ex);
+	OK(vl_virt_volume_capacity(v, POOL, "vmlab-t-base.qcow2", &cap, &alloc, &e_));
+	assert_int_equal(cap, 16u << 20);
+
+	/* An overlay whose backing file lies outside the pool (the image cache). */
+	if (real) {
+		base_path = vl_strdup(fmt_static_base());
+		int fd = open(base_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, 8 << 20), 0);
+		close(fd);
+	} else {
+		base_path = fmt("/var/cache/vmlab/images/base.raw");
+	}
+	ovl_xml = fmt("<volume><name>vmlab-t-ovl.qcow2</name><capacity unit='MiB'>32</capacity>"
+		      "<target><format type='qcow2'/></target><backingStore><path>%s</path>"
+		      "<format type='raw'/></backingStore></volume>", base_path);
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ovl.qcow2", &e_));
+	OK(vl_virt_volume_create_xml(v, POOL, ovl_xml, NULL, &e_));
+	OK(vl_virt_volume_path(v, POOL, "vmlab-t-ovl.qcow2", &ovl_path, &e_));
+	if (real) {
+		/* The qcow2 header names the backing file. */
+		VL_AUTOFREE char *head = NULL;
+		size_t hl;
+		OK(vl_file_tail(ovl_path, 1 << 20, &head, &hl, &e_));
+		assert_true(hl > 4 && memcmp(head, "QFI\xfb", 4) == 0);
+		assert_non_null(memmem(head, hl, base_path, strlen(base_path)));
+	}
+
+	/* Upload: the seed ISO path. */
+	seed = fmt("%s/vl-test-seed-%d.bin", real ? extdir : "/tmp", (int)getpid());
+	{
+		char data[300000];
+		for (size_t i = 0; i < sizeof(data); i++)
+			data[i] = (char)(i * 7 + 3);
+		write_file(seed, data, sizeof(data));
+		if (vl_virt_volume_upload(v, POOL, "vmlab-t-seed.iso", seed, &err) == 0) {
+			OK(vl_virt_volume_capacity(v, POOL, "vmlab-t-seed.iso", &cap, NULL, &e_));
+			assert_int_equal(cap, sizeof(data));
+			OK(vl_virt_volume_upload(v, POOL, "vmlab-t-seed.iso", seed, &e_)); /* replace */
+			if (real) {
+				VL_AUTOFREE char *vp = NULL, *got = NULL;
+				size_t gl;
+				OK(vl_virt_volume_path(v, POOL, "vmlab-t-seed.iso", &vp, &e_));
+				OK(vl_file_tail(vp, 1 << 20, &got, &gl, &e_));
+				assert_int_equal(gl, sizeof(data));
+				assert_memory_equal(got, data, sizeof(data));
+			}
+		} else {
+			/* The test driver has no volume upload; the error must say so cleanly. */
+			assert_false(real);
+			assert_true(vl_str_startswith(err.msg, "volume vmlab-t-seed.iso in pool " POOL));
+			vl_err_clear(&err);
+			OK(vl_virt_volume_exists(v, POOL, "vmlab-t-seed.iso", &ex, &e_));
+			assert_false(ex);  /* no half-made volume left */
+		}
+		unlink(seed);
+	}
+	assert_int_equal(vl_virt_volume_upload(v, POOL, "../evil", "/etc/hostname", &err), -1);
+	vl_err_clear(&err);
+
+	OK(vl_virt_volume_list(v, POOL, "vmlab-t-", &names, &n, &e_));
+	assert_true(n >= 2);
+	assert_string_equal(names[0], "vmlab-t-base.qcow2");
+	assert_string_equal(names[1], "vmlab-t-ovl.qcow2");
+	vl_virt_name_list_free(names, n);
+
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ovl.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ovl.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-seed.iso", &e_));
+	OK(vl_virt_volume_exists(v, POOL, "vmlab-t-ovl.qcow2", &ex, &e_));
+	assert_false(ex);
+
+	VL_AUTOFREE char *p2 = NULL;
+	assert_int_equal(vl_virt_volume_path(v, POOL, "vmlab-t-nope", &p2, &err), -1);
+	assert_int_equal(err.code, VL_E_NOTFOUND);
+	assert_string_equal(err.msg, "volume vmlab-t-nope in pool " POOL ": not found");
+	assert_int_equal(vl_virt_volume_exists(v, "vl-no-pool", "x", &ex, &err), -1);
+	assert_int_equal(err.code, VL_E_NOTFOUND);
+	assert_string_equal(err.msg, "pool vl-no-pool: not found");
+	vl_virt_close(v);
+}
+
+/* ---- domains ---- */
+
+/* A minimal domain: type test on the test driver, a TCG guest with one
+ * qcow2 disk (nothing to boot: SeaBIOS just waits) on a real daemon. */
+static char *dom_xml(const char *name, const char *disk, const char *fmtname, const char *extra_os)
+{
+	if (!real)
+		return fmt("<domain type='test'><name>%s</name><memory unit='KiB'>65536</memory>"
+			   "<vcpu>1</vcpu><metadata><vmlab:vm xmlns:vmlab='" NS "'><lab>t</lab>"
+			   "</vmlab:vm></metadata><os><type>hvm</type>%s</os><devices>"
+			   "<disk type='file' device='disk'><driver name='qemu' type='%s'/>"
+			   "<source file='%s'/><target dev='vda' bus='virtio'/></disk></devices></domain>",
+			   name, extra_os, fmtname, disk);
+	return fmt("<domain type='qemu'><name>%s</name><memory unit='KiB'>65536</memory>"
+		   "<vcpu>1</vcpu><metadata><vmlab:vm xmlns:vmlab='" NS "'><lab>t</lab>"
+		   "</vmlab:vm></metadata><os><type arch='x86_64' machine='pc'>hvm</type>%s</os>"
+		   "<features><acpi/></features><devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+		   "<disk type='file' device='disk'><driver name='qemu' type='%s'/>"
+		   "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
+		   "</devices></domain>", name, extra_os, fmtname, disk);
+}
+
+/* A fresh qcow2 volume for a test domain; returns its path. */
+static char *dom_disk(struct vl_virt *v, const char *vol)
+{
+	char *path = NULL;
+	VL_AUTOFREE char *xml = fmt("<volume><name>%s</name><capacity unit='MiB'>16</capacity>"
+				    "<target><format type='qcow2'/></target></volume>", vol);
+	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));
+	OK(vl_virt_volume_delete(v, POOL, vol, &e_));
+	OK(vl_virt_volume_create_xml(v, POOL, xml, &path, &e_));
+	return path;
+}
+
+#define DOM "vmlab-t-dom"
+
+static void test_domain(void **state)
+{
+	struct vl_virt *v = open_ok();
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *disk = dom_disk(v, "vmlab-t-dom.qcow2");
+	VL_AUTOFREE char *xml = dom_xml(DOM, disk, "qcow2", "");
+	VL_AUTOFREE char *meta = NULL, *desc = NULL;
+	char uuid[VL_UUID_STRLEN], uuid2[VL_UUID_STRLEN];
+	enum vl_dom_state st;
+	struct vl_virt_dominfo info;
+	struct vl_virt_dom *doms;
+	size_t n;
+	(void)state;
+
+	OK(vl_virt_domain_destroy(v, DOM, &e_));
+	OK(vl_virt_domain_undefine(v, DOM, &e_));
+	OK(vl_virt_domain_state(v, DOM, &st, &e_));
+	assert_int_equal(st, VL_DOM_MISSING);
+
+	OK(vl_virt_domain_define(v, xml, uuid, &e_));
+	assert_int_equal(strlen(uuid), 36);
+	OK(vl_virt_domain_get_uuid(v, DOM, uuid2, &e_));
+	assert_string_equal(uuid, uuid2);
+	OK(vl_virt_domain_state(v, DOM, &st, &e_));
+	assert_int_equal(st, VL_DOM_SHUTOFF);
+	OK(vl_virt_domain_shutdown(v, DOM, &e_));  /* not running: nothing to do */
+
+	OK(vl_virt_domain_get_metadata(v, DOM, NS, &meta, &e_));
+	assert_non_null(meta);
+	assert_non_null(strstr(meta, "lab>t</"));
+	free(meta);
+	OK(vl_virt_domain_get_metadata(v, DOM, "https://other.invalid/", &meta, &e_));
+	assert_null(meta);
+
+	OK(vl_virt_domain_start(v, DOM, &e_));
+	OK(vl_virt_domain_start(v, DOM, &e_));  /* already running: ok */
+	OK(vl_virt_domain_wait_state(v, DOM, VL_DOM_RUNNING, 5000, &e_));
+	OK(vl_virt_domain_info(v, DOM, &info, &e_));
+	assert_int_equal(info.state, VL_DOM_RUNNING);
+	assert_int_equal(info.vcpus, 1);
+	assert_int_equal(info.max_memory_kib, 65536);
+	OK(vl_virt_domain_get_xml(v, DOM, false, &desc, &e_));
+	assert_non_null(strstr(desc, "<name>" DOM "</name>"));
+
+	OK(vl_virt_domain_suspend(v, DOM, &e_));
+	OK(vl_virt_domain_suspend(v, DOM, &e_));
+	OK(vl_virt_domain_state(v, DOM, &st, &e_));
+	assert_int_equal(st, VL_DOM_PAUSED);
+	OK(vl_virt_domain_resume(v, DOM, &e_));
+	OK(vl_virt_domain_resume(v, DOM, &e_));
+
+	OK(vl_virt_domain_list(v, "vmlab-t-", &doms, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_string_equal(doms[0].name, DOM);
+	assert_string_equal(doms[0].uuid, uuid);
+	assert_int_equal(doms[0].state, VL_DOM_RUNNING);
+	vl_virt_dom_list_free(doms, n);
+
+	OK(vl_virt_domain_supports_internal_snapshot(v, DOM, &e_));
+
+	OK(vl_virt_domain_shutdown(v, DOM, &e_));
+	if (real) {
+		/* Nothing in the guest handles ACPI: the wait times out. */
+		assert_int_equal(vl_virt_domain_wait_state(v, DOM, VL_DOM_SHUTOFF, 300, &err), -1);
+		assert_int_equal(err.code, VL_E_TIMEOUT);
+		vl_err_clear(&err);
+	}
+	OK(vl_virt_domain_destroy(v, DOM, &e_));
+	OK(vl_virt_domain_destroy(v, DOM, &e_));
+	OK(vl_virt_domain_wait_state(v, DOM, VL_DOM_SHUTOFF, 5000, &e_));
+
+	/* Redefine with the same uuid: converge. */
+	OK(vl_virt_domain_define(v, xml, uuid2, &e_));
+	assert_string_equal(uuid, uuid2);
+
+	OK(vl_virt_domain_undefine(v, DOM, &e_));
+	OK(vl_virt_domain_undefine(v, DOM, &e_));
+	OK(vl_virt_domain_state(v, DOM, &st, &e_));
+	assert_int_equal(st, VL_DOM_MISSING);
+
+	/* Missing objects: right code, object named. */
+	assert_int_equal(vl_virt_domain_start(v, DOM, &err), -1);
+	assert_int_equal(err.code, VL_E_NOTFOUND);
+	assert_string_equal(err.msg, "domain " DOM ": not found");
+	vl_err_clear(&err);
+	assert_int_equal(vl_virt_domain_wait_state(v, DOM, VL_DOM_RUNNING, 150, &err), -1);
+	assert_int_equal(err.code, VL_E_TIMEOUT);
+	vl_err_clear(&err);
+	assert_int_equal(vl_virt_domain_define(v, "<domain type='test'><name>vmlab-t-x</name></domain>",
+					       NULL, &err), -1);
+	assert_int_equal(err.code, VL_E_FAIL);
+	assert_true(vl_str_startswith(err.msg, "domain vmlab-t-x: define: "));
+
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-dom.qcow2", &e_));
+	vl_virt_close(v);
+}
+
+static void test_internal_snapshot_refused(void **state)
+{
+	struct vl_virt *v = open_ok();
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *uefi = dom_xml("vmlab-t-uefi", "/var/tmp/vl-none.qcow2", "qcow2",
+		"<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"
+		"<nvram>/var/tmp/vmlab-t-uefi_VARS.fd</nvram>");
+	VL_AUTOFREE char *raw = dom_xml("vmlab-t-raw", "/var/tmp/vl-none.img", "raw", "");
+	(void)state;
+
+	OK(vl_virt_domain_define(v, uefi, NULL, &e_));
+	assert_int_equal(vl_virt_domain_supports_internal_snapshot(v, "vmlab-t-uefi", &err), -1);
+	assert_int_equal(err.code, VL_E_FAIL);
+	assert_non_null(strstr(err.msg, "vmlab-t-uefi: uses UEFI"));
+	OK(vl_virt_domain_undefine(v, "vmlab-t-uefi", &e_));
+
+	vl_err_clear(&err);
+	OK(vl_virt_domain_define(v, raw, NULL, &e_));
+	assert_int_equal(vl_virt_domain_supports_internal_snapshot(v, "vmlab-t-raw", &err), -1);
+	assert_string_equal(err.msg, "domain vmlab-t-raw: disk vda is raw, not qcow2; internal "
+			    "snapshots need qcow2 disks");
+	OK(vl_virt_domain_undefine(v, "vmlab-t-raw", &e_));
+	vl_virt_close(v);
+}
+
+/* ---- snapshots ---- */
+
+#define SDOM "vmlab-t-snap"
+
+static void test_snapshots(void **state)
+{
+	struct vl_virt *v = open_ok();
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *disk = dom_disk(v, "vmlab-t-snap.qcow2");
+	VL_AUTOFREE char *xml = dom_xml(SDOM, disk, "qcow2", "");
+	struct vl_virt_snap *snaps;
+	enum vl_dom_state st;
+	size_t n;
+	bool ex;
+	(void)state;
+
+	OK(vl_virt_domain_destroy(v, SDOM, &e_));
+	OK(vl_virt_domain_undefine(v, SDOM, &e_));
+	OK(vl_virt_domain_define(v, xml, NULL, &e_));
+	OK(vl_virt_domain_start(v, SDOM, &e_));
+
+	/* Running: a full system checkpoint (memory included). */
+	OK(vl_virt_snapshot_create(v, SDOM, "<domainsnapshot><name>s1</name>"
+				   "<description>first &amp; best</description></domainsnapshot>", 0, &e_));
+	OK(vl_virt_domain_destroy(v, SDOM, &e_));
+	/* Shut off: disk only. Creation times have 1 s resolution. */
+	sleep(1);
+	OK(vl_virt_snapshot_create(v, SDOM, "<domainsnapshot><name>s2</name></domainsnapshot>",
+				   VL_SNAP_CREATE_ATOMIC, &e_));
+
+	OK(vl_virt_snapshot_list(v, SDOM, &snaps, &n, &e_));
+	assert_int_equal(n, 2);
+	assert_string_equal(snaps[0].name, "s1");
+	assert_string_equal(snaps[0].description, "first & best");
+	assert_int_equal(snaps[0].state, VL_DOM_RUNNING);
+	assert_null(snaps[0].parent);
+	assert_false(snaps[0].current);
+	assert_string_equal(snaps[1].name, "s2");
+	assert_string_equal(snaps[1].parent, "s1");
+	assert_int_equal(snaps[1].state, VL_DOM_SHUTOFF);
+	assert_true(snaps[1].current);
+	assert_true(snaps[0].created > 1600000000 && snaps[0].created < snaps[1].created);
+	vl_virt_snap_list_free(snaps, n);
+
+	OK(vl_virt_snapshot_exists(v, SDOM, "s1", &ex, &e_));
+	assert_true(ex);
+	OK(vl_virt_snapshot_exists(v, SDOM, "nope", &ex, &e_));
+	assert_false(ex);
+
+	OK(vl_virt_snapshot_revert(v, SDOM, "s1", 0, &e_));
+	OK(vl_virt_domain_state(v, SDOM, &st, &e_));
+	assert_int_equal(st, VL_DOM_RUNNING);
+	OK(vl_virt_snapshot_revert(v, SDOM, "s1", VL_SNAP_REVERT_PAUSED, &e_));
+	OK(vl_virt_domain_state(v, SDOM, &st, &e_));
+	assert_int_equal(st, VL_DOM_PAUSED);
+	OK(vl_virt_snapshot_revert(v, SDOM, "s2", 0, &e_));
+	OK(vl_virt_domain_state(v, SDOM, &st, &e_));
+	assert_int_equal(st, VL_DOM_SHUTOFF);
+	OK(vl_virt_snapshot_revert(v, SDOM, "s2", VL_SNAP_REVERT_RUNNING, &e_));
+	OK(vl_virt_domain_state(v, SDOM, &st, &e_));
+	/* The test driver ignores --running for a shut-off snapshot; QEMU starts it. */
+	assert_int_equal(st, real ? VL_DOM_RUNNING : VL_DOM_SHUTOFF);
+
+	assert_int_equal(vl_virt_snapshot_revert(v, SDOM, "nope", 0, &err), -1);
+	assert_int_equal(err.code, VL_E_NOTFOUND);
+	assert_string_equal(err.msg, "domain " SDOM ": snapshot nope: not found");
+	vl_err_clear(&err);
+
+	OK(vl_virt_snapshot_delete(v, SDOM, "s1", &e_));
+	OK(vl_virt_snapshot_delete(v, SDOM, "s1", &e_));
+	OK(vl_virt_snapshot_list(v, SDOM, &snaps, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_string_equal(snaps[0].name, "s2");
+	vl_virt_snap_list_free(snaps, n);
+
+	/* Undefine takes the remaining snapshot metadata with it. */
+	OK(vl_virt_domain_destroy(v, SDOM, &e_));
+	OK(vl_virt_domain_undefine(v, SDOM, &e_));
+	OK(vl_virt_snapshot_delete(v, SDOM, "s2", &e_));  /* domain gone: still success */
+	assert_int_equal(vl_virt_snapshot_list(v, SDOM, &snaps, &n, &err), -1);
+	assert_int_equal(err.code, VL_E_NOTFOUND);
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-snap.qcow2", &e_));
+	vl_virt_close(v);
+}
+
+/* ---- one handle shared by threads ---- */
+
+struct thr {
+	struct vl_virt *v;
+	int id;
+	int bad;
+};
+
+/* Each thread fails on objects of its own name: the message must name them
+ * (libvirt's last error is per thread, read right after the call). */
+static void *thr_main(void *arg)
+{
+	struct thr *t = arg;
+
+	for (int i = 0; i < 50; i++) {
+		struct vl_err err = VL_ERR_INIT;
+		char name[64], want[128];
+		enum vl_dom_state st;
+		bool ex;
+
+		snprintf(name, sizeof(name), "vmlab-t-thr%d-%d", t->id, i);
+		snprintf(want, sizeof(want), "domain %s: not found", name);
+		if (vl_virt_domain_start(t->v, name, &err) != -1 || !vl_streq(err.msg, want))
+			t->bad++;
+		snprintf(want, sizeof(want), "volume %s in pool %s: not found", name, POOL);
+		if (vl_virt_volume_capacity(t->v, POOL, name, NULL, NULL, &err) != -1 ||
+		    !vl_streq(err.msg, want) || err.code != VL_E_NOTFOUND)
+			t->bad++;
+		if (vl_virt_domain_state(t->v, name, &st, &err) != 0 || st != VL_DOM_MISSING)
+			t->bad++;
+		if (vl_virt_network_exists(t->v, name, &ex, &err) != 0 || ex)
+			t->bad++;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct vl_virt *v = open_ok();
+	struct thr t[4];
+	pthread_t th[4];
+	(void)state;
+
+	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct thr){ v, i, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(t[i].bad, 0);
+	}
+	vl_virt_close(v);
+}
+
+/* ---- lifecycle events ---- */
+
+struct seen {
+	pthread_mutex_t lock;
+	enum vl_dom_state st[16];
+	int n;
+	int foreign;
+};
+
+static void on_dom(void *ud, const char *domain, enum vl_dom_state state)
+{
+	struct seen *s = ud;
+
+	pthread_mutex_lock(&s->lock);
+	if (!vl_streq(domain, "vmlab-t-ev"))
+		s->foreign++;
+	else if (s->n < 16)
+		s->st[s->n++] = state;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void test_events(void **state)
+{
+	struct seen s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct vl_virt *v;
+	VL_AUTOFREE char *xml = NULL, *disk = NULL;
+	VL_AUTO(vl_buf) got = VL_BUF_INIT;
+	int id;
+	(void)state;
+
+	OK(vl_virt_events_init(&e_));
+	OK(vl_virt_events_init(&e_));  /* idempotent */
+	v = open_ok();
+	disk = dom_disk(v, "vmlab-t-ev.qcow2");
+	xml = dom_xml("vmlab-t-ev", disk, "qcow2", "");
+	OK(vl_virt_watch_domains(v, "vmlab-t-ev", on_dom, &s, &id, &e_));
+	OK(vl_virt_domain_define(v, xml, NULL, &e_));
+	OK(vl_virt_domain_start(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_suspend(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_resume(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_destroy(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_undefine(v, "vmlab-t-ev", &e_));
+	for (int i = 0; i < 150; i++) {
+		pthread_mutex_lock(&s.lock);
+		bool done = s.n > 0 && s.st[s.n - 1] == VL_DOM_MISSING;
+		pthread_mutex_unlock(&s.lock);
+		if (done)
+			break;
+		usleep(20000);
+	}
+	OK(vl_virt_unwatch(v, id, &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ev.qcow2", &e_));
+	vl_virt_close(v);
+	vl_virt_events_shutdown();
+	vl_virt_events_shutdown();
+	/* Drivers may repeat a state (QEMU starts paused, then resumes). */
+	for (int i = 0; i < s.n; i++)
+		if (i == 0 || s.st[i] != s.st[i - 1])
+			vl_buf_printf(&got, "%s%s", got.len ? "," : "", vl_dom_state_name(s.st[i]));
+	assert_string_equal(vl_buf_str(&got), "shutoff,running,paused,running,shutoff,missing");
+	assert_int_equal(s.foreign, 0);
+}
+
+/* ---- pure helpers ---- */
+
+static void test_hostroutes(void **state)
+{
+	static const char text[] =
+		"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+		"eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+		"eth0\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+		"docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+		"down0\t00000A0A\t00000000\t0000\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+		"odd0\t00000A0A\t00000000\t0001\t0\t0\t0\t00FF00FF\t0\t0\t0\n"
+		"host0\t0505050A\t00000000\t0005\t0\t0\t0\tFFFFFFFF\t0\t0\t0\n"
+		"junk line\n";
+	struct vl_subnet *s;
+	struct vl_err err = VL_ERR_INIT;
+	size_t n;
+	(void)state;
+
+	assert_int_equal(vl_hostroutes_parse(text, &s, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(s[0].addr, 0xc0a80200u);  /* 192.168.2.0/24 */
+	assert_int_equal(s[0].prefix, 24);
+	assert_int_equal(s[1].addr, 0xac110000u);  /* 172.17.0.0/16 */
+	assert_int_equal(s[1].prefix, 16);
+	assert_int_equal(s[2].addr, 0x0a050505u);  /* 10.5.5.5/32 */
+	assert_int_equal(s[2].prefix, 32);
+	free(s);
+	assert_int_equal(vl_hostroutes_parse("", &s, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(s);
+	assert_int_equal(vl_hostroutes_read(NULL, &s, &n, &err), 0);
+	free(s);
+	assert_int_equal(vl_hostroutes_read("/nonexistent/route", &s, &n, &err), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_tail(void **state)
+{
+	char path[] = "/tmp/vl-tail-XXXXXX";
+	struct vl_err err = VL_ERR_INIT;
+	char *out;
+	size_t len;
+	int fd = mkstemp(path);
+	(void)state;
+
+	assert_true(fd >= 0);
+	close(fd);
+	write_file(path, "line one\nline two\nline three\n", 29);
+	OK(vl_file_tail(path, 1000, &out, &len, &e_));
+	assert_int_equal(len, 29);
+	free(out);
+	OK(vl_file_tail(path, 14, &out, &len, &e_));  /* "two\nline three\n": cut to a line */
+	assert_string_equal(out, "line three\n");
+	assert_int_equal(len, 11);
+	free(out);
+	OK(vl_file_tail(path, 0, &out, &len, &e_));
+	assert_string_equal(out, "");
+	free(out);
+	write_file(path, "no newline at all", 17);
+	OK(vl_file_tail(path, 5, &out, &len, &e_));
+	assert_string_equal(out, "t all");  /* nothing to cut at: keep the bytes */
+	free(out);
+	unlink(path);
+	assert_int_equal(vl_file_tail(path, 10, &out, &len, &err), -1);
+	assert_int_equal(err.code, VL_E_NOTFOUND);
+	assert_null(out);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	uri = getenv("VL_TEST_URI");
+	if (!uri || !*uri)
+		uri = "test:///default";
+	real = !vl_str_startswith(uri, "test:");
+	if (real) {
+		snprintf(pooldir, sizeof(pooldir), "/var/tmp/vl-virt-pool-XXXXXX");
+		snprintf(extdir, sizeof(extdir), "/var/tmp/vl-virt-ext-XXXXXX");
+		if (!mkdtemp(extdir) || !mkdtemp(pooldir))
+			return -1;
+		chmod(extdir, 0755);  /* like an image cache QEMU's user can read */
+		/* pool_ensure must make the directory itself (build). */
+		rmdir(pooldir);
+	} else {
+		snprintf(pooldir, sizeof(pooldir), "/vl-test-pool");
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_virt *v = vl_virt_open(uri, NULL, &err);
+	char **names;
+	size_t n;
+	(void)state;
+	if (!v)
+		return -1;
+	/* Leave the daemon as we found it: a real one keeps its config in /etc. */
+	if (vl_virt_volume_list(v, POOL, NULL, &names, &n, &err) == 0) {
+		for (size_t i = 0; i < n; i++)
+			vl_virt_volume_delete(v, POOL, names[i], &err);
+		vl_virt_name_list_free(names, n);
+	}
+	if (vl_virt_pool_remove(v, POOL, &err) < 0 || vl_virt_pool_remove(v, POOL, &err) < 0) {
+		fprintf(stderr, "teardown: %s\n", err.msg);
+		vl_virt_close(v);
+		return -1;
+	}
+	vl_virt_close(v);
+	if (real) {
+		rmdir(pooldir);
+		unlink(fmt_static_base());
+		rmdir(extdir);
+	}
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_bogus), cmocka_unit_test(test_host),
+		cmocka_unit_test(test_network), cmocka_unit_test(test_storage),
+		cmocka_unit_test(test_domain), cmocka_unit_test(test_internal_snapshot_refused),
+		cmocka_unit_test(test_snapshots), cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_hostroutes),
+		cmocka_unit_test(test_tail),
+	};
+	return cmocka_run_group_tests_name("virt", tests, setup, teardown);
+}
