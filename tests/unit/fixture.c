@@ -1,0 +1,58 @@
+/* Test helpers: temporary directories and files for tests that need the
+ * file system (profile and config loading). Linked into every unit test. */
+#include "fixture.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/mem.h"
+
+char *vl_test_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+	struct vl_buf b = VL_BUF_INIT;
+
+	vl_buf_printf(&b, "%s/vmlab-test-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(b.s)) {
+		perror("mkdtemp");
+		abort();
+	}
+	return vl_buf_steal(&b);
+}
+
+char *vl_test_write(const char *dir, const char *rel, const char *text)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	FILE *f;
+
+	vl_buf_printf(&b, "%s/%s", dir, rel);
+	for (char *p = b.s + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		mkdir(b.s, 0755);
+		*p = '/';
+	}
+	f = fopen(b.s, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(b.s);
+		abort();
+	}
+	return vl_buf_steal(&b);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+void vl_test_rmdir(char *dir)
+{
+	if (dir)
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+}

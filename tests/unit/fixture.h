@@ -1,0 +1,12 @@
+/* Test helpers: a temporary directory per test and small files in it. */
+#ifndef VL_TEST_FIXTURE_H
+#define VL_TEST_FIXTURE_H
+
+/* mkdtemp under $TMPDIR (or /tmp); aborts the test binary on failure. */
+char *vl_test_tmpdir(void);
+/* Write text to dir/rel (creating parent directories); returns the path. */
+char *vl_test_write(const char *dir, const char *rel, const char *text);
+/* rm -r dir (no shell), then free it. */
+void vl_test_rmdir(char *dir);
+
+#endif

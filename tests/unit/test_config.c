@@ -1,0 +1,299 @@
+/* Unit tests for vmlab.conf loading: search order, environment overrides,
+ * every key, and FILE:LINE diagnostics for mistakes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fixture.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+static char *tmp;
+
+static int setup(void **state)
+{
+	(void)state;
+	tmp = vl_test_tmpdir();
+	setenv("HOME", tmp, 1);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("XDG_CACHE_HOME");
+	unsetenv("VMLAB_CONFIG");
+	unsetenv("VMLAB_URI");
+	unsetenv("VMLAB_ACCEL");
+	unsetenv("VMLAB_CACHE");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	vl_test_rmdir(tmp);
+	tmp = NULL;
+	return 0;
+}
+
+/* Is there a diagnostic at line with msg containing needle? */
+static bool has_diag(const struct vl_diags *d, int line, const char *needle)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->items[i].line == line && strstr(d->items[i].msg, needle))
+			return true;
+	return false;
+}
+
+static void test_defaults(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	(void)state;
+	if (access(VL_SYSCONFDIR "/vmlab/vmlab.conf", F_OK) == 0)
+		skip();
+	assert_int_equal(vl_config_load(&c, NULL, &d, &err), 0);
+	assert_null(c.path);
+	assert_string_equal(c.uri, "qemu:///system");
+	assert_int_equal(c.accel, VL_ACCEL_AUTO);
+	assert_string_equal(c.pool_name, "vmlab");
+	assert_string_equal(c.pool_dir, "/var/lib/vmlab/pool");
+	if (geteuid() == 0) {
+		assert_string_equal(c.cache_dir, "/var/cache/vmlab/images");
+	} else {
+		VL_AUTOFREE char *want = NULL;
+		struct vl_buf b = VL_BUF_INIT;
+		vl_buf_printf(&b, "%s/.cache/vmlab/images", tmp);
+		want = vl_buf_steal(&b);
+		assert_string_equal(c.cache_dir, want);
+	}
+	assert_int_equal(c.n_catalogs, 0);
+	assert_int_equal(c.stall_timeout, 60);
+	assert_int_equal(c.pool_addr, 0x0a4d0000);
+	assert_int_equal(c.pool_prefix, 16);
+	assert_int_equal(c.lab_prefix, 24);
+	assert_int_equal(c.parallel, 4);
+	assert_int_equal(c.boot_timeout, 300);
+	assert_int_equal(c.halt_timeout, 60);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(vl_accel_name(c.accel), "auto");
+	vl_config_release(&c);
+	vl_config_release(&c); /* idempotent */
+	vl_config_release(NULL);
+}
+
+static void test_every_key(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *path = vl_test_write(tmp, "conf/vmlab.conf",
+		"; a comment\n"
+		"[libvirt]\nuri = qemu+ssh://host/system ; remote\n"
+		"[vm]\naccel = tcg\n"
+		"[storage]\npool = labs\npool_dir = ~/pool\n"
+		"[images]\ncache = /srv/cache\ncatalog = extra.ini, /etc/x.ini\nstall_timeout = 5\n"
+		"[network]\nsubnet_pool = 172.20.0.0/14\nlab_prefix = 26\n"
+		"[up]\nparallel = 8\nboot_timeout = 100\n"
+		"[halt]\ntimeout = 0\n");
+	VL_AUTOFREE char *pool = NULL, *cat0 = NULL;
+	struct vl_buf b = VL_BUF_INIT;
+	(void)state;
+
+	assert_int_equal(vl_config_load(&c, path, &d, &err), 0);
+	assert_string_equal(c.path, path);
+	assert_string_equal(c.uri, "qemu+ssh://host/system");
+	assert_int_equal(c.accel, VL_ACCEL_TCG);
+	assert_string_equal(c.pool_name, "labs");
+	vl_buf_printf(&b, "%s/pool", tmp);
+	pool = vl_buf_steal(&b);
+	assert_string_equal(c.pool_dir, pool);
+	assert_string_equal(c.cache_dir, "/srv/cache");
+	assert_int_equal(c.n_catalogs, 2);
+	vl_buf_printf(&b, "%s/conf/extra.ini", tmp);
+	cat0 = vl_buf_steal(&b);
+	assert_string_equal(c.catalogs[0], cat0);
+	assert_string_equal(c.catalogs[1], "/etc/x.ini");
+	assert_int_equal(c.stall_timeout, 5);
+	assert_int_equal(c.pool_addr, 0xac140000);
+	assert_int_equal(c.pool_prefix, 14);
+	assert_int_equal(c.lab_prefix, 26);
+	assert_int_equal(c.parallel, 8);
+	assert_int_equal(c.boot_timeout, 100);
+	assert_int_equal(c.halt_timeout, 0);
+	vl_config_release(&c);
+	vl_diags_release(&d);
+}
+
+static void test_search_order(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *home = vl_test_write(tmp, ".config/vmlab/vmlab.conf",
+					       "[libvirt]\nuri = test:///home\n");
+	VL_AUTOFREE char *envf = vl_test_write(tmp, "env.conf", "[libvirt]\nuri = test:///env\n");
+	VL_AUTOFREE char *expl = vl_test_write(tmp, "explicit.conf",
+					       "[libvirt]\nuri = test:///explicit\n");
+	VL_AUTOFREE char *xdg = vl_test_write(tmp, "xdg/vmlab/vmlab.conf",
+					      "[libvirt]\nuri = test:///xdg\n");
+	VL_AUTOFREE char *xdgdir = NULL;
+	struct vl_buf b = VL_BUF_INIT;
+	(void)state;
+
+	assert_int_equal(vl_config_load(&c, NULL, &d, &err), 0);
+	assert_string_equal(c.uri, "test:///home");
+	assert_string_equal(c.path, home);
+	vl_config_release(&c);
+
+	vl_buf_printf(&b, "%s/xdg", tmp);
+	xdgdir = vl_buf_steal(&b);
+	setenv("XDG_CONFIG_HOME", xdgdir, 1);
+	assert_int_equal(vl_config_load(&c, NULL, &d, &err), 0);
+	assert_string_equal(c.uri, "test:///xdg");
+	vl_config_release(&c);
+	unsetenv("XDG_CONFIG_HOME");
+
+	setenv("VMLAB_CONFIG", envf, 1);
+	assert_int_equal(vl_config_load(&c, NULL, &d, &err), 0);
+	assert_string_equal(c.uri, "test:///env");
+	vl_config_release(&c);
+
+	assert_int_equal(vl_config_load(&c, expl, &d, &err), 0);
+	assert_string_equal(c.uri, "test:///explicit");
+	vl_config_release(&c);
+
+	/* an empty VMLAB_CONFIG does not count; /dev/null is an empty config */
+	assert_int_equal(vl_config_load(&c, "/dev/null", &d, &err), 0);
+	assert_string_equal(c.uri, "qemu:///system");
+	vl_config_release(&c);
+	assert_int_equal(d.n, 0);
+}
+
+static void test_missing_explicit(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(vl_config_load(&c, "/nonexistent/vmlab.conf", &d, &err), -1);
+	assert_int_equal(err.code, VL_E_CONFIG);
+	assert_non_null(strstr(err.msg, "/nonexistent/vmlab.conf"));
+	assert_non_null(strstr(err.msg, "No such file"));
+
+	setenv("VMLAB_CONFIG", "/nonexistent/env.conf", 1);
+	assert_int_equal(vl_config_load(&c, NULL, &d, &err), -1);
+	assert_int_equal(err.code, VL_E_CONFIG);
+	assert_null(c.uri);
+	vl_config_release(&c);
+	vl_diags_release(&d);
+}
+
+static void test_env_overrides(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *path = vl_test_write(tmp, "c.conf",
+		"[libvirt]\nuri = test:///file\n[vm]\naccel = kvm\n[images]\ncache = /file/cache\n");
+	(void)state;
+
+	setenv("VMLAB_URI", "test:///default", 1);
+	setenv("VMLAB_ACCEL", "tcg", 1);
+	setenv("VMLAB_CACHE", "/env/cache", 1);
+	assert_int_equal(vl_config_load(&c, path, &d, &err), 0);
+	assert_string_equal(c.uri, "test:///default");
+	assert_int_equal(c.accel, VL_ACCEL_TCG);
+	assert_string_equal(c.cache_dir, "/env/cache");
+	vl_config_release(&c);
+
+	setenv("VMLAB_ACCEL", "hvf", 1);
+	setenv("VMLAB_CACHE", "relative", 1);
+	assert_int_equal(vl_config_load(&c, path, &d, &err), -1);
+	assert_int_equal(err.code, VL_E_CONFIG);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.items[0].file, "VMLAB_ACCEL");
+	assert_non_null(strstr(d.items[0].msg, "auto, kvm or tcg"));
+	assert_string_equal(d.items[1].file, "VMLAB_CACHE");
+	vl_diags_release(&d);
+}
+
+static void test_errors(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *path = vl_test_write(tmp, "bad.conf",
+		"[libvirt]\n"              /* 1 */
+		"urii = x\n"               /* 2 unknown key */
+		"[vm]\n"                   /* 3 */
+		"accel = fast\n"           /* 4 bad accel */
+		"[storag]\n"               /* 5 unknown section */
+		"pool = x\n"               /* 6 (inside unknown section: not reported again) */
+		"[up]\n"                   /* 7 */
+		"parallel = 0\n"           /* 8 out of range */
+		"boot_timeout = 10s\n"     /* 9 junk */
+		"parallel = 2\n"           /* 10 duplicate */
+		"[network]\n"              /* 11 */
+		"subnet_pool = 10.77.0.1/16\n" /* 12 host bits */
+		"lab_prefix = 30\n"        /* 13 out of range */
+		"not a key\n"              /* 14 syntax */
+		"[images]\n"               /* 15 */
+		"cache = relative/dir\n"   /* 16 not absolute */
+		"stall_timeout =\n");      /* 17 empty */
+	(void)state;
+
+	assert_int_equal(vl_config_load(&c, path, &d, &err), -1);
+	assert_int_equal(err.code, VL_E_CONFIG);
+	assert_int_equal(d.n, 11);
+	assert_true(has_diag(&d, 2, "unknown key 'urii' in [libvirt]; did you mean 'uri'?"));
+	assert_true(has_diag(&d, 4, "accel must be auto, kvm or tcg, not 'fast'"));
+	assert_true(has_diag(&d, 5, "unknown section 'storag'; did you mean 'storage'?"));
+	assert_true(has_diag(&d, 8, "parallel must be a whole number from 1 to 256"));
+	assert_true(has_diag(&d, 9, "boot_timeout must be a whole number"));
+	assert_true(has_diag(&d, 10, "duplicate key 'parallel' in [up] (first at line 8)"));
+	assert_true(has_diag(&d, 12, "subnet_pool must be a CIDR"));
+	assert_true(has_diag(&d, 13, "lab_prefix must be a prefix length from 16 to 29"));
+	assert_true(has_diag(&d, 14, "expected 'key = value'"));
+	assert_true(has_diag(&d, 16, "cache must be an absolute path"));
+	assert_true(has_diag(&d, 17, "empty value for 'stall_timeout' in [images]"));
+	for (size_t i = 0; i < d.n; i++)
+		assert_string_equal(d.items[i].file, path);
+	assert_non_null(strstr(err.msg, "11 problems in "));
+	vl_diags_release(&d);
+	vl_config_release(&c);
+}
+
+static void test_prefix_order(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *path = vl_test_write(tmp, "p.conf",
+		"[network]\nsubnet_pool = 10.0.0.0/20\nlab_prefix = 16\n");
+	(void)state;
+
+	assert_int_equal(vl_config_load(&c, path, &d, &err), -1);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.items[0].msg, "lab_prefix /16 is larger than subnet_pool /20"));
+	vl_diags_release(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_explicit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_overrides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefix_order, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
