@@ -309,67 +309,63 @@ static bool all_hex(const char *s, size_t n)
 	return n > 0;
 }
 
-/* One line; returns the digest if the line names entry (or is a bare digest). */
-static char *match_line(char *line, const char *entry, enum vl_hash hash, bool *bare)
+/* One line: the digest if it is a digest line for this hash; *named says
+ * whether it names entry. */
+static char *match_line(char *line, const char *entry, enum vl_hash hash, bool *named)
 {
 	size_t hl = vl_hash_hexlen(hash);
 	char *p = vl_str_trim(line);
 	size_t n;
 
-	*bare = false;
+	*named = false;
 	if (!*p || *p == '#')
 		return NULL;
 	/* BSD: "SHA256 (name) = hex" */
 	if (vl_str_startswith(p, "SHA256 (") || vl_str_startswith(p, "SHA512 (")) {
-		enum vl_hash h = p[4] == '2' ? VL_HASH_SHA256 : VL_HASH_SHA512;
+		enum vl_hash h = p[3] == '2' ? VL_HASH_SHA256 : VL_HASH_SHA512;
 		char *close = strstr(p, ") = ");
 		if (h != hash || !close)
 			return NULL;
 		*close = '\0';
-		if (!vl_streq(p + 8, entry))
-			return NULL;
-		p = close + 4;
-		return vl_hex_normalize(vl_str_trim(p), hl);
+		*named = vl_streq(p + 8, entry);
+		return vl_hex_normalize(vl_str_trim(close + 4), hl);
 	}
 	/* GNU: "hex  name" or "hex *name"; or a bare digest */
 	n = strcspn(p, " \t");
 	if (n != hl || !all_hex(p, n))
 		return NULL;
-	if (!p[n]) {
-		*bare = true;
-		return vl_hex_normalize(p, hl);
+	if (p[n]) {
+		char *name = p + n + 1;
+		p[n] = '\0';
+		while (*name == ' ' || *name == '\t')
+			name++;
+		if (*name == '*')
+			name++;
+		/* some files list "./name" */
+		if (vl_str_startswith(name, "./"))
+			name += 2;
+		*named = vl_streq(name, entry);
 	}
-	p[n] = '\0';
-	char *name = p + n + 1;
-	while (*name == ' ' || *name == '\t')
-		name++;
-	if (*name == '*')
-		name++;
-	/* some files list "./name" */
-	if (vl_str_startswith(name, "./"))
-		name += 2;
-	if (!vl_streq(name, entry))
-		return NULL;
 	return vl_hex_normalize(p, hl);
 }
 
 char *vl_checksum_find(const char *text, const char *entry, enum vl_hash hash)
 {
 	VL_AUTOFREE char *copy = vl_strdup(text);
-	char *save = NULL, *bare_found = NULL;
-	int lines = 0;
+	char *save = NULL, *only = NULL;
+	int digests = 0;
 	bool in_sig = false;
 
 	if (!vl_hash_hexlen(hash))
 		return NULL;
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		bool bare;
+		bool named;
 		char *d;
-		/* PGP cleartext: skip the armor header lines and the signature block;
-		 * "- " dash-escaping applies to signed lines */
-		if (vl_str_startswith(line, "-----BEGIN PGP SIGNED MESSAGE")) {
+		/* PGP cleartext: skip the armor header and the signature block;
+		 * undo "- " dash-escaping of signed lines */
+		if (vl_str_startswith(line, "-----BEGIN PGP SIGNED MESSAGE") ||
+		    vl_str_startswith(line, "Hash: "))
 			continue;
-		}
 		if (vl_str_startswith(line, "-----BEGIN PGP SIGNATURE"))
 			in_sig = true;
 		if (in_sig) {
@@ -377,25 +373,25 @@ char *vl_checksum_find(const char *text, const char *entry, enum vl_hash hash)
 				in_sig = false;
 			continue;
 		}
-		if (vl_str_startswith(line, "Hash: "))
-			continue;
 		if (vl_str_startswith(line, "- "))
 			line += 2;
-		lines++;
-		d = match_line(line, entry, hash, &bare);
-		if (d && !bare) {
-			free(bare_found);
+		d = match_line(line, entry, hash, &named);
+		if (d && named) {
+			free(only);
 			return d;
 		}
 		if (d) {
-			free(bare_found);
-			bare_found = d;
+			digests++;
+			free(only);
+			only = d;
 		}
 	}
-	/* a bare digest counts only when it is all the file says */
-	if (bare_found && lines == 1)
-		return bare_found;
-	free(bare_found);
+	/* A per-file checksum (Alpine's .sha512, openSUSE's .sha256, Rocky's
+	 * .CHECKSUM) holds one digest, often under the versioned file name the
+	 * "latest" URL points to: one digest is the answer whatever its name. */
+	if (digests == 1)
+		return only;
+	free(only);
 	return NULL;
 }
 

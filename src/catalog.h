@@ -60,8 +60,9 @@ char *vl_catalog_entry_format(const struct vl_catalog_entry *e);
 
 /* Find the digest for `entry` in a checksum file's text: GNU coreutils
  * ("HEX  name", "HEX *name"), BSD ("SHA256 (name) = HEX"), comments and a
- * PGP cleartext signature around it. A single bare hex word (Alpine's
- * .sha512 with one line, a .sha256 with no name) matches any entry.
+ * PGP cleartext signature around it. A file with exactly one digest (a
+ * per-file .sha512/.sha256/.CHECKSUM, maybe naming the versioned file a
+ * "latest" URL points to, or a bare hex word) matches any entry.
  * Returns malloc'd lowercase hex of the length hash wants, or NULL. */
 char *vl_checksum_find(const char *text, const char *entry, enum vl_hash hash);
 /* Hex digits a hash has (64 / 128), 0 for none. */

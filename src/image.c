@@ -1290,9 +1290,8 @@ static bool remove_cached(const char *cache, const char *name)
 	return any;
 }
 
-int vl_image_rm(const struct vl_config *cfg, const char *name, struct vl_err *err)
+static int rm_impl(const char *cache, const char *name, bool unregister, struct vl_err *err)
 {
-	VL_AUTOFREE char *cache = vl_image_cache_dir(cfg);
 	VL_AUTOFREE char *lock = NULL;
 	bool registered = false, removed;
 	int fd;
@@ -1307,18 +1306,21 @@ int vl_image_rm(const struct vl_config *cfg, const char *name, struct vl_err *er
 		return vl_err_set(err, VL_E_LOCKED, "image %s is being pulled by another vmlab", name);
 	}
 	removed = remove_cached(cache, name);
-	if (unregister_entry(cache, name, &registered, err) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (fd >= 0) {
-		unlink(lock);
+	/* the lock file stays: unlinking it would let two pullers lock two files */
+	if (fd >= 0)
 		close(fd);
-	}
+	if (unregister && unregister_entry(cache, name, &registered, err) < 0)
+		return -1;
 	if (!removed && !registered)
 		return vl_err_set(err, VL_E_NOTFOUND, "image %s is not cached", name);
 	return 0;
+}
+
+int vl_image_rm(const struct vl_config *cfg, const char *name, struct vl_err *err)
+{
+	VL_AUTOFREE char *cache = vl_image_cache_dir(cfg);
+
+	return rm_impl(cache, name, true, err);
 }
 
 int vl_image_prune(const struct vl_config *cfg, const char *const *keep, size_t n_keep,
@@ -1338,7 +1340,8 @@ int vl_image_prune(const struct vl_config *cfg, const char *const *keep, size_t 
 			free(cached[i]);
 			continue;
 		}
-		if (!dry_run && vl_image_rm(cfg, cached[i], err) < 0 && err->code == VL_E_LOCKED) {
+		/* registrations stay: a pruned image can be pulled again by name */
+		if (!dry_run && rm_impl(cache, cached[i], false, err) < 0 && err->code == VL_E_LOCKED) {
 			free(cached[i]);
 			continue;
 		}
