@@ -128,9 +128,8 @@ static int do_pull(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *e
 		printf("%s\n", vl_buf_str(&b));
 		vl_buf_release(&b);
 	}
+	/* on failure vl_image_pull released the entries already */
 	vl_image_infos_free(out, rc == 0 ? n : 0);
-	if (rc < 0)
-		free(out);
 	return rc;
 }
 
