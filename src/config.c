@@ -16,7 +16,7 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-#define CONF_MAX_BYTES (1u << 20)
+#define CONF_MAX_BYTES (64u * 1024)
 
 struct loader {
 	struct vl_config *cfg;

@@ -65,6 +65,8 @@ static char *excerpt(const char *s)
 	struct vl_buf b = VL_BUF_INIT;
 	size_t i;
 
+	while (isspace((unsigned char)*s))
+		s++;
 	for (i = 0; s[i] && i < 40; i++)
 		vl_buf_putc(&b, isprint((unsigned char)s[i]) ? s[i] : '?');
 	if (s[i])
@@ -100,9 +102,9 @@ static void add_key(struct vl_ini_lines *ini, size_t sec, char *key, char *value
 			     "a [section] header", key);
 		(*problems)++;
 	} else {
-		for (size_t i = 0; i < ini->n_keys; i++) {
-			if (ini->keys[i].sec == sec && vl_streq(ini->keys[i].key, key) &&
-			    !ini->keys[i].dup) {
+		/* a section's keys are contiguous at the end: look back only there */
+		for (size_t i = ini->n_keys; i-- > 0 && ini->keys[i].sec == sec;) {
+			if (vl_streq(ini->keys[i].key, key) && !ini->keys[i].dup) {
 				vl_diags_add(diags, file, line, "duplicate key '%s' in [%s] (first at line %d)",
 					     key, ini->secs[sec].name, ini->keys[i].line);
 				(*problems)++;

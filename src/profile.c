@@ -1,19 +1,699 @@
-/* placeholder: replaced by the real vmlab.ini loader */
+/* vmlab.ini: find it (walking up like git), read it with the INI scanner,
+ * and validate every section and key, reporting each problem as FILE:LINE in
+ * one run. Only a profile without a single problem is handed back. */
 #include "profile.h"
 
-#include <stddef.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ini_lines.h"
+#include "util/buf.h"
+#include "util/ipv4.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+#define PROFILE_MAX_BYTES (64u * 1024)
+#define VL_COUNT_MAX 64
+#define VL_CPUS_MAX 256
+#define MiB (1024ull * 1024)
+#define GiB (1024 * MiB)
+#define TiB (1024 * GiB)
+#define MEMORY_MIN (128 * MiB)
+#define MEMORY_MAX TiB
+#define DISK_MIN GiB
+#define DISK_MAX (64 * TiB)
+#define SUBNET_PREFIX_MIN 16
+#define SUBNET_PREFIX_MAX 29
+
+/* ---- sizes ---------------------------------------------------------- */
+
+int vl_parse_size(const char *s, uint64_t *out, struct vl_err *err)
+{
+	static const struct { const char *name; uint64_t mult; } units[] = {
+		{ "K", 1ull << 10 }, { "KiB", 1ull << 10 }, { "M", 1ull << 20 }, { "MiB", 1ull << 20 },
+		{ "G", 1ull << 30 }, { "GiB", 1ull << 30 }, { "T", 1ull << 40 }, { "TiB", 1ull << 40 },
+	};
+	uint64_t whole = 0, frac = 0, scale = 1, mult = 0;
+	const char *p = s;
+	int nfrac = 0;
+
+	if (!isdigit((unsigned char)*p))
+		return vl_err_set(err, VL_E_PROFILE, "'%s' is not a size (examples: 512M, 2G, 1.5G)", s);
+	for (; isdigit((unsigned char)*p); p++) {
+		if (whole > (UINT64_MAX - 9) / 10)
+			return vl_err_set(err, VL_E_PROFILE, "size '%s' is too large", s);
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++) {
+			if (++nfrac > 6)
+				return vl_err_set(err, VL_E_PROFILE,
+						  "size '%s' has too many decimals", s);
+			frac = frac * 10 + (uint64_t)(*p - '0');
+			scale *= 10;
+		}
+		if (nfrac == 0)
+			return vl_err_set(err, VL_E_PROFILE, "'%s' is not a size (digits after '.')", s);
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return vl_err_set(err, VL_E_PROFILE,
+				  "size '%s' needs a unit: K, M, G or T (for example %sG)", s, s);
+	for (size_t i = 0; i < VL_ARRAY_SIZE(units); i++)
+		if (strcasecmp(p, units[i].name) == 0)
+			mult = units[i].mult;
+	if (!mult) {
+		if (strcasecmp(p, "B") == 0 || strcasecmp(p, "KB") == 0 || strcasecmp(p, "MB") == 0 ||
+		    strcasecmp(p, "GB") == 0 || strcasecmp(p, "TB") == 0)
+			return vl_err_set(err, VL_E_PROFILE, "size '%s': use binary units K, M, G, T "
+					  "(or KiB, MiB, GiB, TiB)", s);
+		return vl_err_set(err, VL_E_PROFILE, "size '%s' has an unknown unit '%s' "
+				  "(K, M, G, T or KiB, MiB, GiB, TiB)", s, p);
+	}
+	if (whole > UINT64_MAX / mult)
+		return vl_err_set(err, VL_E_PROFILE, "size '%s' is too large", s);
+	whole *= mult;
+	if (nfrac) {
+		/* frac < 10^6 and mult <= 2^40: the product fits in 64 bits */
+		uint64_t f = frac * mult;
+		if (f % scale != 0 || (whole + f / scale) % MiB != 0)
+			return vl_err_set(err, VL_E_PROFILE, "size '%s' is not a whole number of MiB; "
+					  "write it in M (for example %lluM)", s,
+					  (unsigned long long)((whole + f / scale) / MiB));
+		if (whole > UINT64_MAX - f / scale)
+			return vl_err_set(err, VL_E_PROFILE, "size '%s' is too large", s);
+		whole += f / scale;
+	}
+	*out = whole;
+	return 0;
+}
+
+/* ---- loader state --------------------------------------------------- */
+
+struct loader {
+	struct vl_profile *p;
+	const char *file;          /* as shown in diagnostics */
+	struct vl_diags *diags;
+	const struct vl_ini_lines *ini;
+	int subnet_line, name_line;
+	bool subnet_ok;            /* subnet parsed (auto or a CIDR) */
+	bool vm_header;            /* some [vm ...] header, even a bad one */
+};
+
+static void problem(struct loader *l, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void problem(struct loader *l, int line, const char *fmt, ...)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vl_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	vl_diags_add(l->diags, l->file, line, "%s", vl_buf_str(&b));
+	vl_buf_release(&b);
+}
+
+static const char *const lab_keys[] = { "name", "network", "subnet", "user" };
+static const char *const defaults_keys[] = { "image", "cpus", "memory", "disk" };
+static const char *const vm_keys[] = { "image", "cpus", "memory", "disk", "count", "ip",
+				       "provision", "user-data" };
+static const char *const section_kinds[] = { "lab", "defaults", "vm" };
+
+static bool in_list(const char *w, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (vl_streq(w, list[i]))
+			return true;
+	return false;
+}
+
+static bool parse_uint_range(const char *v, unsigned min, unsigned max, unsigned *out)
+{
+	unsigned long long n;
+
+	if (!vl_str_to_u64(v, &n) || n < min || n > max)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
+/* Path relative to the project directory, made absolute (no symlink
+ * resolution: the user's spelling stays recognisable). */
+static char *project_path(const struct vl_profile *p, const char *v)
+{
+	struct vl_buf b = VL_BUF_INIT;
+
+	if (v[0] == '/')
+		vl_buf_append(&b, v);
+	else
+		vl_buf_printf(&b, "%s/%s", p->dir, v);
+	return vl_buf_steal(&b);
+}
+
+/* A file the profile names must exist and be a regular file. */
+static char *project_file(struct loader *l, const struct vl_ini_key *k)
+{
+	char *path = project_path(l->p, k->value);
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		problem(l, k->line, "%s '%s': %s", k->key, k->value, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		problem(l, k->line, "%s '%s' is not a regular file", k->key, k->value);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static bool image_is_path(const char *v)
+{
+	return v[0] == '/' || vl_str_startswith(v, "./") || vl_str_startswith(v, "../");
+}
+
+/* ---- per-section validation ----------------------------------------- */
+
+/* Apply one key shared by [defaults] and [vm] to spec; false if unknown. */
+static bool machine_key(struct loader *l, struct vl_vm_spec *spec, const struct vl_ini_key *k)
+{
+	struct vl_err e = VL_ERR_INIT;
+	uint64_t size;
+
+	if (vl_streq(k->key, "image")) {
+		char *img;
+		if (image_is_path(k->value)) {
+			img = project_file(l, k);
+			if (!img)
+				return true;
+		} else if (strchr(k->value, '/') && !strstr(k->value, "://")) {
+			problem(l, k->line, "image '%s': a local path starts with '/', './' or '../'; "
+				"a catalog name has no '/'", k->value);
+			return true;
+		} else {
+			img = vl_strdup(k->value);
+		}
+		free(spec->image);
+		spec->image = img;
+	} else if (vl_streq(k->key, "cpus")) {
+		if (!parse_uint_range(k->value, 1, VL_CPUS_MAX, &spec->cpus))
+			problem(l, k->line, "cpus must be a whole number from 1 to %d, not '%s'",
+				VL_CPUS_MAX, k->value);
+	} else if (vl_streq(k->key, "memory")) {
+		if (vl_parse_size(k->value, &size, &e) < 0)
+			problem(l, k->line, "memory: %s", e.msg);
+		else if (size < MEMORY_MIN || size > MEMORY_MAX)
+			problem(l, k->line, "memory %s is out of range: 128M to 1T", k->value);
+		else if (size % MiB)
+			problem(l, k->line, "memory %s is not a whole number of MiB", k->value);
+		else
+			spec->memory = size;
+	} else if (vl_streq(k->key, "disk")) {
+		if (vl_parse_size(k->value, &size, &e) < 0)
+			problem(l, k->line, "disk: %s", e.msg);
+		else if (size < DISK_MIN || size > DISK_MAX)
+			problem(l, k->line, "disk %s is out of range: 1G to 64T", k->value);
+		else if (size % MiB)
+			problem(l, k->line, "disk %s is not a whole number of MiB", k->value);
+		else
+			spec->disk = size;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void vm_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_key *k,
+		   int *ip_line)
+{
+	if (machine_key(l, vm, k))
+		return;
+	if (vl_streq(k->key, "count")) {
+		if (!parse_uint_range(k->value, 1, VL_COUNT_MAX, &vm->count))
+			problem(l, k->line, "count must be a whole number from 1 to %d, not '%s'",
+				VL_COUNT_MAX, k->value);
+	} else if (vl_streq(k->key, "ip")) {
+		uint32_t a;
+		if (!vl_ipv4_parse(k->value, &a)) {
+			problem(l, k->line, "ip '%s' is not an IPv4 address such as 10.77.3.20", k->value);
+			return;
+		}
+		vm->ip = vl_strdup(k->value);
+		*ip_line = k->line;
+	} else if (vl_streq(k->key, "provision")) {
+		vm->provision = project_file(l, k);
+	} else if (vl_streq(k->key, "user-data")) {
+		vm->user_data = project_file(l, k);
+	}
+}
+
+static bool valid_user(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n == 0 || n > 32 || !(islower((unsigned char)u[0]) || u[0] == '_'))
+		return false;
+	for (const char *c = u; *c; c++)
+		if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_' ||
+		      *c == '-'))
+			return false;
+	return true;
+}
+
+static void lab_key(struct loader *l, const struct vl_ini_key *k)
+{
+	struct vl_profile *p = l->p;
+
+	if (vl_streq(k->key, "name")) {
+		l->name_line = k->line;
+		if (!vl_str_is_name(k->value, VL_NAME_MAX))
+			problem(l, k->line, "lab name '%s': use lowercase letters, digits and '-', "
+				"at most %d characters, not starting or ending with '-'", k->value,
+				VL_NAME_MAX);
+		else
+			p->name = vl_strdup(k->value);
+	} else if (vl_streq(k->key, "network")) {
+		if (vl_streq(k->value, "nat"))
+			p->network = VL_NET_NAT;
+		else if (vl_streq(k->value, "isolated"))
+			p->network = VL_NET_ISOLATED;
+		else
+			problem(l, k->line, "network must be nat or isolated, not '%s'", k->value);
+	} else if (vl_streq(k->key, "subnet")) {
+		l->subnet_line = k->line;
+		if (vl_streq(k->value, "auto")) {
+			p->subnet_auto = true;
+			l->subnet_ok = true;
+		} else if (!vl_cidr_parse(k->value, &p->subnet_addr, &p->subnet_prefix)) {
+			problem(l, k->line, "subnet must be auto or a CIDR such as 10.77.3.0/24 "
+				"(no host bits set), not '%s'", k->value);
+		} else if (p->subnet_prefix < SUBNET_PREFIX_MIN || p->subnet_prefix > SUBNET_PREFIX_MAX) {
+			problem(l, k->line, "subnet %s: the prefix must be /%d to /%d", k->value,
+				SUBNET_PREFIX_MIN, SUBNET_PREFIX_MAX);
+		} else {
+			p->subnet_auto = false;
+			l->subnet_ok = true;
+		}
+	} else if (vl_streq(k->key, "user")) {
+		if (!valid_user(k->value))
+			problem(l, k->line, "user '%s': a login name of lowercase letters, digits, "
+				"'_' and '-', starting with a letter, at most 32 characters", k->value);
+		else if (vl_streq(k->value, "root"))
+			problem(l, k->line, "user must not be root: vmlab creates this user");
+		else {
+			free(p->user);
+			p->user = vl_strdup(k->value);
+		}
+	}
+}
+
+/* ---- sections ------------------------------------------------------- */
+
+enum sec_kind { SEC_UNKNOWN, SEC_LAB, SEC_DEFAULTS, SEC_VM, SEC_SKIP };
+
+static enum sec_kind classify(struct loader *l, const struct vl_ini_sec *s, const char **vm_name)
+{
+	const char *name = s->name, *sp = strchr(name, ' ');
+	size_t wlen = sp ? (size_t)(sp - name) : strlen(name);
+	VL_AUTOFREE char *word = vl_strndup(name, wlen);
+	const char *sugg;
+
+	if (s->dup)
+		return SEC_SKIP;   /* reported by the scanner */
+
+	if (vl_streq(word, "vm")) {
+		l->vm_header = true;
+		if (!sp) {
+			problem(l, s->line, "[vm] needs a name: [vm NAME], for example [vm web]");
+			return SEC_SKIP;
+		}
+		*vm_name = sp + 1;
+		if (!vl_str_is_name(*vm_name, VL_NAME_MAX)) {
+			problem(l, s->line, "VM name '%s': use lowercase letters, digits and '-', "
+				"at most %d characters, not starting or ending with '-'", *vm_name,
+				VL_NAME_MAX);
+			return SEC_SKIP;
+		}
+		return SEC_VM;
+	}
+	if (vl_streq(word, "lab") || vl_streq(word, "defaults")) {
+		if (sp) {
+			problem(l, s->line, "[%s] takes no name: write [%s]", word, word);
+			return SEC_SKIP;
+		}
+		return word[0] == 'l' ? SEC_LAB : SEC_DEFAULTS;
+	}
+	sugg = vl_str_suggest(word, section_kinds, VL_ARRAY_SIZE(section_kinds));
+	if (sugg && vl_streq(sugg, "vm") && sp)
+		problem(l, s->line, "unknown section [%s]; did you mean [vm %s]?", name, sp + 1);
+	else if (sugg && !vl_streq(sugg, "vm"))
+		problem(l, s->line, "unknown section [%s]; did you mean [%s]?", name, sugg);
+	else
+		problem(l, s->line, "unknown section [%s]; sections are [lab], [defaults] and "
+			"[vm NAME]", name);
+	return SEC_UNKNOWN;
+}
+
+/* Check one key's name for its section; false (and reported) if unknown or
+ * empty. */
+static bool key_ok(struct loader *l, const struct vl_ini_key *k, enum sec_kind kind,
+		   const char *secname)
+{
+	const char *const *keys = kind == SEC_LAB ? lab_keys : kind == SEC_DEFAULTS ? defaults_keys :
+				  vm_keys;
+	size_t n = kind == SEC_LAB ? VL_ARRAY_SIZE(lab_keys) :
+		   kind == SEC_DEFAULTS ? VL_ARRAY_SIZE(defaults_keys) : VL_ARRAY_SIZE(vm_keys);
+
+	if (!in_list(k->key, keys, n)) {
+		if (kind == SEC_DEFAULTS && in_list(k->key, vm_keys, VL_ARRAY_SIZE(vm_keys)))
+			problem(l, k->line, "'%s' is set per VM: move it to a [vm NAME] section",
+				k->key);
+		else
+			vl_ini_unknown(l->diags, l->file, k->line, "key", k->key, secname, keys, n);
+		return false;
+	}
+	if (!k->value[0]) {
+		problem(l, k->line, "empty value for '%s' in [%s]", k->key, secname);
+		return false;
+	}
+	return true;
+}
+
+/* Default lab name: the directory's name, lowercased, other characters
+ * turned into '-', runs of '-' squeezed, trimmed, cut to VL_NAME_MAX. */
+static char *name_from_dir(const char *dir)
+{
+	const char *base = strrchr(dir, '/');
+	struct vl_buf b = VL_BUF_INIT;
+
+	base = base ? base + 1 : dir;
+	for (const char *c = base; *c; c++) {
+		char ch = (char)tolower((unsigned char)*c);
+		if (!(islower((unsigned char)ch) || isdigit((unsigned char)ch)))
+			ch = '-';
+		if (ch == '-' && (b.len == 0 || b.s[b.len - 1] == '-'))
+			continue;
+		vl_buf_putc(&b, ch);
+	}
+	if (b.len > VL_NAME_MAX)
+		vl_buf_truncate(&b, VL_NAME_MAX);
+	while (b.len && b.s[b.len - 1] == '-')
+		vl_buf_truncate(&b, b.len - 1);
+	if (!b.len) {
+		vl_buf_release(&b);
+		return NULL;
+	}
+	return vl_buf_steal(&b);
+}
+
+/* ---- cross checks --------------------------------------------------- */
+
+struct owner {
+	char name[VL_NAME_MAX + 8];
+	const struct vl_vm_spec *vm;
+	int line;          /* line that made this name or address */
+};
+
+static void check_names(struct loader *l)
+{
+	struct vl_profile *p = l->p;
+	size_t total = 0, n = 0;
+	struct owner *names;
+
+	for (size_t i = 0; i < p->n_vms; i++)
+		total += p->vms[i].count;
+	names = vl_calloc(total + 1, sizeof(*names));
+	for (size_t i = 0; i < p->n_vms; i++) {
+		const struct vl_vm_spec *vm = &p->vms[i];
+		for (unsigned c = 1; c <= vm->count; c++) {
+			struct owner *o = &names[n];
+			if (vm->count == 1)
+				snprintf(o->name, sizeof(o->name), "%s", vm->name);
+			else
+				snprintf(o->name, sizeof(o->name), "%s-%u", vm->name, c);
+			if (strlen(o->name) > VL_NAME_MAX) {
+				problem(l, vm->line, "VM name '%s' (from count = %u) is longer than %d "
+					"characters; shorten [vm %s]", o->name, vm->count, VL_NAME_MAX,
+					vm->name);
+				break;
+			}
+			o->vm = vm;
+			bool clash = false;
+			for (size_t j = 0; j < n && !clash; j++) {
+				if (!vl_streq(names[j].name, o->name))
+					continue;
+				clash = true;
+				problem(l, vm->line, "VM name '%s' of [vm %s] clashes with '%s' of "
+					"[vm %s] at line %d", o->name, vm->name, names[j].name,
+					names[j].vm->name, names[j].vm->line);
+			}
+			if (clash)
+				break;
+			n++;
+		}
+	}
+	free(names);
+}
+
+static void check_addresses(struct loader *l, const int *ip_lines)
+{
+	struct vl_profile *p = l->p;
+	uint32_t net = p->subnet_addr, bcast, gw;
+	uint64_t hosts;
+	size_t total = 0, n = 0;
+	struct { uint32_t ip; size_t vm; } *used;
+	char cidr[VL_CIDR_STRLEN];
+
+	for (size_t i = 0; i < p->n_vms; i++)
+		total += p->vms[i].count;
+	if (!l->subnet_ok)
+		return;   /* the subnet itself was reported */
+	if (p->subnet_auto) {
+		for (size_t i = 0; i < p->n_vms; i++)
+			if (p->vms[i].ip)
+				problem(l, ip_lines[i], "ip needs a fixed [lab] subnet (a CIDR such as "
+					"10.77.3.0/24), not subnet = auto");
+		return;
+	}
+	vl_cidr_format(net, p->subnet_prefix, cidr);
+	bcast = net | ~vl_ipv4_mask(p->subnet_prefix);
+	gw = net + 1;
+	hosts = (1ull << (32 - p->subnet_prefix)) - 3;   /* network, gateway, broadcast */
+	if (total > hosts)
+		problem(l, l->subnet_line, "subnet %s is too small: room for %llu VMs besides the "
+			"gateway, the lab has %zu", cidr, (unsigned long long)hosts, total);
+	used = vl_calloc(total + 1, sizeof(*used));
+	for (size_t i = 0; i < p->n_vms; i++) {
+		const struct vl_vm_spec *vm = &p->vms[i];
+		uint32_t first;
+		if (!vm->ip || !vl_ipv4_parse(vm->ip, &first))
+			continue;
+		for (unsigned c = 0; c < vm->count; c++) {
+			uint32_t ip = first + c;
+			char s[VL_IPV4_STRLEN];
+			bool clash = false;
+			vl_ipv4_format(ip, s);
+			if (ip < first || !vl_ipv4_in(ip, net, p->subnet_prefix)) {
+				if (c == 0)
+					problem(l, ip_lines[i], "ip %s is outside subnet %s", s, cidr);
+				else
+					problem(l, ip_lines[i], "ip %s with count = %u runs past the end of "
+						"subnet %s", vm->ip, vm->count, cidr);
+				break;
+			}
+			if (ip == net || ip == gw || ip == bcast) {
+				problem(l, ip_lines[i], "ip %s%s is the %s of subnet %s", s,
+					c ? " (from count)" : "", ip == net ? "network address" : ip == gw ?
+					"gateway (the host's side)" : "broadcast address", cidr);
+				break;
+			}
+			for (size_t j = 0; j < n && !clash; j++) {
+				if (used[j].ip != ip)
+					continue;
+				clash = true;
+				problem(l, ip_lines[i], "ip %s of [vm %s] is also used by [vm %s] "
+					"(line %d)", s, vm->name, p->vms[used[j].vm].name,
+					ip_lines[used[j].vm]);
+			}
+			if (clash)
+				break;
+			used[n].ip = ip;
+			used[n++].vm = i;
+		}
+	}
+	free(used);
+}
+
+/* ---- load ----------------------------------------------------------- */
+
+static void validate(struct loader *l, const struct vl_ini_lines *ini)
+{
+	struct vl_profile *p = l->p;
+	struct vl_vm_spec defaults = {
+		.count = 1, .cpus = 1, .memory = GiB, .disk = 10 * GiB,
+	};
+	enum sec_kind *kinds = vl_calloc(ini->n_secs + 1, sizeof(*kinds));
+	const char **vm_names = vl_calloc(ini->n_secs + 1, sizeof(*vm_names));
+	int *ip_lines;
+
+	p->network = VL_NET_NAT;
+	p->subnet_auto = true;
+	l->subnet_ok = true;
+	p->user = vl_strdup("vmlab");
+	defaults.image = vl_strdup("debian-12");
+
+	for (size_t i = 0; i < ini->n_secs; i++)
+		kinds[i] = classify(l, &ini->secs[i], &vm_names[i]);
+	/* [lab] and [defaults] first: a [vm] may come before them in the file */
+	for (size_t i = 0; i < ini->n_keys; i++) {
+		const struct vl_ini_key *k = &ini->keys[i];
+		if (k->sec == VL_INI_NOSEC)
+			continue;
+		enum sec_kind kind = kinds[k->sec];
+		if (kind == SEC_LAB && key_ok(l, k, kind, "lab"))
+			lab_key(l, k);
+		else if (kind == SEC_DEFAULTS && key_ok(l, k, kind, "defaults"))
+			machine_key(l, &defaults, k);
+	}
+	ip_lines = vl_calloc(ini->n_secs + 1, sizeof(*ip_lines));
+	for (size_t i = 0; i < ini->n_secs; i++) {
+		struct vl_vm_spec *vm;
+		VL_AUTOFREE char *secname = NULL;
+		if (kinds[i] != SEC_VM)
+			continue;
+		p->vms = vl_realloc(p->vms, (p->n_vms + 1) * sizeof(*p->vms));
+		vm = &p->vms[p->n_vms];
+		*vm = defaults;
+		vm->name = vl_strdup(vm_names[i]);
+		vm->line = ini->secs[i].line;
+		vm->image = vl_strdup(defaults.image);
+		secname = vl_strdup(ini->secs[i].name);
+		for (size_t k = 0; k < ini->n_keys; k++)
+			if (ini->keys[k].sec == i && key_ok(l, &ini->keys[k], SEC_VM, secname))
+				vm_key(l, vm, &ini->keys[k], &ip_lines[p->n_vms]);
+		p->n_vms++;
+	}
+	if (p->n_vms == 0 && !l->vm_header)
+		problem(l, 0, "no [vm NAME] section: a lab needs at least one VM");
+	if (!p->name && !l->name_line) {
+		p->name = name_from_dir(p->dir);
+		if (!p->name)
+			problem(l, 0, "cannot make a lab name from the directory name '%s'; "
+				"set name = ... in [lab]", p->dir);
+	}
+	check_names(l);
+	check_addresses(l, ip_lines);
+	free(ip_lines);
+	free(defaults.image);
+	free(kinds);
+	free(vm_names);
+}
+
+/* Readers go top-down: order this load's diagnostics by line (stable, so
+ * problems of one line keep their order; line 0, file-wide, goes last). */
+static void sort_diags(struct vl_diags *d, size_t from)
+{
+	for (size_t i = from + 1; i < d->n; i++) {
+		struct vl_diag x = d->items[i];
+		int kx = x.line ? x.line : __INT_MAX__;
+		size_t j = i;
+		while (j > from && (d->items[j - 1].line ? d->items[j - 1].line : __INT_MAX__) > kx) {
+			d->items[j] = d->items[j - 1];
+			j--;
+		}
+		d->items[j] = x;
+	}
+}
+
+int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *diags,
+		    struct vl_err *err)
+{
+	struct loader l = { .p = p, .file = path, .diags = diags };
+	VL_AUTO(vl_ini_lines) ini = VL_INI_LINES_INIT;
+	VL_AUTOFREE char *text = NULL;
+	size_t len = 0, before = diags->n, problems;
+	char *slash;
+
+	*p = (struct vl_profile){ 0 };
+	p->path = realpath(path, NULL);
+	if (!p->path)
+		return vl_err_sys(err, VL_E_PROFILE, errno, "%s", path);
+	text = vl_ini_read_file(p->path, PROFILE_MAX_BYTES, &len, err);
+	if (!text) {
+		vl_profile_release(p);
+		if (err)
+			err->code = VL_E_PROFILE;
+		return -1;
+	}
+	p->dir = vl_strdup(p->path);
+	slash = strrchr(p->dir, '/');
+	slash[slash == p->dir] = '\0';   /* realpath: always absolute */
+	vl_ini_scan(&ini, text, len, path, diags);
+	validate(&l, &ini);
+	problems = diags->n - before;
+	sort_diags(diags, before);
+	if (problems) {
+		vl_profile_release(p);
+		return vl_err_set(err, VL_E_PROFILE, "%zu problem%s in %s", problems,
+				  problems == 1 ? "" : "s", path);
+	}
+	return 0;
+}
+
+void vl_profile_release(struct vl_profile *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_vms; i++) {
+		free(p->vms[i].name);
+		free(p->vms[i].image);
+		free(p->vms[i].ip);
+		free(p->vms[i].provision);
+		free(p->vms[i].user_data);
+	}
+	free(p->vms);
+	free(p->path);
+	free(p->dir);
+	free(p->name);
+	free(p->user);
+	*p = (struct vl_profile){ 0 };
+}
 
 char *vl_profile_find(const char *start_dir, struct vl_err *err)
 {
-	(void)start_dir;
-	vl_err_set(err, VL_E_UNAVAILABLE, "profiles are not available yet");
+	VL_AUTOFREE char *dir = realpath(start_dir, NULL);
+	struct vl_buf b = VL_BUF_INIT;
+	struct stat st;
+
+	if (!dir) {
+		vl_err_sys(err, VL_E_PROFILE, errno, "%s", start_dir);
+		return NULL;
+	}
+	for (char *end = dir + strlen(dir);;) {
+		vl_buf_truncate(&b, 0);
+		vl_buf_printf(&b, "%.*s/%s", (int)(end - dir), dir, VL_PROFILE_FILE);
+		if (stat(b.s, &st) == 0 && S_ISREG(st.st_mode))
+			return vl_buf_steal(&b);
+		if (end == dir)
+			break;
+		while (end > dir && end[-1] != '/')
+			end--;
+		if (end > dir)
+			end--;    /* drop the '/' too; "" stands for the root */
+	}
+	vl_buf_release(&b);
+	vl_err_set(err, VL_E_PROFILE, "no %s in %s or any parent directory; run 'vmlab init'",
+		   VL_PROFILE_FILE, start_dir);
 	return NULL;
 }
-
-int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *diags, struct vl_err *err)
-{
-	(void)p; (void)path; (void)diags;
-	return vl_err_set(err, VL_E_UNAVAILABLE, "profiles are not available yet");
-}
-
-void vl_profile_release(struct vl_profile *p) { (void)p; }
