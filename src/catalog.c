@@ -217,7 +217,8 @@ static int entry_parse(struct vl_catalog_entry *e, const dictionary *d, const ch
 		return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: no checksum source: give sha256=, "
 				  "checksum_url= or insecure = yes", path, sec);
 
-	e->format = VL_IMG_QCOW2;
+	/* without format= the file's header decides */
+	e->format = VL_IMG_UNKNOWN;
 	if ((v = get(d, sec, "format")) && (e->format = format_parse(v)) == VL_IMG_UNKNOWN)
 		return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: format must be qcow2 or raw", path, sec);
 	e->comp = vl_str_endswith(e->url, ".xz") ? VL_COMP_XZ : VL_COMP_NONE;
@@ -292,8 +293,10 @@ char *vl_catalog_entry_format(const struct vl_catalog_entry *e)
 		vl_buf_printf(&b, "checksum_entry = %s\n", e->checksum_entry);
 	if (e->insecure)
 		vl_buf_append(&b, "insecure = yes\n");
-	vl_buf_printf(&b, "format = %s\ncompression = %s\nuser = %s\nboot = %s\ncloud_init = %s\n\n",
-		      vl_image_format_name(e->format), e->comp == VL_COMP_XZ ? "xz" : "none",
+	if (e->format != VL_IMG_UNKNOWN)
+		vl_buf_printf(&b, "format = %s\n", vl_image_format_name(e->format));
+	vl_buf_printf(&b, "compression = %s\nuser = %s\nboot = %s\ncloud_init = %s\n\n",
+		      e->comp == VL_COMP_XZ ? "xz" : "none",
 		      e->user ? e->user : "root", e->bios ? "bios" : "uefi",
 		      e->cloud_init ? "yes" : "no");
 	return vl_buf_steal(&b);

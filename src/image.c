@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/datadir.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -177,32 +178,13 @@ static char *user_catalog_path(void)
 	return NULL;
 }
 
-/* The shipped catalog, found like profiles: $VMLAB_IMAGES (a directory),
- * next to the binary (../images from build/rel, ../../images from a build
- * tree), then the installed data directory. */
+/* The shipped catalog, found like profiles (vl_datadir_find: $VMLAB_IMAGES,
+ * next to the binary, the installed data directory); NULL if none. */
 static char *shipped_catalog_path(void)
 {
-	const char *env = getenv("VMLAB_IMAGES");
-	char exe[PATH_MAX];
-	ssize_t n;
+	VL_AUTOFREE char *dir = vl_datadir_find("images", NULL);
 
-	if (env && *env)
-		return path_join(env, "catalog.ini");
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		static const char *const rel[] = { "../images", "../../images", "../../../images" };
-		for (size_t i = 0; i < VL_ARRAY_SIZE(rel); i++) {
-			char *p = path_fmt("%s/%s/catalog.ini", exe, rel[i]);
-			if (access(p, R_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return vl_strdup(VL_DATADIR "/images/catalog.ini");
+	return dir ? path_join(dir, "catalog.ini") : NULL;
 }
 
 /* Order decides who wins: registered (--name), vmlab.conf catalogs, the
@@ -221,7 +203,7 @@ static int catalogs_load(const struct vl_config *cfg, const char *cache, struct 
 			return -1;
 	if (user && vl_catalog_load(c, user, true, err) < 0)
 		return -1;
-	return vl_catalog_load(c, shipped, true, err);
+	return shipped ? vl_catalog_load(c, shipped, true, err) : 0;
 }
 
 /* ---- cache state -------------------------------------------------------- */
@@ -310,7 +292,8 @@ static char *path_to_file_url(const char *path)
 }
 
 static int resolve_with(const struct vl_catalog *cat, const char *cache, const char *ref,
-			const char *as_name, struct vl_image_info *out, struct vl_err *err)
+			const char *as_name, bool explicit_sum, struct vl_image_info *out,
+			struct vl_err *err)
 {
 	enum vl_ref_kind kind = vl_image_ref_kind(ref);
 	struct vl_catalog_entry e = { 0 };
@@ -343,8 +326,9 @@ static int resolve_with(const struct vl_catalog *cat, const char *cache, const c
 	} else {
 		url = vl_strdup(ref);
 	}
-	/* a URL the catalog knows keeps the catalog's checksum and name */
-	for (size_t i = 0; i < cat->n && !as_name; i++) {
+	/* a URL the catalog knows keeps the catalog's checksum and name (so a
+	 * profile can name an upstream URL), unless the user says otherwise */
+	for (size_t i = 0; i < cat->n && !as_name && !explicit_sum; i++) {
 		if (vl_streq(cat->items[i].url, url)) {
 			info_from_entry(out, &cat->items[i]);
 			out->in_catalog = true;
@@ -376,7 +360,7 @@ int vl_image_resolve(const struct vl_config *cfg, const char *ref, struct vl_ima
 
 	if (catalogs_load(cfg, cache, &cat, err) < 0)
 		return -1;
-	return resolve_with(&cat, cache, ref, NULL, out, err);
+	return resolve_with(&cat, cache, ref, NULL, false, out, err);
 }
 
 /* ---- one download ------------------------------------------------------- */
@@ -1018,8 +1002,13 @@ static void job_try_start(struct job *j, CURLM *multi, const struct vl_image_pul
 	curl_easy_setopt(j->h, CURLOPT_XFERINFODATA, j);
 	curl_easy_setopt(j->h, CURLOPT_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
-	if (j->offset)
-		curl_easy_setopt(j->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)j->offset);
+	/* a plain Range header rather than CURLOPT_RESUME_FROM: libcurl fails a
+	 * 200 answer to that itself, and we want to start over cleanly instead */
+	if (j->offset) {
+		char range[48];
+		snprintf(range, sizeof(range), "%llu-", (unsigned long long)j->offset);
+		curl_easy_setopt(j->h, CURLOPT_RANGE, range);
+	}
 	j->range_start = -1;
 	j->t0 = now();
 	vl_event_info(j->evs, j->info->name, "pulling %s", j->info->url);
@@ -1127,7 +1116,8 @@ int vl_image_pull(const struct vl_config *cfg, const char *const *refs, size_t n
 	if (mkdir_p(partial, err) < 0 || catalogs_load(cfg, cache, &cat, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (resolve_with(&cat, cache, refs[i], opts ? opts->name : NULL, &out[i], err) < 0) {
+		if (resolve_with(&cat, cache, refs[i], opts ? opts->name : NULL,
+				 opts && (opts->sha256 || opts->insecure), &out[i], err) < 0) {
 			vl_image_infos_free(NULL, 0);
 			for (size_t k = 0; k <= i; k++)
 				vl_image_info_release(&out[k]);
@@ -1323,6 +1313,36 @@ int vl_image_rm(const struct vl_config *cfg, const char *name, struct vl_err *er
 	return rm_impl(cache, name, true, err);
 }
 
+/* Partial downloads nobody is pulling right now (their lock is free). */
+static void prune_partials(const char *cache)
+{
+	VL_AUTOFREE char *dir = path_join(cache, PARTIAL_DIR);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!vl_str_endswith(de->d_name, ".part.meta"))
+			continue;
+		VL_AUTOFREE char *name = vl_strndup(de->d_name, strlen(de->d_name) - 10);
+		VL_AUTOFREE char *lock = path_fmt("%s/%s.lock", dir, name);
+		int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		static const char *const parts[] = { "part", "part.meta", "img.part" };
+		for (size_t i = 0; i < VL_ARRAY_SIZE(parts); i++) {
+			VL_AUTOFREE char *p = path_fmt("%s/%s.%s", dir, name, parts[i]);
+			unlink(p);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
 int vl_image_prune(const struct vl_config *cfg, const char *const *keep, size_t n_keep,
 		   bool dry_run, char ***removed, size_t *n_removed, struct vl_err *err)
 {
@@ -1349,5 +1369,7 @@ int vl_image_prune(const struct vl_config *cfg, const char *const *keep, size_t 
 	}
 	free(cached);
 	vl_err_clear(err);
+	if (!dry_run)
+		prune_partials(cache);
 	return 0;
 }
