@@ -1,10 +1,234 @@
-/* vmlab image: manage the image cache. Declared now; a later issue builds it. */
+/* vmlab image pull|list|rm|prune: the image cache from the command line.
+ * The work is in src/image.c; this file parses, prints tables and JSON. */
 #include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "image.h"
+#include "profile.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+static const struct vl_opt opts[] = {
+	{ "sha256", 0, VL_OPT_VALUE, "HEX", "pull: expected SHA-256 of the published file" },
+	{ "insecure", 0, VL_OPT_FLAG, NULL, "pull: accept an image without a checksum source" },
+	{ "name", 'n', VL_OPT_VALUE, "NAME", "pull: register a URL or path under NAME" },
+	{ "force", 'f', VL_OPT_FLAG, NULL, "prune: really remove (default: only list)" },
+	{ "dry-run", 0, VL_OPT_FLAG, NULL, "prune: only list what would be removed" },
+	VL_OPT_END
+};
+
+static void human(char *out, size_t n, uint64_t v)
+{
+	static const char *const unit[] = { "B", "K", "M", "G", "T" };
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(out, n, u ? "%.1f%s" : "%.0f%s", d, unit[u]);
+}
+
+static void info_json(struct vl_json *j, const struct vl_image_info *in)
+{
+	vl_json_obj_begin(j);
+	vl_json_kstr(j, "name", in->name);
+	vl_json_kstr(j, "url", in->url);
+	vl_json_kbool(j, "cached", in->cached);
+	vl_json_kstr(j, "path", in->path);
+	vl_json_kstr(j, "format", in->format ? vl_image_format_name(in->format) : NULL);
+	vl_json_kuint(j, "size", in->size);
+	vl_json_kuint(j, "virtual_size", in->virtual_size);
+	vl_json_kint(j, "pulled", (int64_t)in->pulled);
+	vl_json_kstr(j, "user", in->user);
+	vl_json_kstr(j, "boot", in->bios ? "bios" : "uefi");
+	vl_json_kbool(j, "cloud_init", in->cloud_init);
+	vl_json_kbool(j, "in_catalog", in->in_catalog);
+	vl_json_obj_end(j);
+}
+
+static int do_list(struct vl_ctx *ctx, struct vl_err *err)
+{
+	struct vl_image_info *v = NULL;
+	size_t n = 0;
+
+	if (vl_image_list(&ctx->config, &v, &n, err) < 0)
+		return -1;
+	if (ctx->json) {
+		struct vl_buf b = VL_BUF_INIT;
+		struct vl_json j;
+		vl_json_init(&j, &b, true);
+		vl_json_arr_begin(&j);
+		for (size_t i = 0; i < n; i++)
+			info_json(&j, &v[i]);
+		vl_json_arr_end(&j);
+		printf("%s\n", vl_buf_str(&b));
+		vl_buf_release(&b);
+	} else {
+		printf("%-28s %-6s %-8s %-8s %-17s %s\n", "NAME", "FORMAT", "SIZE", "DISK", "PULLED",
+		       "USER");
+		for (size_t i = 0; i < n; i++) {
+			char size[16] = "-", vsize[16] = "-", when[32] = "-";
+			if (v[i].cached) {
+				struct tm tm;
+				human(size, sizeof(size), v[i].size);
+				human(vsize, sizeof(vsize), v[i].virtual_size);
+				localtime_r(&v[i].pulled, &tm);
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+			}
+			printf("%-28s %-6s %-8s %-8s %-17s %s\n", v[i].name,
+			       v[i].format ? vl_image_format_name(v[i].format) : "-", size, vsize, when,
+			       v[i].user ? v[i].user : "-");
+		}
+	}
+	vl_image_infos_free(v, n);
+	return 0;
+}
+
+static int do_pull(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	struct vl_image_pull_opts o = {
+		.sha256 = vl_args_get(a, "sha256"),
+		.insecure = vl_args_has(a, "insecure"),
+		.name = vl_args_get(a, "name"),
+	};
+	size_t n = (size_t)a->npos - 1;
+	struct vl_image_info *out;
+	int rc;
+
+	if (n == 0)
+		return vl_err_set(err, VL_E_USAGE, "usage: vmlab image pull NAME|URL... "
+				  "[--sha256 HEX | --insecure] [--name NAME]");
+	if (o.sha256 && o.insecure)
+		return vl_err_set(err, VL_E_USAGE, "image pull: --sha256 and --insecure exclude each other");
+	out = vl_calloc(n, sizeof(*out));
+	rc = vl_image_pull(&ctx->config, (const char *const *)a->pos + 1, n, &o, out, &ctx->events,
+			   err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (ctx->json)
+			continue;
+		if (!ctx->quiet)
+			printf("%s %s\n", out[i].name, out[i].path);
+	}
+	if (rc == 0 && ctx->json) {
+		struct vl_buf b = VL_BUF_INIT;
+		struct vl_json j;
+		vl_json_init(&j, &b, true);
+		vl_json_arr_begin(&j);
+		for (size_t i = 0; i < n; i++)
+			info_json(&j, &out[i]);
+		vl_json_arr_end(&j);
+		printf("%s\n", vl_buf_str(&b));
+		vl_buf_release(&b);
+	}
+	/* on failure vl_image_pull released the entries already */
+	vl_image_infos_free(out, rc == 0 ? n : 0);
+	return rc;
+}
+
+/* Images the current project's vmlab.ini names, as cache names. */
+static char **project_images(struct vl_ctx *ctx, size_t *n)
+{
+	struct vl_err e = VL_ERR_INIT;
+	VL_AUTO(vl_diags) diags = VL_DIAGS_INIT;
+	VL_AUTOFREE char *path = vl_profile_find(ctx->project_dir, &e);
+	struct vl_profile p = { 0 };
+	char **names;
+
+	*n = 0;
+	if (!path || vl_profile_load(&p, path, &diags, &e) < 0)
+		return NULL;
+	names = vl_calloc(p.n_vms + 1, sizeof(*names));
+	for (size_t i = 0; i < p.n_vms; i++) {
+		struct vl_image_info info;
+		if (p.vms[i].image && vl_image_resolve(&ctx->config, p.vms[i].image, &info, &e) == 0) {
+			names[(*n)++] = vl_strdup(info.name);
+			vl_image_info_release(&info);
+		}
+	}
+	vl_profile_release(&p);
+	return names;
+}
+
+static int do_prune(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	bool really = vl_args_has(a, "force") && !vl_args_has(a, "dry-run");
+	size_t nkeep = 0, nrm = 0;
+	char **keep = project_images(ctx, &nkeep);
+	char **rm = NULL;
+	int rc = vl_image_prune(&ctx->config, (const char *const *)keep, nkeep, !really, &rm, &nrm,
+				err);
+
+	for (size_t i = 0; rc == 0 && i < nrm; i++)
+		printf("%s %s\n", really ? "removed" : "would remove", rm[i]);
+	if (rc == 0 && !really && nrm && !ctx->quiet)
+		fprintf(stderr, "vmlab: nothing removed: labs of other projects may still use these; "
+				"run 'vmlab image prune --force' to remove them\n");
+	for (size_t i = 0; i < nkeep; i++)
+		free(keep[i]);
+	free(keep);
+	for (size_t i = 0; i < nrm; i++)
+		free(rm[i]);
+	free(rm);
+	return rc;
+}
+
+static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	const char *sub = a->pos[0];
+
+	if (vl_streq(sub, "pull"))
+		return do_pull(ctx, a, err);
+	if (vl_streq(sub, "list") || vl_streq(sub, "ls")) {
+		if (a->npos != 1)
+			return vl_err_set(err, VL_E_USAGE, "usage: vmlab image list [--json]");
+		return do_list(ctx, err);
+	}
+	if (vl_streq(sub, "rm")) {
+		if (a->npos < 2)
+			return vl_err_set(err, VL_E_USAGE, "usage: vmlab image rm NAME...");
+		for (int i = 1; i < a->npos; i++) {
+			if (vl_image_rm(&ctx->config, a->pos[i], err) < 0)
+				return -1;
+			if (!ctx->quiet)
+				printf("removed %s\n", a->pos[i]);
+		}
+		return 0;
+	}
+	if (vl_streq(sub, "prune")) {
+		if (a->npos != 1)
+			return vl_err_set(err, VL_E_USAGE, "usage: vmlab image prune [--force]");
+		return do_prune(ctx, a, err);
+	}
+	return vl_err_set(err, VL_E_USAGE, "image: unknown subcommand '%s'; usage: vmlab %s", sub,
+			  vl_cmd_image.usage);
+}
 
 const struct vl_cmd vl_cmd_image = {
 	.name = "image",
-	.usage = "image pull|list|rm|prune [ARGS]",
+	.usage = "image pull NAME|URL|PATH... [--sha256 HEX | --insecure] [--name NAME] | list | "
+		 "rm NAME... | prune [--force]",
 	.summary = "manage the image cache",
-	.flags = VL_CMD_UNAVAILABLE,
+	.description =
+		"pull   download (in parallel, resumable, verified) into the cache; a URL or path with\n"
+		"       --name NAME is registered so a profile can say image = NAME. Local files and\n"
+		"       file:// URLs are imported without a checksum unless --sha256 is given.\n"
+		"list   catalog entries and cached images (size, disk size, when pulled; --json).\n"
+		"rm     remove a cached image, its partial download and its --name registration.\n"
+		"prune  cached images the current project's vmlab.ini does not use. vmlab cannot yet\n"
+		"       see which other labs use an image as a backing file, so prune only lists them\n"
+		"       unless --force is given.\n"
+		"The cache is [images] cache in vmlab.conf, or $VMLAB_CACHE.",
+	.opts = opts,
+	.flags = VL_CMD_NEEDS_CONFIG,
+	.min_args = 1,
 	.max_args = -1,
+	.run = run,
 };
