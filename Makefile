@@ -66,7 +66,8 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELP) $(BUILD)/libvmlab.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_HELP) \
+	@echo "  LINK $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TEST_HELP) \
 		$(BUILD)/libvmlab.a $(LDLIBS) $(TEST_LIBS)
 
 # Hand-driven tool for the interactive shell (tmux), not run by check-unit.

@@ -98,9 +98,10 @@ void vl_doctor_run(struct vl_ctx *ctx, struct vl_checks *out)
 		    "install libvirt-daemon-system and start libvirtd (or set [libvirt] uri / --uri)",
 		    "%s", err.msg);
 	} else {
-		VL_AUTOFREE char *lv = NULL, *hv = NULL;
-		if (vl_virt_versions(v, &lv, &hv, &err) == 0)
-			add(out, "libvirt", VL_CHECK_OK, NULL, "%s: libvirt %s, hypervisor %s", uri, lv, hv);
+		struct vl_virt_host h;
+		if (vl_virt_host_info(v, &h, &err) == 0)
+			add(out, "libvirt", VL_CHECK_OK, NULL, "%s: libvirt %s, %s %s", h.uri,
+			    h.daemon[0] ? h.daemon : h.libvirt, h.driver, h.hypervisor);
 		else
 			add(out, "libvirt", VL_CHECK_WARN, NULL, "%s: connected; %s", uri, err.msg);
 	}

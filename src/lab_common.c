@@ -29,7 +29,7 @@ static int gather_used_subnets(struct vl_virt *v, const char *own_network, struc
 	*have_own = false;
 	if (vl_virt_network_list(v, NULL, &nets, &n_nets, err) < 0)
 		return -1;
-	if (vl_hostroutes_read(&routes, &n_routes, err) < 0) {
+	if (vl_hostroutes_read(NULL, &routes, &n_routes, err) < 0) {
 		vl_virt_net_list_free(nets, n_nets);
 		return -1;
 	}
@@ -192,7 +192,7 @@ char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm)
 enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,
 			      struct vl_err *err)
 {
-	enum vl_virt_dom_state st;
+	enum vl_dom_state st;
 
 	if (vl_virt_domain_state(lab->ctx->virt, vm->domain, &st, err) < 0)
 		return VL_VM_OTHER;
@@ -294,5 +294,23 @@ int vl_lab_plan(struct vl_ctx *ctx, struct vl_plan *out, struct vl_err *err)
 	*out = lab.plan;                    /* hand the plan over */
 	lab.plan = (struct vl_plan){ 0 };
 	lab_close(&lab);
+	return 0;
+}
+
+int lab_network_info(const struct lab *lab, bool *exists, bool *active, struct vl_err *err)
+{
+	struct vl_virt_net *nets = NULL;
+	size_t n = 0;
+
+	*exists = *active = false;
+	if (vl_virt_network_list(lab->ctx->virt, lab->plan.network, &nets, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (vl_streq(nets[i].name, lab->plan.network)) {
+			*exists = true;
+			*active = nets[i].active;
+		}
+	}
+	vl_virt_net_list_free(nets, n);
 	return 0;
 }

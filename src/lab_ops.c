@@ -22,27 +22,25 @@ static char *lab_prefix(const struct lab *lab)
 
 int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *err)
 {
-	struct vl_virt_net net;
 	struct lab lab;
-	bool net_exists = false;
+	bool net_exists = false, net_active = false;
 
 	*st = (struct vl_lab_status){ 0 };
 	if (lab_open(&lab, ctx, 0, NULL, err) < 0)
 		return -1;
-	if (vl_virt_network_get(ctx->virt, lab.plan.network, &net, &net_exists, err) < 0)
+	if (lab_network_info(&lab, &net_exists, &net_active, err) < 0)
 		goto fail;
 	st->lab_name = vl_strdup(lab.plan.lab_name);
 	st->lab_id = vl_strdup(lab.plan.lab_id);
 	st->network = vl_strdup(lab.plan.network);
 	st->subnet = vl_strdup(lab.plan.subnet_str);
-	st->network_active = net_exists && net.active;
-	if (net_exists)
-		vl_virt_net_release(&net);
+	st->network_active = net_active;
 	st->vms = vl_calloc(lab.plan.n_vms + 1, sizeof(*st->vms));
 	for (size_t i = 0; i < lab.plan.n_vms; i++) {
 		const struct vl_plan_vm *vm = &lab.plan.vms[i];
 		struct vl_vm_status *s = &st->vms[st->n_vms++];
-		struct vl_virt_dom_info info;
+		struct vl_virt_dominfo info;
+		struct vl_virt_snap *snaps = NULL;
 
 		s->name = vl_strdup(vm->name);
 		s->domain = vl_strdup(vm->domain);
@@ -60,9 +58,10 @@ int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *e
 		if (vl_virt_domain_info(ctx->virt, vm->domain, &info, err) < 0)
 			goto fail;
 		s->cpus = info.vcpus;
-		s->memory = info.memory;
-		if (vl_virt_snapshot_count(ctx->virt, vm->domain, &s->n_snapshots, err) < 0)
+		s->memory = info.max_memory_kib << 10;
+		if (vl_virt_snapshot_list(ctx->virt, vm->domain, &snaps, &s->n_snapshots, err) < 0)
 			goto fail;
+		vl_virt_snap_list_free(snaps, s->n_snapshots);
 	}
 	lab_close(&lab);
 	return 0;
@@ -195,18 +194,20 @@ static int destroy_leftovers(struct lab *lab, struct vl_err *err)
 	size_t n = 0;
 	int rc = 0;
 
-	if (vl_virt_domain_names(v, prefix, &names, &n, err) < 0)
+	struct vl_virt_dom *doms = NULL;
+
+	if (vl_virt_domain_list(v, prefix, &doms, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = destroy_domain(lab, names[i], err);
-	vl_strv_free(names, n);
+		rc = destroy_domain(lab, doms[i].name, err);
+	vl_virt_dom_list_free(doms, n);
 	if (rc < 0)
 		return -1;
-	if (vl_virt_volume_names(v, lab->ctx->config.pool_name, prefix, &names, &n, err) < 0)
+	if (vl_virt_volume_list(v, lab->ctx->config.pool_name, prefix, &names, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = vl_virt_volume_delete(v, lab->ctx->config.pool_name, names[i], err);
-	vl_strv_free(names, n);
+	vl_virt_name_list_free(names, n);
 	return rc;
 }
 
@@ -214,7 +215,7 @@ int vl_lab_destroy(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_e
 {
 	VL_AUTOFREE char *prefix = NULL;
 	struct lab lab;
-	char **left = NULL;
+	struct vl_virt_dom *left = NULL;
 	size_t n_left = 0;
 	bool exists;
 	int rc = -1;
@@ -231,9 +232,9 @@ int vl_lab_destroy(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_e
 	if ((!sel || sel->n == 0) && exists && destroy_leftovers(&lab, err) < 0)
 		goto out;
 	prefix = lab_prefix(&lab);
-	if (vl_virt_domain_names(ctx->virt, prefix, &left, &n_left, err) < 0)
+	if (vl_virt_domain_list(ctx->virt, prefix, &left, &n_left, err) < 0)
 		goto out;
-	vl_strv_free(left, n_left);
+	vl_virt_dom_list_free(left, n_left);
 	if (n_left == 0) {
 		if (vl_virt_network_destroy_undefine(ctx->virt, lab.plan.network, err) < 0)
 			goto out;

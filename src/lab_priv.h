@@ -43,6 +43,8 @@ void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct v
 		    char **host_pub_owned);
 /* Path of a VM's serial console log (virtlogd writes it). Caller frees. */
 char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm);
+/* The lab network as libvirt has it; *exists false if it has none. */
+int lab_network_info(const struct lab *lab, bool *exists, bool *active, struct vl_err *err);
 enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,
 			      struct vl_err *err);
 

@@ -38,19 +38,13 @@ static int require_created(struct lab *lab, const struct vl_plan_vm *vm, void *u
 			   struct vl_err *err)
 {
 	enum vl_vm_state s = lab_vm_state(lab, vm, err);
-	bool ok = true;
-	VL_AUTOFREE char *why = NULL;
 	(void)ud;
 
 	if (err->code != VL_OK)
 		return -1;
 	if (s == VL_VM_MISSING)
 		return vl_err_set(err, VL_E_FAIL, "not created; run 'vmlab up' first");
-	if (vl_virt_snapshot_supported(lab->ctx->virt, vm->domain, &ok, &why, err) < 0)
-		return -1;
-	if (!ok)
-		return vl_err_set(err, VL_E_FAIL, "snapshots are not supported for this VM: %s", why);
-	return 0;
+	return vl_virt_domain_supports_internal_snapshot(lab->ctx->virt, vm->domain, err);
 }
 
 static int pause_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
@@ -93,7 +87,7 @@ static int create_vm_snap(struct lab *lab, const struct vl_plan_vm *vm, void *ud
 	if (exists)
 		return vl_err_set(err, VL_E_EXISTS, "already has a snapshot '%s'", j->name);
 	VL_AUTOFREE char *xml = vl_render_snapshot(j->name, "vmlab lab snapshot", j->was_active[i], err);
-	if (!xml || vl_virt_snapshot_create(lab->ctx->virt, vm->domain, xml, err) < 0)
+	if (!xml || vl_virt_snapshot_create(lab->ctx->virt, vm->domain, xml, VL_SNAP_CREATE_ATOMIC, err) < 0)
 		return -1;
 	j->created[i] = true;
 	return 0;
@@ -178,12 +172,13 @@ static int collect(struct lab *lab, struct vl_snap_info **out, size_t *n_out, st
 			if (m == n) {
 				all = vl_realloc(all, (n + 1) * sizeof(*all));
 				all[n++] = (struct vl_snap_info){ .name = vl_strdup(snaps[k].name),
-								  .created = snaps[k].created };
+								  .created = (time_t)snaps[k].created };
 			}
 			all[m].n_vms++;
-			all[m].with_memory |= snaps[k].with_memory;
-			if (snaps[k].created > all[m].created)
-				all[m].created = snaps[k].created;
+			all[m].with_memory |= snaps[k].state == VL_DOM_RUNNING ||
+					      snaps[k].state == VL_DOM_PAUSED;
+			if ((time_t)snaps[k].created > all[m].created)
+				all[m].created = (time_t)snaps[k].created;
 		}
 		vl_virt_snap_list_free(snaps, ns);
 	}
@@ -231,7 +226,21 @@ static int revert_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, str
 	if (!j->has[i])
 		return 0;
 	/* paused, so every VM of the lab starts running again at the same moment */
-	return vl_virt_snapshot_revert(lab->ctx->virt, vm->domain, j->name, &j->run_after[i], err);
+	bool was_active = false;
+	struct vl_virt_snap *snaps = NULL;
+	size_t n = 0;
+
+	if (vl_virt_snapshot_list(lab->ctx->virt, vm->domain, &snaps, &n, err) < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (vl_streq(snaps[k].name, j->name))
+			was_active = snaps[k].state == VL_DOM_RUNNING || snaps[k].state == VL_DOM_PAUSED;
+	vl_virt_snap_list_free(snaps, n);
+	j->run_after[i] = was_active;
+	if (vl_virt_snapshot_revert(lab->ctx->virt, vm->domain, j->name,
+				    was_active ? VL_SNAP_REVERT_PAUSED : 0, err) < 0)
+		return -1;
+	return 0;
 }
 
 static int run_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
@@ -247,6 +256,7 @@ static int run_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct
 int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err *err)
 {
 	struct vl_snap_info *snaps = NULL;
+	VL_AUTOFREE bool *run_after = NULL, *has = NULL;
 	struct lab lab;
 	size_t n = 0;
 	int rc = -1;
@@ -272,9 +282,8 @@ int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err 
 			goto out;
 		}
 	}
-	size_t nv = lab.plan.n_vms + 1;
-	VL_AUTOFREE bool *run_after = vl_calloc(nv, sizeof(bool));
-	VL_AUTOFREE bool *has = vl_calloc(nv, sizeof(bool));
+	run_after = vl_calloc(lab.plan.n_vms + 1, sizeof(bool));
+	has = vl_calloc(lab.plan.n_vms + 1, sizeof(bool));
 	struct revert_job j = { pick->name, run_after, has };
 	for (size_t i = 0; i < lab.plan.n_vms; i++) {
 		const struct vl_plan_vm *vm = &lab.plan.vms[i];

@@ -20,6 +20,7 @@
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/str.h"
+#include "util/tail.h"
 
 struct up_state {
 	bool kvm;
@@ -93,27 +94,20 @@ static int ensure_images(struct lab *lab, struct up_state *st, struct vl_err *er
 
 static int ensure_network(struct lab *lab, struct vl_err *err)
 {
-	struct vl_virt *v = lab->ctx->virt;
-	struct vl_virt_net info;
-	bool exists;
+	bool exists, active;
 
-	if (vl_virt_network_get(v, lab->plan.network, &info, &exists, err) < 0)
+	if (lab_network_info(lab, &exists, &active, err) < 0)
 		return -1;
-	if (exists && info.active) {
-		vl_virt_net_release(&info);
+	if (exists && active)
 		return 0;
-	}
-	if (exists) {
-		vl_virt_net_release(&info);
-		vl_event_info(&lab->ctx->events, NULL, "starting network %s", lab->plan.network);
-		return vl_virt_network_start(v, lab->plan.network, err);
-	}
+	/* new, or defined but stopped (after a crash or a host reboot): define
+	 * from the plan (the uuid is kept) and start */
 	VL_AUTOFREE char *xml = vl_render_network(&lab->plan, NULL, err);
 	if (!xml)
 		return -1;
 	vl_event_info(&lab->ctx->events, NULL, "network %s (%s, %s)", lab->plan.network,
 		      lab->plan.subnet_str, lab->plan.mode == VL_NET_NAT ? "nat" : "isolated");
-	return vl_virt_network_define_start(v, xml, err);
+	return vl_virt_network_define_start(lab->ctx->virt, xml, err);
 }
 
 static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
@@ -128,10 +122,10 @@ static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
 	if (exists)
 		return 0;
 	VL_AUTOFREE char *xml = vl_render_overlay_volume(vm->volume, capacity, img->path,
-							 img->format, err);
+							 vl_image_format_name(img->format), err);
 	if (!xml)
 		return -1;
-	return vl_virt_volume_create_xml(lab->ctx->virt, pool, xml, err);
+	return vl_virt_volume_create_xml(lab->ctx->virt, pool, xml, NULL, err);
 }
 
 /* The seed carries the VM's host private key: it is written 0600 into
@@ -180,14 +174,7 @@ static int create_seed(struct lab *lab, const struct vl_plan_vm *vm, struct vl_e
 	vl_buf_printf(&tmp, "%s/%s.tmp", lab->keys.dir, vm->seed_volume);
 	if (vl_seed_write_iso(tmp.s, files, VL_ARRAY_SIZE(files), err) < 0)
 		goto out;
-	struct stat sb;
-	if (stat(tmp.s, &sb) < 0) {
-		vl_err_sys(err, VL_E_IO, errno, "%s", tmp.s);
-		goto out;
-	}
-	VL_AUTOFREE char *xml = vl_render_raw_volume(vm->seed_volume, (uint64_t)sb.st_size, err);
-	if (!xml || vl_virt_volume_create_xml(lab->ctx->virt, pool, xml, err) < 0)
-		goto out;
+	/* upload creates the raw volume of the file's size, then streams it */
 	if (vl_virt_volume_upload(lab->ctx->virt, pool, vm->seed_volume, tmp.s, err) < 0) {
 		struct vl_err ignore = VL_ERR_INIT;
 		vl_virt_volume_delete(lab->ctx->virt, pool, vm->seed_volume, &ignore);
@@ -222,7 +209,7 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 			.tb_cache_mib = st->kvm ? 0 : 64,   /* caps TCG's RSS (HOST-NOTES) */
 		};
 		VL_AUTOFREE char *xml = vl_render_domain(&lab->plan, vm, &dopts, err);
-		if (!xml || vl_virt_domain_define(lab->ctx->virt, xml, err) < 0)
+		if (!xml || vl_virt_domain_define(lab->ctx->virt, xml, NULL, err) < 0)
 			return -1;
 		unlink(log); /* a fresh VM starts a fresh console log */
 		s = VL_VM_SHUTOFF;
@@ -245,11 +232,12 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 static void console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl_buf *out)
 {
 	VL_AUTOFREE char *path = lab_serial_log_path(lab, vm);
-	VL_AUTOFREE char *tail = vl_file_tail(path, 2048);
+	VL_AUTOFREE char *tail = NULL;
+	struct vl_err ignore = VL_ERR_INIT;
 	char *line, *save = NULL;
-	size_t skipped = 0;
+	size_t skipped = 0, len = 0;
 
-	if (!tail || !*tail) {
+	if (vl_file_tail(path, 2048, &tail, &len, &ignore) < 0 || !tail || !*tail) {
 		vl_buf_printf(out, "; the console log %s is empty", path);
 		return;
 	}

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "profile.h"
+#include "subnet.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/ipv4.h"
@@ -33,10 +34,6 @@
 #define VL_PLAN_FIRST_VM_HOST 10u
 #define VL_PLAN_DHCP_MIN_SIZE 16u
 
-struct vl_subnet {
-	uint32_t addr;      /* host byte order, host bits clear */
-	unsigned prefix;
-};
 
 struct vl_plan_vm {
 	char *name;          /* web-1 (or web when count = 1) */

@@ -331,6 +331,19 @@ static virNetworkPtr net_get(struct vl_virt *v, const char *name, struct vl_err 
 	return n;
 }
 
+int vl_virt_network_get_xml(struct vl_virt *v, const char *name, char **out, struct vl_err *err)
+{
+	AUTO_LV(virNetworkPtr) n = net_get(v, name, err);
+
+	*out = NULL;
+	if (!n)
+		return -1;
+	*out = virNetworkGetXMLDesc(n, 0);
+	if (!*out)
+		return verr(err, "network %s: XML", name);
+	return 0;
+}
+
 int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struct vl_err *err)
 {
 	AUTO_LV(virNetworkPtr) n = virNetworkLookupByName(v->conn, name);
@@ -719,6 +732,16 @@ int vl_virt_pool_remove(struct vl_virt *v, const char *name, struct vl_err *err)
 		return last_is_missing() ? 0 : verr(err, "pool %s", name);
 	if (r > 0 && virStoragePoolUndefine(p) < 0 && !last_is_missing())
 		return verr(err, "pool %s: undefine", name);
+	return 0;
+}
+
+int vl_virt_pool_exists(struct vl_virt *v, const char *name, bool *out, struct vl_err *err)
+{
+	AUTO_LV(virStoragePoolPtr) p = virStoragePoolLookupByName(v->conn, name);
+
+	*out = p != NULL;
+	if (!p && !last_is_missing())
+		return verr(err, "pool %s", name);
 	return 0;
 }
 

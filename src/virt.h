@@ -68,6 +68,8 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
 int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err);
 /* Stop if active, then undefine. Idempotent: a missing network is success. */
 int vl_virt_network_destroy_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
+/* The network's XML definition (with vmlab's <metadata>); caller frees. */
+int vl_virt_network_get_xml(struct vl_virt *v, const char *name, char **out, struct vl_err *err);
 /* Networks whose name starts with prefix (NULL or "": all), sorted by name. */
 int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_net **out,
 			 size_t *n, struct vl_err *err);
@@ -95,6 +97,7 @@ void vl_virt_lease_list_free(struct vl_virt_lease *list, size_t n);
 int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, struct vl_err *err);
 /* Stop and undefine a pool; its directory and files stay. Idempotent. */
 int vl_virt_pool_remove(struct vl_virt *v, const char *name, struct vl_err *err);
+int vl_virt_pool_exists(struct vl_virt *v, const char *name, bool *out, struct vl_err *err);
 /* Rescan the pool directory: files put there by other means become volumes. */
 int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err);
 
