@@ -84,4 +84,20 @@ int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv,
 /* Interactive shell on the caller's terminal. */
 int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *vm, int *status, struct vl_err *err);
 
+/* gc: vmlab objects whose project is gone or that a crash left behind. */
+enum vl_gc_kind { VL_GC_DOMAIN, VL_GC_NETWORK, VL_GC_VOLUME };
+
+struct vl_gc_item {
+	enum vl_gc_kind kind;
+	char *name;
+	char *reason;
+};
+
+/* Find them (and remove them unless dry_run). Projects whose lock is held
+ * (a vmlab command is running on them) are left alone. */
+int vl_lab_gc(struct vl_ctx *ctx, bool dry_run, struct vl_gc_item **items, size_t *n,
+	      struct vl_err *err);
+void vl_gc_items_free(struct vl_gc_item *items, size_t n);
+const char *vl_gc_kind_name(enum vl_gc_kind k);
+
 #endif

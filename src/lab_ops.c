@@ -150,10 +150,10 @@ int vl_lab_halt(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err 
 }
 
 /* Remove one domain and its volumes; every step tolerates "already gone". */
-static int destroy_domain(struct lab *lab, const char *domain, struct vl_err *err)
+int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err)
 {
-	struct vl_virt *v = lab->ctx->virt;
-	const char *pool = lab->ctx->config.pool_name;
+	struct vl_virt *v = ctx->virt;
+	const char *pool = ctx->config.pool_name;
 	struct vl_buf vol = VL_BUF_INIT, log = VL_BUF_INIT;
 	int rc = -1;
 
@@ -178,7 +178,7 @@ out:
 static int destroy_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
 {
 	(void)ud;
-	if (destroy_domain(lab, vm->domain, err) < 0)
+	if (lab_destroy_domain(lab->ctx, vm->domain, err) < 0)
 		return -1;
 	vl_event_info(&lab->ctx->events, vm->name, "destroyed");
 	return 0;
@@ -199,7 +199,7 @@ static int destroy_leftovers(struct lab *lab, struct vl_err *err)
 	if (vl_virt_domain_list(v, prefix, &doms, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = destroy_domain(lab, doms[i].name, err);
+		rc = lab_destroy_domain(lab->ctx, doms[i].name, err);
 	vl_virt_dom_list_free(doms, n);
 	if (rc < 0)
 		return -1;

@@ -41,6 +41,9 @@ int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *ar
 	     int in_fd, int *status, struct vl_err *err);
 void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
 		    char **host_pub_owned);
+/* Remove a domain (forced off), its disk and seed volumes and console log;
+ * every step tolerates "already gone". */
+int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err);
 /* Path of a VM's serial console log (virtlogd writes it). Caller frees. */
 char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm);
 /* The lab network as libvirt has it; *exists false if it has none. */

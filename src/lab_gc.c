@@ -1,0 +1,216 @@
+/* vmlab gc: find vmlab's libvirt objects that no project owns any more
+ * (project directory or its vmlab.ini gone) and those a crash left behind
+ * (volumes without their domain, networks without any VM), then remove them.
+ * Ownership comes from libvirt alone: the metadata vmlab wrote into each. */
+#include "lab_priv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "meta.h"
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+struct found {
+	struct vl_gc_item *items;
+	size_t n;
+};
+
+static void add(struct found *f, enum vl_gc_kind kind, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void add(struct found *f, enum vl_gc_kind kind, const char *name, const char *fmt, ...)
+{
+	struct vl_buf r = VL_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vl_buf_vprintf(&r, fmt, ap);
+	va_end(ap);
+	f->items = vl_realloc(f->items, (f->n + 1) * sizeof(*f->items));
+	f->items[f->n++] = (struct vl_gc_item){ kind, vl_strdup(name), vl_buf_steal(&r) };
+}
+
+/* NULL if the project still has its vmlab.ini, else why it counts as gone. */
+static const char *project_gone(const char *dir, struct vl_buf *why)
+{
+	vl_buf_truncate(why, 0);
+	if (!dir)
+		return "no project recorded";
+	vl_buf_printf(why, "%s/%s", dir, VL_PROFILE_FILE);
+	if (access(why->s, F_OK) == 0)
+		return NULL;
+	vl_buf_truncate(why, 0);
+	vl_buf_printf(why, "project %s has no %s any more", dir, VL_PROFILE_FILE);
+	return why->s;
+}
+
+/* A project whose lock is held has a vmlab command running: not ours to judge. */
+static bool project_busy(const char *dir)
+{
+	struct vl_buf p = VL_BUF_INIT;
+	struct vl_lock l = VL_LOCK_INIT;
+	struct vl_err e = VL_ERR_INIT;
+	bool busy = false;
+
+	if (!dir)
+		return false;
+	vl_buf_printf(&p, "%s/.vmlab/lock", dir);
+	if (access(p.s, F_OK) == 0) {
+		busy = vl_lock_take(&l, p.s, 0, &e) < 0 && e.code == VL_E_LOCKED;
+		vl_lock_release(&l);
+	}
+	vl_buf_release(&p);
+	return busy;
+}
+
+static bool has_domain(const struct vl_virt_dom *doms, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(doms[i].name) == len && strncmp(doms[i].name, name, len) == 0)
+			return true;
+	return false;
+}
+
+static bool has_domain_prefix(const struct vl_virt_dom *doms, size_t n, const char *prefix)
+{
+	for (size_t i = 0; i < n; i++)
+		if (vl_str_startswith(doms[i].name, prefix))
+			return true;
+	return false;
+}
+
+static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
+{
+	struct vl_virt *v = ctx->virt;
+	struct vl_virt_dom *doms = NULL;
+	struct vl_virt_net *nets = NULL;
+	char **vols = NULL;
+	size_t nd = 0, nn = 0, nv = 0;
+	struct vl_buf why = VL_BUF_INIT, prefix = VL_BUF_INIT;
+	bool pool = false;
+	int rc = -1;
+
+	if (vl_virt_domain_list(v, "vmlab-", &doms, &nd, err) < 0 ||
+	    vl_virt_network_list(v, "vmlab-", &nets, &nn, err) < 0 ||
+	    vl_virt_pool_exists(v, ctx->config.pool_name, &pool, err) < 0)
+		goto out;
+	if (pool && (vl_virt_pool_refresh(v, ctx->config.pool_name, err) < 0 ||
+		     vl_virt_volume_list(v, ctx->config.pool_name, "vmlab-", &vols, &nv, err) < 0))
+		goto out;
+
+	for (size_t i = 0; i < nd; i++) {
+		VL_AUTOFREE char *xml = NULL;
+		struct vl_meta m;
+		const char *gone;
+
+		if (vl_virt_domain_get_xml(v, doms[i].name, true, &xml, err) < 0)
+			goto out;
+		if (!vl_meta_parse(xml, &m))
+			continue; /* named like ours, but not made by vmlab: leave it */
+		gone = project_gone(m.project, &why);
+		if (gone && !project_busy(m.project))
+			add(f, VL_GC_DOMAIN, doms[i].name, "%s", gone);
+		vl_meta_release(&m);
+	}
+	for (size_t i = 0; i < nn; i++) {
+		VL_AUTOFREE char *xml = NULL;
+		struct vl_meta m;
+		const char *gone;
+
+		if (vl_virt_network_get_xml(v, nets[i].name, &xml, err) < 0)
+			goto out;
+		if (!vl_meta_parse(xml, &m))
+			continue;
+		if (project_busy(m.project)) {
+			vl_meta_release(&m);
+			continue;
+		}
+		gone = project_gone(m.project, &why);
+		vl_buf_truncate(&prefix, 0);
+		vl_buf_printf(&prefix, "%s-", nets[i].name);
+		if (gone)
+			add(f, VL_GC_NETWORK, nets[i].name, "%s", gone);
+		else if (!has_domain_prefix(doms, nd, prefix.s))
+			add(f, VL_GC_NETWORK, nets[i].name, "lab %s has no VM left", m.name);
+		vl_meta_release(&m);
+	}
+	for (size_t i = 0; i < nv; i++) {
+		/* vmlab-<lab>-<vm>.qcow2 and vmlab-<lab>-<vm>-seed.iso belong to domain
+		 * vmlab-<lab>-<vm>; without it they are what a crash left */
+		size_t len = strlen(vols[i]);
+		if (vl_str_endswith(vols[i], "-seed.iso"))
+			len -= strlen("-seed.iso");
+		else if (vl_str_endswith(vols[i], ".qcow2"))
+			len -= strlen(".qcow2");
+		else
+			continue;
+		if (!has_domain(doms, nd, vols[i], len))
+			add(f, VL_GC_VOLUME, vols[i], "no domain %.*s", (int)len, vols[i]);
+	}
+	rc = 0;
+out:
+	vl_virt_dom_list_free(doms, nd);
+	vl_virt_net_list_free(nets, nn);
+	vl_virt_name_list_free(vols, nv);
+	vl_buf_release(&why);
+	vl_buf_release(&prefix);
+	return rc;
+}
+
+int vl_lab_gc(struct vl_ctx *ctx, bool dry_run, struct vl_gc_item **items, size_t *n,
+	      struct vl_err *err)
+{
+	struct found f = { 0 };
+
+	*items = NULL;
+	*n = 0;
+	if (scan(ctx, &f, err) < 0) {
+		vl_gc_items_free(f.items, f.n);
+		return -1;
+	}
+	/* domains first (they take their volumes), then volumes, then networks */
+	for (int pass = 0; pass < 3 && !dry_run; pass++) {
+		enum vl_gc_kind want = pass == 0 ? VL_GC_DOMAIN : pass == 1 ? VL_GC_VOLUME : VL_GC_NETWORK;
+		for (size_t i = 0; i < f.n; i++) {
+			const struct vl_gc_item *it = &f.items[i];
+			int rc = 0;
+
+			if (it->kind != want)
+				continue;
+			if (want == VL_GC_DOMAIN)
+				rc = lab_destroy_domain(ctx, it->name, err);
+			else if (want == VL_GC_VOLUME)
+				rc = vl_virt_volume_delete(ctx->virt, ctx->config.pool_name, it->name, err);
+			else
+				rc = vl_virt_network_destroy_undefine(ctx->virt, it->name, err);
+			if (rc < 0) {
+				vl_gc_items_free(f.items, f.n);
+				return -1;
+			}
+			vl_event_info(&ctx->events, NULL, "removed %s %s (%s)", vl_gc_kind_name(want),
+				      it->name, it->reason);
+		}
+	}
+	*items = f.items;
+	*n = f.n;
+	return 0;
+}
+
+void vl_gc_items_free(struct vl_gc_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(items[i].name);
+		free(items[i].reason);
+	}
+	free(items);
+}
+
+const char *vl_gc_kind_name(enum vl_gc_kind k)
+{
+	return k == VL_GC_DOMAIN ? "domain" : k == VL_GC_NETWORK ? "network" : "volume";
+}
