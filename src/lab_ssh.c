@@ -34,9 +34,11 @@ int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *name, const char *const *arg
 	struct lab lab;
 	int rc = -1;
 
-	if (lab_open(&lab, ctx, LAB_KEYS, NULL, err) < 0)
+	if (lab_open(&lab, ctx, 0, NULL, err) < 0)
 		return -1;
-	if (running_vm(&lab, name, &vm, err) == 0) {
+	/* the keys exist once the VM runs; looking first creates none in vain */
+	if (running_vm(&lab, name, &vm, err) == 0 &&
+	    vl_keys_open(&lab.keys, ctx->profile.dir, err) == 0) {
 		lab_ssh_target(&lab, vm, &t, &host_pub);
 		rc = vl_ssh_exec(&t, argv, argc, in_fd, out_fd, err_fd, status, err);
 	}
@@ -52,9 +54,11 @@ int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *name, int *status, struct v
 	struct lab lab;
 	int rc = -1;
 
-	if (lab_open(&lab, ctx, LAB_KEYS, NULL, err) < 0)
+	if (lab_open(&lab, ctx, 0, NULL, err) < 0)
 		return -1;
-	if (running_vm(&lab, name, &vm, err) == 0) {
+	/* the keys exist once the VM runs; looking first creates none in vain */
+	if (running_vm(&lab, name, &vm, err) == 0 &&
+	    vl_keys_open(&lab.keys, ctx->profile.dir, err) == 0) {
 		lab_ssh_target(&lab, vm, &t, &host_pub);
 		rc = vl_ssh_shell(&t, status, err);
 	}

@@ -796,11 +796,11 @@ int vl_virt_volume_create_xml(struct vl_virt *v, const char *pool, const char *x
 
 int vl_virt_volume_delete(struct vl_virt *v, const char *pool, const char *name, struct vl_err *err)
 {
-	AUTO_LV(virStoragePoolPtr) p = pool_get(v, pool, err);
+	AUTO_LV(virStoragePoolPtr) p = virStoragePoolLookupByName(v->conn, pool);
 	AUTO_LV(virStorageVolPtr) vol = NULL;
 
-	if (!p)
-		return -1;
+	if (!p) /* no pool, no volume: already gone */
+		return last_is_missing() ? 0 : verr(err, "pool %s", pool);
 	vol = virStorageVolLookupByName(p, name);
 	if (!vol)
 		return last_is_missing() ? 0 : verr(err, "volume %s in pool %s", name, pool);

@@ -7,6 +7,7 @@
 static const struct vl_opt opts[] = {
 	{ "dry-run", 'n', VL_OPT_FLAG, NULL, "print the plan and touch nothing" },
 	{ "no-provision", 0, VL_OPT_FLAG, NULL, "do not run provisioners" },
+	{ "json", 0, VL_OPT_FLAG, NULL, "with --dry-run: the plan as JSON (see vmlab(1))" },
 	VL_OPT_END,
 };
 
@@ -21,7 +22,7 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		struct vl_plan plan;
 		if (vl_lab_plan(ctx, &plan, err) < 0)
 			return -1;
-		vl_cmd_print_plan(&plan, ctx->json);
+		vl_cmd_print_plan(&plan, ctx->json || vl_args_has(a, "json"));
 		vl_plan_release(&plan);
 		return 0;
 	}
@@ -30,7 +31,7 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 
 const struct vl_cmd vl_cmd_up = {
 	.name = "up",
-	.usage = "up [VM...] [--dry-run] [--no-provision]",
+	.usage = "up [VM...] [--dry-run [--json]] [--no-provision]",
 	.summary = "create and start the lab's VMs",
 	.description =
 		"Downloads missing images, creates the lab network, disks, cloud-init seeds and\n"
