@@ -259,6 +259,7 @@ static int wait_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 	(void)ud;
 
 	lab_ssh_target(lab, vm, &t, &host_pub);
+	vl_event_info(&lab->ctx->events, vm->name, "waiting for ssh on %s", vm->ip_str);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (vl_ssh_wait_ready(&t, timeout, &lab->ctx->events, err) < 0) {
 		if (err->code == VL_E_TIMEOUT) {
@@ -310,28 +311,52 @@ static int provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, 
 	return 0;
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *err)
 {
 	const struct vl_config *cfg = &ctx->config;
 	struct up_state st = { 0 };
 	struct lab lab;
+	/* phase marks: plan, images, network, converge, wait, provision */
+	double t[7] = { mono() };
 	int rc = -1;
 
 	if (lab_open(&lab, ctx, LAB_LOCK | LAB_KEYS, &opts->sel, err) < 0)
 		return -1;
+	t[1] = mono();
 	if (resolve_accel(&lab, &st.kvm, err) < 0 || ensure_images(&lab, &st, err) < 0)
 		goto out;
+	t[2] = mono();
 	if (vl_virt_pool_ensure(ctx->virt, cfg->pool_name, cfg->pool_dir, err) < 0 ||
 	    ensure_network(&lab, err) < 0)
 		goto out;
+	t[3] = mono();
 	if (lab_for_each_vm(&lab, cfg->parallel, converge_vm, &st, "up", err) < 0)
 		goto out;
+	t[4] = mono();
 	/* waiting costs nothing but a socket each: wait for every VM at once */
 	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, wait_vm, NULL, "up", err) < 0)
 		goto out;
+	t[5] = mono();
 	if (!opts->no_provision &&
 	    lab_for_each_vm(&lab, cfg->parallel, provision_vm, NULL, "provision", err) < 0)
 		goto out;
+	t[6] = mono();
+	/* for -v and bench/up.sh: what vmlab spent itself vs. waiting for guests */
+	vl_event_debug(&ctx->events, NULL,
+		       "timing: plan %.3f s, images %.3f s, network %.3f s, create+start %.3f s, "
+		       "wait for ssh %.3f s, provision %.3f s, total %.3f s",
+		       t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5],
+		       t[6] - t[0]);
+	vl_event_info(&ctx->events, NULL, "lab %s is up (%zu VM%s, %.1f s)", lab.plan.lab_name,
+		      lab.plan.n_vms, lab.plan.n_vms == 1 ? "" : "s", t[6] - t[0]);
 	rc = 0;
 out:
 	if (st.images)
