@@ -29,7 +29,7 @@
 #define REGISTERED "registered.ini"
 #define IO_BUF (1u << 20)
 #define WRITEBACK_CHUNK (8u << 20)
-#define RING_N 8              /* IO_BUF slots between the receiver and the hasher */
+#define RING_N 16             /* IO_BUF slots between the receiver and the hasher */
 #define CHECKSUM_FILE_MAX (8u << 20)
 #define DEFAULT_STALL 60
 
