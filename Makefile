@@ -84,7 +84,7 @@ DEB_RUN   := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qe
              qemu-utils dnsmasq-base iproute2 openssh-client ca-certificates
 DEB_TEST  := clang libclang-rt-14-dev lighttpd openssh-server dropbear-bin busybox-static \
              extlinux syslinux-common mmdebstrap e2fsprogs xorriso tmux jq python3 xz-utils \
-             curl hyperfine $(shell cat tests/e2e/lib/packages.txt 2>/dev/null)
+             curl bc hyperfine $(shell cat tests/e2e/lib/packages.txt 2>/dev/null)
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 1; fi
 	apt-get update -q

@@ -28,6 +28,8 @@
 #define PARTIAL_DIR "partial"
 #define REGISTERED "registered.ini"
 #define IO_BUF (1u << 20)
+#define WRITEBACK_CHUNK (8u << 20)
+#define RING_N 16             /* IO_BUF slots between the receiver and the hasher */
 #define CHECKSUM_FILE_MAX (8u << 20)
 #define DEFAULT_STALL 60
 
@@ -391,6 +393,30 @@ struct job {
 	unsigned char head[64];
 	size_t headlen;
 
+	/* The verifier. The thread running curl only copies arriving bytes
+	 * into a ring of IO_BUF slots; a hasher thread hashes (and decompresses)
+	 * each slot while a writer thread stores it in .part, with O_DIRECT
+	 * where the filesystem allows (no second copy through the page cache,
+	 * and the data is on disk by the time it is verified). So verifying
+	 * costs no time on the receiving path. Until drained (v_drain) only the
+	 * hasher touches md, lz, out_fd and head, and only the writer v.woff. */
+	struct {
+		pthread_t hasher, writer;
+		bool running;
+		pthread_mutex_t mu;
+		pthread_cond_t cv_data, cv_space;
+		unsigned char *buf[RING_N];
+		size_t len[RING_N];
+		bool store[RING_N];      /* write this slot (not for a resumed prefix) */
+		uint64_t produced, hashed, stored;
+		size_t fill;             /* bytes in the slot being filled */
+		bool stop;
+		int dfd;                 /* O_DIRECT descriptor of .part, -1: buffered */
+		uint64_t woff;           /* .part offset of the next slot */
+		uint64_t unsynced;       /* buffered bytes whose writeback is not started */
+		struct vl_err err;       /* the first failure of hasher or writer */
+	} v;
+
 	CURL *h;
 	bool body_started;
 	long range_start;              /* from Content-Range, -1 if none */
@@ -400,23 +426,52 @@ struct job {
 	struct vl_err err;
 };
 
+static int fail_into(struct job *j, struct vl_err *e, enum vl_errcode code, const char *fmt,
+		     va_list ap) __attribute__((format(printf, 4, 0)));
+static int fail_into(struct job *j, struct vl_err *e, enum vl_errcode code, const char *fmt,
+		     va_list ap)
+{
+	char msg[768];
+
+	if (e->code != VL_OK)
+		return -1;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return vl_err_set(e, code, "%s (%s): %s", j->info->name, j->info->url, msg);
+}
+
+/* The first failure of a job wins: later ones are consequences. */
 static int job_fail(struct job *j, enum vl_errcode code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int job_fail(struct job *j, enum vl_errcode code, const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 
-	if (j->err.code != VL_OK)
-		return -1;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fail_into(j, &j->err, code, fmt, ap);
 	va_end(ap);
-	return vl_err_set(&j->err, code, "%s (%s): %s", j->info->name, j->info->url, msg);
+	return -1;
 }
+
+/* The same, from the hasher or writer thread. */
+static int hasher_fail(struct job *j, enum vl_errcode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int hasher_fail(struct job *j, enum vl_errcode code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pthread_mutex_lock(&j->v.mu);
+	fail_into(j, &j->v.err, code, fmt, ap);
+	pthread_mutex_unlock(&j->v.mu);
+	va_end(ap);
+	return -1;
+}
+
+static void v_stop(struct job *j);
 
 static void job_close_files(struct job *j)
 {
+	v_stop(j);
 	if (j->fd >= 0)
 		close(j->fd);
 	if (j->out_fd >= 0)
@@ -451,6 +506,8 @@ static void job_release(struct job *j)
 	free(j->part_meta);
 	free(j->img_part);
 	free(j->lzbuf);
+	for (int i = 0; i < RING_N; i++)
+		free(j->v.buf[i]);
 }
 
 /* Decompressed (or plain) image bytes: remember the head for the format. */
@@ -476,8 +533,8 @@ static int xz_feed(struct job *j, const unsigned char *p, size_t n, bool finish)
 		if (got) {
 			note_head(j, j->lzbuf, got);
 			if (write_full(j->out_fd, j->lzbuf, got) < 0)
-				return job_fail(j, VL_E_IO, "cannot write %s: %s", j->img_part,
-						strerror(errno));
+				return hasher_fail(j, VL_E_IO, "cannot write %s: %s", j->img_part,
+						   strerror(errno));
 			j->out_written += got;
 		}
 		if (r == LZMA_STREAM_END) {
@@ -485,23 +542,215 @@ static int xz_feed(struct job *j, const unsigned char *p, size_t n, bool finish)
 			break;
 		}
 		if (r != LZMA_OK)
-			return job_fail(j, VL_E_FAIL, "xz data is corrupt (lzma error %d)", (int)r);
+			return hasher_fail(j, VL_E_FAIL, "xz data is corrupt (lzma error %d)", (int)r);
 		if (finish && got == 0)
 			break;
 	}
 	return 0;
 }
 
-/* Every published byte passes here once: written, hashed, decompressed. */
-static int consume(struct job *j, const unsigned char *p, size_t n, bool write_it)
+/* The hasher's work on every published byte: hash, decompress. */
+static int digest(struct job *j, const unsigned char *p, size_t n)
 {
-	if (write_it && write_full(j->fd, p, n) < 0)
-		return job_fail(j, VL_E_IO, "cannot write %s: %s", j->part, strerror(errno));
 	if (j->md && EVP_DigestUpdate(j->md, p, n) != 1)
-		return job_fail(j, VL_E_FAIL, "hashing failed");
+		return hasher_fail(j, VL_E_FAIL, "hashing failed");
 	if (j->xz)
 		return xz_feed(j, p, n, false);
 	note_head(j, p, n);
+	return 0;
+}
+
+static void *hasher_main(void *arg)
+{
+	struct job *j = arg;
+
+	pthread_mutex_lock(&j->v.mu);
+	for (;;) {
+		while (j->v.hashed == j->v.produced && !j->v.stop)
+			pthread_cond_wait(&j->v.cv_data, &j->v.mu);
+		if (j->v.hashed == j->v.produced)
+			break;
+		int slot = (int)(j->v.hashed % RING_N);
+		bool failed = j->v.err.code != VL_OK;
+		pthread_mutex_unlock(&j->v.mu);
+		if (!failed)
+			digest(j, j->v.buf[slot], j->v.len[slot]);
+		pthread_mutex_lock(&j->v.mu);
+		j->v.hashed++;
+		pthread_cond_broadcast(&j->v.cv_space);
+	}
+	pthread_mutex_unlock(&j->v.mu);
+	return NULL;
+}
+
+static int pwrite_full(int fd, const unsigned char *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static int store(struct job *j, const unsigned char *p, size_t n)
+{
+	/* full slots go direct; the tail (not a block multiple) through the cache */
+	if (j->v.dfd >= 0 && n == IO_BUF) {
+		if (pwrite_full(j->v.dfd, p, n, j->v.woff) == 0)
+			return 0;
+		if (errno != EINVAL)
+			return -1;
+		close(j->v.dfd);   /* the filesystem refuses O_DIRECT after all */
+		j->v.dfd = -1;
+	}
+	if (pwrite_full(j->fd, p, n, j->v.woff) < 0)
+		return -1;
+	/* start writeback as we go, so the fdatasync before the rename into the
+	 * cache finds little left to flush */
+	j->v.unsynced += n;
+	if (j->v.unsynced >= WRITEBACK_CHUNK) {
+		sync_file_range(j->fd, (off_t)(j->v.woff + n - j->v.unsynced), (off_t)j->v.unsynced,
+				SYNC_FILE_RANGE_WRITE);
+		j->v.unsynced = 0;
+	}
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct job *j = arg;
+
+	pthread_mutex_lock(&j->v.mu);
+	for (;;) {
+		while (j->v.stored == j->v.produced && !j->v.stop)
+			pthread_cond_wait(&j->v.cv_data, &j->v.mu);
+		if (j->v.stored == j->v.produced)
+			break;
+		int slot = (int)(j->v.stored % RING_N);
+		bool failed = j->v.err.code != VL_OK, want = j->v.store[slot];
+		pthread_mutex_unlock(&j->v.mu);
+		if (want && !failed) {
+			if (store(j, j->v.buf[slot], j->v.len[slot]) < 0)
+				hasher_fail(j, VL_E_IO, "cannot write %s: %s", j->part, strerror(errno));
+			j->v.woff += j->v.len[slot];
+		}
+		pthread_mutex_lock(&j->v.mu);
+		j->v.stored++;
+		pthread_cond_broadcast(&j->v.cv_space);
+	}
+	pthread_mutex_unlock(&j->v.mu);
+	return NULL;
+}
+
+static int v_start(struct job *j)
+{
+	if (j->v.running)
+		return 0;
+	for (int i = 0; i < RING_N; i++)
+		if (!j->v.buf[i] && posix_memalign((void **)&j->v.buf[i], 4096, IO_BUF) != 0)
+			return job_fail(j, VL_E_FAIL, "out of memory");
+	pthread_mutex_init(&j->v.mu, NULL);
+	pthread_cond_init(&j->v.cv_data, NULL);
+	pthread_cond_init(&j->v.cv_space, NULL);
+	j->v.produced = j->v.hashed = j->v.stored = 0;
+	j->v.fill = 0;
+	j->v.stop = false;
+	j->v.running = true;
+	if (pthread_create(&j->v.hasher, NULL, hasher_main, j) != 0) {
+		j->v.running = false;
+		return job_fail(j, VL_E_FAIL, "cannot start the hashing thread");
+	}
+	if (pthread_create(&j->v.writer, NULL, writer_main, j) != 0) {
+		pthread_mutex_lock(&j->v.mu);
+		j->v.stop = true;
+		pthread_cond_broadcast(&j->v.cv_data);
+		pthread_mutex_unlock(&j->v.mu);
+		pthread_join(j->v.hasher, NULL);
+		j->v.running = false;
+		return job_fail(j, VL_E_FAIL, "cannot start the writing thread");
+	}
+	return 0;
+}
+
+static void v_stop(struct job *j)
+{
+	if (!j->v.running)
+		return;
+	pthread_mutex_lock(&j->v.mu);
+	j->v.stop = true;
+	pthread_cond_broadcast(&j->v.cv_data);
+	pthread_mutex_unlock(&j->v.mu);
+	pthread_join(j->v.hasher, NULL);
+	pthread_join(j->v.writer, NULL);
+	pthread_mutex_destroy(&j->v.mu);
+	pthread_cond_destroy(&j->v.cv_data);
+	pthread_cond_destroy(&j->v.cv_space);
+	if (j->v.dfd >= 0)
+		close(j->v.dfd);
+	j->v.dfd = -1;
+	j->v.running = false;
+}
+
+/* Hand the slot being filled to the hasher and (if store_it) the writer,
+ * then wait for a slot both are done with. */
+static int v_submit(struct job *j, bool store_it)
+{
+	int slot = (int)(j->v.produced % RING_N);
+
+	if (j->v.fill == 0)
+		return 0;
+	pthread_mutex_lock(&j->v.mu);
+	j->v.len[slot] = j->v.fill;
+	j->v.store[slot] = store_it;
+	j->v.produced++;
+	pthread_cond_broadcast(&j->v.cv_data);
+	while (j->v.produced - (j->v.hashed < j->v.stored ? j->v.hashed : j->v.stored) >= RING_N)
+		pthread_cond_wait(&j->v.cv_space, &j->v.mu);
+	bool failed = j->v.err.code != VL_OK;
+	pthread_mutex_unlock(&j->v.mu);
+	j->v.fill = 0;
+	return failed ? -1 : 0;
+}
+
+/* Wait until hasher and writer caught up; their failure becomes the job's. */
+static int v_drain(struct job *j)
+{
+	pthread_mutex_lock(&j->v.mu);
+	while (j->v.hashed < j->v.produced || j->v.stored < j->v.produced)
+		pthread_cond_wait(&j->v.cv_space, &j->v.mu);
+	pthread_mutex_unlock(&j->v.mu);
+	if (j->v.err.code != VL_OK) {
+		if (j->err.code == VL_OK)
+			j->err = j->v.err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Received bytes: into the ring, a full slot at a time to writer and hasher. */
+static int v_put(struct job *j, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		unsigned char *dst = j->v.buf[j->v.produced % RING_N];
+		size_t take = IO_BUF - j->v.fill;
+		if (take > n)
+			take = n;
+		memcpy(dst + j->v.fill, p, take);
+		j->v.fill += take;
+		p += take;
+		n -= take;
+		if (j->v.fill == IO_BUF && v_submit(j, true) < 0) {
+			v_drain(j);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -569,9 +818,13 @@ static int body_start(struct job *j)
 		return -1;   /* reported at the end, from the status */
 	if (j->offset > 0 && (code != 206 || j->range_start != (long)j->offset)) {
 		vl_event_info(j->evs, j->info->name, "server ignored the range request; starting over");
+		j->v.fill = 0;
+		if (v_drain(j) < 0)
+			return -1;
 		if (ftruncate(j->fd, 0) < 0 || lseek(j->fd, 0, SEEK_SET) < 0)
 			return job_fail(j, VL_E_IO, "cannot truncate %s: %s", j->part, strerror(errno));
 		j->offset = 0;
+		j->v.woff = 0;
 		return job_reset_stream(j);
 	}
 	return 0;
@@ -584,7 +837,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 
 	if (!j->body_started && body_start(j) < 0)
 		return 0;
-	if (consume(j, (const unsigned char *)p, n, true) < 0)
+	if (v_put(j, (const unsigned char *)p, n) < 0)
 		return 0;
 	j->written += n;
 	return n;
@@ -780,32 +1033,36 @@ static int job_open_partial(struct job *j)
 	j->fd = open(j->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (j->fd < 0)
 		return job_fail(j, VL_E_IO, "cannot open %s: %s", j->part, strerror(errno));
-	if (job_reset_stream(j) < 0)
+	/* resume from a slot boundary, so O_DIRECT writes stay aligned */
+	j->offset -= j->offset % IO_BUF;
+	/* (truncating an empty file would make ext4 flush it on close) */
+	if (fstat(j->fd, &st) == 0 && (uint64_t)st.st_size != j->offset &&
+	    ftruncate(j->fd, (off_t)j->offset) < 0)
+		return job_fail(j, VL_E_IO, "cannot truncate %s: %s", j->part, strerror(errno));
+	j->v.dfd = open(j->part, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	j->v.woff = j->offset;
+	if (job_reset_stream(j) < 0 || v_start(j) < 0)
 		return -1;
 	if (j->offset == 0)
-		return ftruncate(j->fd, 0) < 0 ? job_fail(j, VL_E_IO, "truncate: %s", strerror(errno)) : 0;
+		return 0;
 
 	/* resume: the hash (and the xz decoder) must cover the bytes already
 	 * on disk, so read the prefix once */
 	vl_event_info(j->evs, j->info->name, "resuming at %llu bytes",
 		      (unsigned long long)j->offset);
-	unsigned char *buf = vl_malloc(IO_BUF);
 	uint64_t left = j->offset;
 	while (left > 0) {
-		ssize_t r = read(j->fd, buf, left < IO_BUF ? left : IO_BUF);
-		if (r <= 0) {
-			free(buf);
+		unsigned char *slot = j->v.buf[j->v.produced % RING_N];
+		ssize_t r = read(j->fd, slot, left < IO_BUF ? left : IO_BUF);
+		if (r <= 0)
 			return job_fail(j, VL_E_IO, "cannot read %s", j->part);
-		}
-		if (consume(j, buf, (size_t)r, false) < 0) {
-			free(buf);
+		j->v.fill = (size_t)r;
+		if (v_submit(j, false) < 0)
 			return -1;
-		}
 		left -= (uint64_t)r;
 	}
-	free(buf);
 	j->written = j->offset;
-	return 0;
+	return v_drain(j);
 }
 
 static char *digest_hex(EVP_MD_CTX *md)
@@ -845,6 +1102,8 @@ static int job_finish(struct job *j)
 	if (j->xz) {
 		if (xz_feed(j, NULL, 0, true) < 0 || !j->lz_end) {
 			job_remove_partial(j);
+			if (j->v.err.code != VL_OK)
+				j->err = j->v.err;
 			return job_fail(j, VL_E_FAIL, "xz stream is truncated");
 		}
 		src = j->img_part;
@@ -1028,6 +1287,9 @@ static void job_done(struct job *j, CURLcode rc)
 	curl_easy_getinfo(j->h, CURLINFO_SCHEME, &scheme);
 	bool is_file = scheme && strcasecmp(scheme, "file") == 0;
 	j->state = J_FAIL;
+	/* what arrived goes to disk (for the hash, or for a resume) */
+	if (j->v.running && (v_submit(j, true) < 0 || v_drain(j) < 0))
+		rc = rc == CURLE_OK ? CURLE_WRITE_ERROR : rc;
 	if (!is_file && code >= 400) {
 		job_fail(j, VL_E_NET, "HTTP %ld", code);
 	} else if (!is_file && code >= 300 && rc == CURLE_OK) {
@@ -1089,7 +1351,13 @@ static int run_jobs(struct job *jobs, size_t n, const struct vl_image_pull_opts 
 			curl_multi_remove_handle(multi, msg->easy_handle);
 			job_done(j, rc);
 		}
-		curl_multi_poll(multi, NULL, 0, waiting ? 200 : 1000, NULL);
+		/* poll only while something runs or waits: a finished pull must
+		 * not sit out the timeout */
+		bool busy = false;
+		for (size_t i = 0; i < n; i++)
+			busy |= jobs[i].state == J_LOCK || jobs[i].state == J_RUN;
+		if (busy)
+			curl_multi_poll(multi, NULL, 0, waiting ? 200 : 1000, NULL);
 	}
 	curl_multi_cleanup(multi);
 	return 0;
@@ -1130,7 +1398,7 @@ int vl_image_pull(const struct vl_config *cfg, const char *const *refs, size_t n
 		j->info = &out[i];
 		j->evs = evs;
 		j->cache = cache;
-		j->fd = j->out_fd = j->lock_fd = -1;
+		j->fd = j->out_fd = j->lock_fd = j->v.dfd = -1;
 		j->stall = cfg && cfg->stall_timeout ? cfg->stall_timeout : DEFAULT_STALL;
 		j->state = J_LOCK;
 		j->err = (struct vl_err)VL_ERR_INIT;

@@ -1,6 +1,7 @@
 /* The CLI's event sink. Plain lines when stderr is not a terminal; on a
- * terminal, progress redraws one line in place (bytes, rate, ETA). A mutex
- * keeps lines from worker threads whole. */
+ * terminal, progress redraws one line in place (bytes, rate, ETA; several
+ * downloads at once share the line). A mutex keeps lines from worker
+ * threads whole. */
 #include "cmd/output.h"
 
 #include <pthread.h>
@@ -12,11 +13,23 @@
 
 #include "util/mem.h"
 
+#define MAX_BARS 8
+
+/* One download (or other progress) in flight, by subject. */
+struct bar {
+	char subject[64];
+	char what[32];
+	uint64_t done, total;
+	double rate;
+	bool used;
+};
+
 struct sink {
 	pthread_mutex_t lock;
 	bool quiet, verbose, tty;
 	bool bar_open;            /* a progress line is drawn without newline */
 	double last_plain;        /* time of the last plain progress line */
+	struct bar bars[MAX_BARS];/* several pulls at once share one line */
 };
 
 static struct sink the_sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -49,40 +62,117 @@ static void end_bar(struct sink *s)
 	}
 }
 
+static void eta_of(char *out, size_t n, uint64_t done, uint64_t total, double rate)
+{
+	out[0] = '\0';
+	if (total && rate > 0 && done < total) {
+		unsigned secs = (unsigned)((double)(total - done) / rate);
+		snprintf(out, n, " ETA %u:%02u", secs / 60, secs % 60);
+	}
+}
+
+/* One bar in full: "debian-12: download [####      ] 45% 1.0 GiB/2.2 GiB 80 MiB/s ETA 0:15" */
+static void draw_one(const struct bar *b, bool finished)
+{
+	char done[32], total[32], rate[32], eta[32];
+	int pct = b->total ? (int)(b->done * 100 / b->total) : 0;
+	char bar[21];
+
+	human_bytes(done, sizeof(done), (double)b->done);
+	human_bytes(total, sizeof(total), (double)b->total);
+	human_bytes(rate, sizeof(rate), b->rate);
+	eta_of(eta, sizeof(eta), b->done, b->total, finished ? 0 : b->rate);
+	memset(bar, ' ', 20);
+	bar[20] = '\0';
+	memset(bar, '#', (size_t)(pct > 100 ? 20 : pct / 5));
+	if (b->total)
+		fprintf(stderr, "\r%s: %s [%s] %3d%% %s/%s %s/s%s\033[K", b->subject, b->what, bar, pct,
+			done, total, rate, eta);
+	else
+		fprintf(stderr, "\r%s: %s %s %s/s\033[K", b->subject, b->what, done, rate);
+}
+
+/* Several at once: "3 downloads: debian-12 45%, ubuntu-24.04 12%, ... 120 MiB/s ETA 1:02" */
+static void draw_many(const struct sink *s, size_t nused)
+{
+	uint64_t done = 0, total = 0;
+	double rate = 0;
+	char r[32], eta[32];
+
+	fprintf(stderr, "\r%zu downloads:", nused);
+	for (size_t i = 0; i < MAX_BARS; i++) {
+		const struct bar *b = &s->bars[i];
+		if (!b->used)
+			continue;
+		done += b->done;
+		total += b->total;
+		rate += b->rate;
+		if (b->total)
+			fprintf(stderr, " %s %d%%", b->subject, (int)(b->done * 100 / b->total));
+		else
+			fprintf(stderr, " %s", b->subject);
+	}
+	human_bytes(r, sizeof(r), rate);
+	eta_of(eta, sizeof(eta), done, total, rate);
+	fprintf(stderr, ", %s/s%s\033[K", r, eta);
+}
+
+static struct bar *bar_for(struct sink *s, const char *subject)
+{
+	struct bar *free_slot = NULL;
+
+	for (size_t i = 0; i < MAX_BARS; i++) {
+		if (s->bars[i].used && strcmp(s->bars[i].subject, subject) == 0)
+			return &s->bars[i];
+		if (!s->bars[i].used && !free_slot)
+			free_slot = &s->bars[i];
+	}
+	if (!free_slot)
+		free_slot = &s->bars[0];   /* more than MAX_BARS at once: share */
+	memset(free_slot, 0, sizeof(*free_slot));
+	snprintf(free_slot->subject, sizeof(free_slot->subject), "%s", subject);
+	free_slot->used = true;
+	return free_slot;
+}
+
 static void progress(struct sink *s, const struct vl_event *ev)
 {
-	char done[32], total[32], rate[32], eta[32] = "";
+	char done[32], total[32], rate[32], eta[32];
 	bool finished = ev->total && ev->done >= ev->total;
 	double t = now();
 
-	human_bytes(done, sizeof(done), (double)ev->done);
-	human_bytes(total, sizeof(total), (double)ev->total);
-	human_bytes(rate, sizeof(rate), ev->rate);
-	if (ev->total && ev->rate > 0 && !finished) {
-		unsigned secs = (unsigned)((double)(ev->total - ev->done) / ev->rate);
-		snprintf(eta, sizeof(eta), " ETA %u:%02u", secs / 60, secs % 60);
-	}
 	if (s->tty) {
-		int pct = ev->total ? (int)(ev->done * 100 / ev->total) : 0;
-		char bar[21];
-		memset(bar, ' ', 20);
-		bar[20] = '\0';
-		memset(bar, '#', (size_t)(pct / 5));
-		if (ev->total)
-			fprintf(stderr, "\r%s: %s [%s] %3d%% %s/%s %s/s%s\033[K", ev->subject ? ev->subject : "",
-				ev->msg ? ev->msg : "", bar, pct, done, total, rate, eta);
-		else
-			fprintf(stderr, "\r%s: %s %s %s/s\033[K", ev->subject ? ev->subject : "",
-				ev->msg ? ev->msg : "", done, rate);
-		s->bar_open = !finished;
-		if (finished)
+		struct bar *b = bar_for(s, ev->subject ? ev->subject : "");
+		size_t nused = 0;
+		snprintf(b->what, sizeof(b->what), "%s", ev->msg ? ev->msg : "");
+		b->done = ev->done;
+		b->total = ev->total;
+		b->rate = ev->rate;
+		for (size_t i = 0; i < MAX_BARS; i++)
+			nused += s->bars[i].used;
+		if (finished) {
+			/* a finished one gets its own final line */
+			draw_one(b, true);
 			fputc('\n', stderr);
+			b->used = false;
+			s->bar_open = false;
+			return;
+		}
+		if (nused > 1)
+			draw_many(s, nused);
+		else
+			draw_one(b, false);
+		s->bar_open = true;
 		return;
 	}
 	/* not a terminal: a line every 5 s and at the end */
 	if (!finished && t - s->last_plain < 5)
 		return;
 	s->last_plain = t;
+	human_bytes(done, sizeof(done), (double)ev->done);
+	human_bytes(total, sizeof(total), (double)ev->total);
+	human_bytes(rate, sizeof(rate), ev->rate);
+	eta_of(eta, sizeof(eta), ev->done, ev->total, finished ? 0 : ev->rate);
 	if (ev->total)
 		fprintf(stderr, "%s: %s %s of %s (%d%%) %s/s%s\n", ev->subject ? ev->subject : "",
 			ev->msg ? ev->msg : "", done, total, (int)(ev->done * 100 / ev->total), rate, eta);
