@@ -35,8 +35,8 @@ for _ in $(seq 60); do
 	ip netns exec "$ns" virsh -c qemu:///system version >/dev/null 2>&1 && break
 	sleep 1
 done
-VL_TEST_URI=qemu:///system ip netns exec "$ns" "$bin"
+VL_TEST_URI=qemu:///system ip netns exec "$ns" stdbuf -oL -eL "$bin"
 rc=$?
 # libvirt keeps each guest's QEMU log; these guests were ours.
-rm -f /var/log/libvirt/qemu/vmlab-t-*.log
+rm -f /var/log/libvirt/qemu/vltest-*.log
 exit "$rc"
