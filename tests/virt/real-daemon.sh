@@ -43,5 +43,7 @@ for _ in $(seq 60); do
 	ip netns exec "$ns" virsh -c qemu:///system version >/dev/null 2>&1 && break
 	sleep 1
 done
+# stdbuf preloads a library: tell ASan (SAN=1 builds) that is fine.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 VL_TEST_URI=qemu:///system ip netns exec "$ns" stdbuf -oL -eL "$bin"
 exit $?
