@@ -110,7 +110,7 @@ static void test_host(void **state)
 /* ---- networks ---- */
 
 static const char net_xml[] =
-	"<network><name>vmlab-t-net</name><bridge name='vltest0'/>"
+	"<network><name>vltest-net</name><bridge name='vltest0'/>"
 	"<ip address='10.77.3.1' prefix='24'><dhcp><range start='10.77.3.100' end='10.77.3.200'/>"
 	"</dhcp></ip></network>";
 
@@ -125,17 +125,17 @@ static void test_network(void **state)
 	bool ex = true, seen = false;
 	(void)state;
 
-	OK(vl_virt_network_destroy_undefine(v, "vmlab-t-net", &e_));  /* leftovers, and missing is ok */
-	OK(vl_virt_network_exists(v, "vmlab-t-net", &ex, &e_));
+	OK(vl_virt_network_destroy_undefine(v, "vltest-net", &e_));  /* leftovers, and missing is ok */
+	OK(vl_virt_network_exists(v, "vltest-net", &ex, &e_));
 	assert_false(ex);
 	OK(vl_virt_network_define_start(v, net_xml, &e_));
 	OK(vl_virt_network_define_start(v, net_xml, &e_));  /* converge again: no-op */
-	OK(vl_virt_network_exists(v, "vmlab-t-net", &ex, &e_));
+	OK(vl_virt_network_exists(v, "vltest-net", &ex, &e_));
 	assert_true(ex);
 
-	OK(vl_virt_network_list(v, "vmlab-t-", &nets, &n, &e_));
+	OK(vl_virt_network_list(v, "vltest-", &nets, &n, &e_));
 	assert_int_equal(n, 1);
-	assert_string_equal(nets[0].name, "vmlab-t-net");
+	assert_string_equal(nets[0].name, "vltest-net");
 	assert_string_equal(nets[0].bridge, "vltest0");
 	assert_true(nets[0].active);
 	assert_true(nets[0].has_subnet);
@@ -156,30 +156,30 @@ static void test_network(void **state)
 	free(subs);
 
 	/* Leases: whatever the driver supports, no crash and a clean answer. */
-	if (vl_virt_network_leases(v, "vmlab-t-net", NULL, &leases, &n, &err) == 0) {
+	if (vl_virt_network_leases(v, "vltest-net", NULL, &leases, &n, &err) == 0) {
 		vl_virt_lease_list_free(leases, n);
 	} else {
-		assert_non_null(strstr(err.msg, "network vmlab-t-net: DHCP leases"));
+		assert_non_null(strstr(err.msg, "network vltest-net: DHCP leases"));
 		vl_err_clear(&err);
 	}
-	assert_int_equal(vl_virt_network_leases(v, "vmlab-t-nope", NULL, &leases, &n, &err), -1);
+	assert_int_equal(vl_virt_network_leases(v, "vltest-nope", NULL, &leases, &n, &err), -1);
 	assert_int_equal(err.code, VL_E_NOTFOUND);
-	assert_string_equal(err.msg, "network vmlab-t-nope: not found");
+	assert_string_equal(err.msg, "network vltest-nope: not found");
 
-	OK(vl_virt_network_destroy_undefine(v, "vmlab-t-net", &e_));
-	OK(vl_virt_network_destroy_undefine(v, "vmlab-t-net", &e_));
-	OK(vl_virt_network_exists(v, "vmlab-t-net", &ex, &e_));
+	OK(vl_virt_network_destroy_undefine(v, "vltest-net", &e_));
+	OK(vl_virt_network_destroy_undefine(v, "vltest-net", &e_));
+	OK(vl_virt_network_exists(v, "vltest-net", &ex, &e_));
 	assert_false(ex);
-	OK(vl_virt_network_list(v, "vmlab-t-", &nets, &n, &e_));
+	OK(vl_virt_network_list(v, "vltest-", &nets, &n, &e_));
 	assert_int_equal(n, 0);
 	vl_virt_net_list_free(nets, n);
 
 	/* Bad XML names what failed and leaves nothing behind. */
 	vl_err_clear(&err);
-	assert_int_equal(vl_virt_network_define_start(v, "<network><name>vmlab-t-bad</name>"
+	assert_int_equal(vl_virt_network_define_start(v, "<network><name>vltest-bad</name>"
 			 "<ip address='nonsense'/></network>", &err), -1);
 	assert_int_equal(err.code, VL_E_FAIL);
-	assert_true(vl_str_startswith(err.msg, "network vmlab-t-bad: define: "));
+	assert_true(vl_str_startswith(err.msg, "network vltest-bad: define: "));
 	vl_virt_close(v);
 }
 
@@ -202,15 +202,15 @@ static void test_storage(void **state)
 	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));
 	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));  /* second time: already there */
 	OK(vl_virt_pool_refresh(v, POOL, &e_));
-	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-base.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vltest-base.qcow2", &e_));
 
-	OK(vl_virt_volume_create_xml(v, POOL, "<volume><name>vmlab-t-base.qcow2</name>"
+	OK(vl_virt_volume_create_xml(v, POOL, "<volume><name>vltest-base.qcow2</name>"
 		"<capacity unit='MiB'>16</capacity><target><format type='qcow2'/></target></volume>",
 		&path, &e_));
-	assert_true(vl_str_endswith(path, "/vmlab-t-base.qcow2"));
-	OK(vl_virt_volume_exists(v, POOL, "vmlab-t-base.qcow2", &ex, &e_));
+	assert_true(vl_str_endswith(path, "/vltest-base.qcow2"));
+	OK(vl_virt_volume_exists(v, POOL, "vltest-base.qcow2", &ex, &e_));
 	assert_true(ex);
-	OK(vl_virt_volume_capacity(v, POOL, "vmlab-t-base.qcow2", &cap, &alloc, &e_));
+	OK(vl_virt_volume_capacity(v, POOL, "vltest-base.qcow2", &cap, &alloc, &e_));
 	assert_int_equal(cap, 16u << 20);
 
 	/* An overlay whose backing file lies outside the pool (the image cache). */
@@ -223,12 +223,12 @@ static void test_storage(void **state)
 	} else {
 		base_path = fmt("/var/cache/vmlab/images/base.raw");
 	}
-	ovl_xml = fmt("<volume><name>vmlab-t-ovl.qcow2</name><capacity unit='MiB'>32</capacity>"
+	ovl_xml = fmt("<volume><name>vltest-ovl.qcow2</name><capacity unit='MiB'>32</capacity>"
 		      "<target><format type='qcow2'/></target><backingStore><path>%s</path>"
 		      "<format type='raw'/></backingStore></volume>", base_path);
-	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ovl.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vltest-ovl.qcow2", &e_));
 	OK(vl_virt_volume_create_xml(v, POOL, ovl_xml, NULL, &e_));
-	OK(vl_virt_volume_path(v, POOL, "vmlab-t-ovl.qcow2", &ovl_path, &e_));
+	OK(vl_virt_volume_path(v, POOL, "vltest-ovl.qcow2", &ovl_path, &e_));
 	if (real) {
 		/* The qcow2 header names the backing file. */
 		VL_AUTOFREE char *head = NULL;
@@ -245,14 +245,14 @@ static void test_storage(void **state)
 		for (size_t i = 0; i < sizeof(data); i++)
 			data[i] = (char)(i * 7 + 3);
 		write_file(seed, data, sizeof(data));
-		if (vl_virt_volume_upload(v, POOL, "vmlab-t-seed.iso", seed, &err) == 0) {
-			OK(vl_virt_volume_capacity(v, POOL, "vmlab-t-seed.iso", &cap, NULL, &e_));
+		if (vl_virt_volume_upload(v, POOL, "vltest-seed.iso", seed, &err) == 0) {
+			OK(vl_virt_volume_capacity(v, POOL, "vltest-seed.iso", &cap, NULL, &e_));
 			assert_int_equal(cap, sizeof(data));
-			OK(vl_virt_volume_upload(v, POOL, "vmlab-t-seed.iso", seed, &e_)); /* replace */
+			OK(vl_virt_volume_upload(v, POOL, "vltest-seed.iso", seed, &e_)); /* replace */
 			if (real) {
 				VL_AUTOFREE char *vp = NULL, *got = NULL;
 				size_t gl;
-				OK(vl_virt_volume_path(v, POOL, "vmlab-t-seed.iso", &vp, &e_));
+				OK(vl_virt_volume_path(v, POOL, "vltest-seed.iso", &vp, &e_));
 				OK(vl_file_tail(vp, 1 << 20, &got, &gl, &e_));
 				assert_int_equal(gl, sizeof(data));
 				assert_memory_equal(got, data, sizeof(data));
@@ -260,9 +260,9 @@ static void test_storage(void **state)
 		} else {
 			/* The test driver has no volume upload; the error must say so cleanly. */
 			assert_false(real);
-			assert_true(vl_str_startswith(err.msg, "volume vmlab-t-seed.iso in pool " POOL));
+			assert_true(vl_str_startswith(err.msg, "volume vltest-seed.iso in pool " POOL));
 			vl_err_clear(&err);
-			OK(vl_virt_volume_exists(v, POOL, "vmlab-t-seed.iso", &ex, &e_));
+			OK(vl_virt_volume_exists(v, POOL, "vltest-seed.iso", &ex, &e_));
 			assert_false(ex);  /* no half-made volume left */
 		}
 		unlink(seed);
@@ -270,22 +270,22 @@ static void test_storage(void **state)
 	assert_int_equal(vl_virt_volume_upload(v, POOL, "../evil", "/etc/hostname", &err), -1);
 	vl_err_clear(&err);
 
-	OK(vl_virt_volume_list(v, POOL, "vmlab-t-", &names, &n, &e_));
+	OK(vl_virt_volume_list(v, POOL, "vltest-", &names, &n, &e_));
 	assert_true(n >= 2);
-	assert_string_equal(names[0], "vmlab-t-base.qcow2");
-	assert_string_equal(names[1], "vmlab-t-ovl.qcow2");
+	assert_string_equal(names[0], "vltest-base.qcow2");
+	assert_string_equal(names[1], "vltest-ovl.qcow2");
 	vl_virt_name_list_free(names, n);
 
-	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ovl.qcow2", &e_));
-	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ovl.qcow2", &e_));
-	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-seed.iso", &e_));
-	OK(vl_virt_volume_exists(v, POOL, "vmlab-t-ovl.qcow2", &ex, &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vltest-ovl.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vltest-ovl.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vltest-seed.iso", &e_));
+	OK(vl_virt_volume_exists(v, POOL, "vltest-ovl.qcow2", &ex, &e_));
 	assert_false(ex);
 
 	VL_AUTOFREE char *p2 = NULL;
-	assert_int_equal(vl_virt_volume_path(v, POOL, "vmlab-t-nope", &p2, &err), -1);
+	assert_int_equal(vl_virt_volume_path(v, POOL, "vltest-nope", &p2, &err), -1);
 	assert_int_equal(err.code, VL_E_NOTFOUND);
-	assert_string_equal(err.msg, "volume vmlab-t-nope in pool " POOL ": not found");
+	assert_string_equal(err.msg, "volume vltest-nope in pool " POOL ": not found");
 	assert_int_equal(vl_virt_volume_exists(v, "vl-no-pool", "x", &ex, &err), -1);
 	assert_int_equal(err.code, VL_E_NOTFOUND);
 	assert_string_equal(err.msg, "pool vl-no-pool: not found");
@@ -326,13 +326,13 @@ static char *dom_disk(struct vl_virt *v, const char *vol)
 	return path;
 }
 
-#define DOM "vmlab-t-dom"
+#define DOM "vltest-dom"
 
 static void test_domain(void **state)
 {
 	struct vl_virt *v = open_ok();
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *disk = dom_disk(v, "vmlab-t-dom.qcow2");
+	VL_AUTOFREE char *disk = dom_disk(v, "vltest-dom.qcow2");
 	VL_AUTOFREE char *xml = dom_xml(DOM, disk, "qcow2", "");
 	VL_AUTOFREE char *meta = NULL, *desc = NULL;
 	char uuid[VL_UUID_STRLEN], uuid2[VL_UUID_STRLEN];
@@ -379,7 +379,7 @@ static void test_domain(void **state)
 	OK(vl_virt_domain_resume(v, DOM, &e_));
 	OK(vl_virt_domain_resume(v, DOM, &e_));
 
-	OK(vl_virt_domain_list(v, "vmlab-t-", &doms, &n, &e_));
+	OK(vl_virt_domain_list(v, "vltest-", &doms, &n, &e_));
 	assert_int_equal(n, 1);
 	assert_string_equal(doms[0].name, DOM);
 	assert_string_equal(doms[0].uuid, uuid);
@@ -416,12 +416,12 @@ static void test_domain(void **state)
 	assert_int_equal(vl_virt_domain_wait_state(v, DOM, VL_DOM_RUNNING, 150, &err), -1);
 	assert_int_equal(err.code, VL_E_TIMEOUT);
 	vl_err_clear(&err);
-	assert_int_equal(vl_virt_domain_define(v, "<domain type='test'><name>vmlab-t-x</name></domain>",
+	assert_int_equal(vl_virt_domain_define(v, "<domain type='test'><name>vltest-x</name></domain>",
 					       NULL, &err), -1);
 	assert_int_equal(err.code, VL_E_FAIL);
-	assert_true(vl_str_startswith(err.msg, "domain vmlab-t-x: define: "));
+	assert_true(vl_str_startswith(err.msg, "domain vltest-x: define: "));
 
-	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-dom.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vltest-dom.qcow2", &e_));
 	vl_virt_close(v);
 }
 
@@ -429,36 +429,36 @@ static void test_internal_snapshot_refused(void **state)
 {
 	struct vl_virt *v = open_ok();
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *uefi = dom_xml("vmlab-t-uefi", "/var/tmp/vl-none.qcow2", "qcow2",
+	VL_AUTOFREE char *uefi = dom_xml("vltest-uefi", "/var/tmp/vl-none.qcow2", "qcow2",
 		"<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"
-		"<nvram>/var/tmp/vmlab-t-uefi_VARS.fd</nvram>");
-	VL_AUTOFREE char *raw = dom_xml("vmlab-t-raw", "/var/tmp/vl-none.img", "raw", "");
+		"<nvram>/var/tmp/vltest-uefi_VARS.fd</nvram>");
+	VL_AUTOFREE char *raw = dom_xml("vltest-raw", "/var/tmp/vl-none.img", "raw", "");
 	(void)state;
 
 	OK(vl_virt_domain_define(v, uefi, NULL, &e_));
-	assert_int_equal(vl_virt_domain_supports_internal_snapshot(v, "vmlab-t-uefi", &err), -1);
+	assert_int_equal(vl_virt_domain_supports_internal_snapshot(v, "vltest-uefi", &err), -1);
 	assert_int_equal(err.code, VL_E_FAIL);
-	assert_non_null(strstr(err.msg, "vmlab-t-uefi: uses UEFI"));
-	OK(vl_virt_domain_undefine(v, "vmlab-t-uefi", &e_));
+	assert_non_null(strstr(err.msg, "vltest-uefi: uses UEFI"));
+	OK(vl_virt_domain_undefine(v, "vltest-uefi", &e_));
 
 	vl_err_clear(&err);
 	OK(vl_virt_domain_define(v, raw, NULL, &e_));
-	assert_int_equal(vl_virt_domain_supports_internal_snapshot(v, "vmlab-t-raw", &err), -1);
-	assert_string_equal(err.msg, "domain vmlab-t-raw: disk vda is raw, not qcow2; internal "
+	assert_int_equal(vl_virt_domain_supports_internal_snapshot(v, "vltest-raw", &err), -1);
+	assert_string_equal(err.msg, "domain vltest-raw: disk vda is raw, not qcow2; internal "
 			    "snapshots need qcow2 disks");
-	OK(vl_virt_domain_undefine(v, "vmlab-t-raw", &e_));
+	OK(vl_virt_domain_undefine(v, "vltest-raw", &e_));
 	vl_virt_close(v);
 }
 
 /* ---- snapshots ---- */
 
-#define SDOM "vmlab-t-snap"
+#define SDOM "vltest-snap"
 
 static void test_snapshots(void **state)
 {
 	struct vl_virt *v = open_ok();
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *disk = dom_disk(v, "vmlab-t-snap.qcow2");
+	VL_AUTOFREE char *disk = dom_disk(v, "vltest-snap.qcow2");
 	VL_AUTOFREE char *xml = dom_xml(SDOM, disk, "qcow2", "");
 	struct vl_virt_snap *snaps;
 	enum vl_dom_state st;
@@ -531,7 +531,7 @@ static void test_snapshots(void **state)
 	OK(vl_virt_snapshot_delete(v, SDOM, "s2", &e_));  /* domain gone: still success */
 	assert_int_equal(vl_virt_snapshot_list(v, SDOM, &snaps, &n, &err), -1);
 	assert_int_equal(err.code, VL_E_NOTFOUND);
-	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-snap.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vltest-snap.qcow2", &e_));
 	vl_virt_close(v);
 }
 
@@ -555,7 +555,7 @@ static void *thr_main(void *arg)
 		enum vl_dom_state st;
 		bool ex;
 
-		snprintf(name, sizeof(name), "vmlab-t-thr%d-%d", t->id, i);
+		snprintf(name, sizeof(name), "vltest-thr%d-%d", t->id, i);
 		snprintf(want, sizeof(want), "domain %s: not found", name);
 		if (vl_virt_domain_start(t->v, name, &err) != -1 || !vl_streq(err.msg, want))
 			t->bad++;
@@ -604,7 +604,7 @@ static void on_dom(void *ud, const char *domain, enum vl_dom_state state)
 	struct seen *s = ud;
 
 	pthread_mutex_lock(&s->lock);
-	if (!vl_streq(domain, "vmlab-t-ev"))
+	if (!vl_streq(domain, "vltest-ev"))
 		s->foreign++;
 	else if (s->n < 16)
 		s->st[s->n++] = state;
@@ -623,15 +623,15 @@ static void test_events(void **state)
 	OK(vl_virt_events_init(&e_));
 	OK(vl_virt_events_init(&e_));  /* idempotent */
 	v = open_ok();
-	disk = dom_disk(v, "vmlab-t-ev.qcow2");
-	xml = dom_xml("vmlab-t-ev", disk, "qcow2", "");
-	OK(vl_virt_watch_domains(v, "vmlab-t-ev", on_dom, &s, &id, &e_));
+	disk = dom_disk(v, "vltest-ev.qcow2");
+	xml = dom_xml("vltest-ev", disk, "qcow2", "");
+	OK(vl_virt_watch_domains(v, "vltest-ev", on_dom, &s, &id, &e_));
 	OK(vl_virt_domain_define(v, xml, NULL, &e_));
-	OK(vl_virt_domain_start(v, "vmlab-t-ev", &e_));
-	OK(vl_virt_domain_suspend(v, "vmlab-t-ev", &e_));
-	OK(vl_virt_domain_resume(v, "vmlab-t-ev", &e_));
-	OK(vl_virt_domain_destroy(v, "vmlab-t-ev", &e_));
-	OK(vl_virt_domain_undefine(v, "vmlab-t-ev", &e_));
+	OK(vl_virt_domain_start(v, "vltest-ev", &e_));
+	OK(vl_virt_domain_suspend(v, "vltest-ev", &e_));
+	OK(vl_virt_domain_resume(v, "vltest-ev", &e_));
+	OK(vl_virt_domain_destroy(v, "vltest-ev", &e_));
+	OK(vl_virt_domain_undefine(v, "vltest-ev", &e_));
 	for (int i = 0; i < 150; i++) {
 		pthread_mutex_lock(&s.lock);
 		bool done = s.n > 0 && s.st[s.n - 1] == VL_DOM_MISSING;
@@ -641,7 +641,7 @@ static void test_events(void **state)
 		usleep(20000);
 	}
 	OK(vl_virt_unwatch(v, id, &e_));
-	OK(vl_virt_volume_delete(v, POOL, "vmlab-t-ev.qcow2", &e_));
+	OK(vl_virt_volume_delete(v, POOL, "vltest-ev.qcow2", &e_));
 	vl_virt_close(v);
 	vl_virt_events_shutdown();
 	vl_virt_events_shutdown();
@@ -782,5 +782,8 @@ int main(void)
 		cmocka_unit_test(test_hostroutes),
 		cmocka_unit_test(test_tail),
 	};
+	/* VL_TEST_FILTER=test_events runs one test (cmocka's glob filter). */
+	if (getenv("VL_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("VL_TEST_FILTER"));
 	return cmocka_run_group_tests_name("virt", tests, setup, teardown);
 }
