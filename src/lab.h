@@ -84,6 +84,10 @@ int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv,
 /* Interactive shell on the caller's terminal. */
 int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *vm, int *status, struct vl_err *err);
 
+/* The base image files every vmlab disk in the pool is backed by, i.e. the
+ * cached images some lab still uses (libvirt is asked, not a state file). */
+int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl_err *err);
+
 /* gc: vmlab objects whose project is gone or that a crash left behind. */
 enum vl_gc_kind { VL_GC_DOMAIN, VL_GC_NETWORK, VL_GC_VOLUME };
 

@@ -214,3 +214,35 @@ const char *vl_gc_kind_name(enum vl_gc_kind k)
 {
 	return k == VL_GC_DOMAIN ? "domain" : k == VL_GC_NETWORK ? "network" : "volume";
 }
+
+int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl_err *err)
+{
+	const char *pool = ctx->config.pool_name;
+	char **vols = NULL;
+	size_t nv = 0;
+	bool exists;
+
+	*paths = NULL;
+	*n = 0;
+	if (vl_virt_pool_exists(ctx->virt, pool, &exists, err) < 0)
+		return -1;
+	if (!exists)
+		return 0;
+	if (vl_virt_volume_list(ctx->virt, pool, "vmlab-", &vols, &nv, err) < 0)
+		return -1;
+	*paths = vl_calloc(nv + 1, sizeof(char *));
+	for (size_t i = 0; i < nv; i++) {
+		char *backing = NULL;
+		if (vl_virt_volume_backing(ctx->virt, pool, vols[i], &backing, err) < 0) {
+			vl_virt_name_list_free(vols, nv);
+			vl_virt_name_list_free(*paths, *n);
+			*paths = NULL;
+			*n = 0;
+			return -1;
+		}
+		if (backing)
+			(*paths)[(*n)++] = backing;
+	}
+	vl_virt_name_list_free(vols, nv);
+	return 0;
+}

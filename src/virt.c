@@ -932,6 +932,25 @@ int vl_virt_volume_path(struct vl_virt *v, const char *pool, const char *name, c
 	return 0;
 }
 
+int vl_virt_volume_backing(struct vl_virt *v, const char *pool, const char *name, char **out,
+			   struct vl_err *err)
+{
+	AUTO_LV(virStorageVolPtr) vol = vol_get(v, pool, name, err);
+	VL_AUTOFREE char *xml = NULL;
+	VL_AUTO(xdoc) x = { 0 };
+
+	*out = NULL;
+	if (!vol)
+		return -1;
+	xml = virStorageVolGetXMLDesc(vol, 0);
+	if (!xml)
+		return verr(err, "volume %s in pool %s: XML", name, pool);
+	if (xdoc_parse(&x, xml) < 0)
+		return vl_err_set(err, VL_E_FAIL, "volume %s in pool %s: unparsable XML", name, pool);
+	*out = xstr(&x, NULL, "/volume/backingStore/path");
+	return 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

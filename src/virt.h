@@ -116,6 +116,10 @@ int vl_virt_volume_upload(struct vl_virt *v, const char *pool, const char *name,
 			  const char *local_path, struct vl_err *err);
 int vl_virt_volume_path(struct vl_virt *v, const char *pool, const char *name, char **out,
 			struct vl_err *err);
+/* The backing file of a volume (a qcow2 overlay's base image), or *out NULL
+ * when it has none. */
+int vl_virt_volume_backing(struct vl_virt *v, const char *pool, const char *name, char **out,
+			   struct vl_err *err);
 /* Volume names starting with prefix (NULL or "": all), sorted. */
 int vl_virt_volume_list(struct vl_virt *v, const char *pool, const char *prefix, char ***out,
 			size_t *n, struct vl_err *err);

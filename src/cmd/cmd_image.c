@@ -2,6 +2,9 @@
  * The work is in src/image.c; this file parses, prints tables and JSON. */
 #include "cmd/cmd.h"
 
+#include "lab.h"
+#include "virt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,7 @@ static const struct vl_opt opts[] = {
 	{ "sha256", 0, VL_OPT_VALUE, "HEX", "pull: expected SHA-256 of the published file" },
 	{ "insecure", 0, VL_OPT_FLAG, NULL, "pull: accept an image without a checksum source" },
 	{ "name", 'n', VL_OPT_VALUE, "NAME", "pull: register a URL or path under NAME" },
-	{ "force", 'f', VL_OPT_FLAG, NULL, "prune: really remove (default: only list)" },
+	{ "force", 'f', VL_OPT_FLAG, NULL, "prune: go on when libvirt is unreachable" },
 	{ "dry-run", 0, VL_OPT_FLAG, NULL, "prune: only list what would be removed" },
 	VL_OPT_END
 };
@@ -157,20 +160,60 @@ static char **project_images(struct vl_ctx *ctx, size_t *n)
 	return names;
 }
 
+/* Cache names of the images lab disks are backed by: <cache>/<name>.<fmt>. */
+static void add_in_use(struct vl_ctx *ctx, char ***keep, size_t *nkeep, struct vl_err *err,
+		       int *rc)
+{
+	VL_AUTOFREE char *cache = vl_image_cache_dir(&ctx->config);
+	char **paths = NULL;
+	size_t n = 0;
+
+	*rc = vl_lab_images_in_use(ctx, &paths, &n, err);
+	if (*rc < 0)
+		return;
+	*keep = vl_realloc(*keep, (*nkeep + n + 1) * sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		const char *base = strrchr(paths[i], '/');
+		size_t dlen = base ? (size_t)(base - paths[i]) : 0;
+		if (!base || strlen(cache) != dlen || strncmp(paths[i], cache, dlen) != 0)
+			continue; /* not an image of this cache */
+		char *name = vl_strdup(base + 1);
+		char *dot = strrchr(name, '.');
+		if (dot)
+			*dot = '\0';
+		(*keep)[(*nkeep)++] = name;
+	}
+	vl_virt_name_list_free(paths, n);
+}
+
 static int do_prune(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
-	bool really = vl_args_has(a, "force") && !vl_args_has(a, "dry-run");
+	bool dry = vl_args_has(a, "dry-run");
 	size_t nkeep = 0, nrm = 0;
 	char **keep = project_images(ctx, &nkeep);
 	char **rm = NULL;
-	int rc = vl_image_prune(&ctx->config, (const char *const *)keep, nkeep, !really, &rm, &nrm,
-				err);
+	int rc = 0;
 
+	/* libvirt knows which cached images lab disks are backed by */
+	const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
+	ctx->virt = vl_virt_open(uri, &ctx->events, err);
+	if (ctx->virt)
+		add_in_use(ctx, &keep, &nkeep, err, &rc);
+	if (!ctx->virt || rc < 0) {
+		if (!vl_args_has(a, "force"))
+			goto out; /* cannot tell what labs use: remove nothing */
+		vl_event_warn(&ctx->events, NULL, "%s; --force: pruning all but this project's images",
+			      err->msg);
+		vl_err_clear(err);
+	}
+	rc = vl_image_prune(&ctx->config, (const char *const *)keep, nkeep, dry, &rm, &nrm, err);
 	for (size_t i = 0; rc == 0 && i < nrm; i++)
-		printf("%s %s\n", really ? "removed" : "would remove", rm[i]);
-	if (rc == 0 && !really && nrm && !ctx->quiet)
-		fprintf(stderr, "vmlab: nothing removed: labs of other projects may still use these; "
-				"run 'vmlab image prune --force' to remove them\n");
+		printf("%s %s\n", dry ? "would remove" : "removed", rm[i]);
+	if (rc == 0 && nrm == 0 && !ctx->quiet)
+		printf("nothing to prune\n");
+out:
+	if (!ctx->virt || err->code != VL_OK)
+		rc = -1;
 	for (size_t i = 0; i < nkeep; i++)
 		free(keep[i]);
 	free(keep);
@@ -204,7 +247,7 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 	}
 	if (vl_streq(sub, "prune")) {
 		if (a->npos != 1)
-			return vl_err_set(err, VL_E_USAGE, "usage: vmlab image prune [--force]");
+			return vl_err_set(err, VL_E_USAGE, "usage: vmlab image prune [--dry-run] [--force]");
 		return do_prune(ctx, a, err);
 	}
 	return vl_err_set(err, VL_E_USAGE, "image: unknown subcommand '%s'; usage: vmlab %s", sub,
@@ -214,7 +257,7 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 const struct vl_cmd vl_cmd_image = {
 	.name = "image",
 	.usage = "image pull NAME|URL|PATH... [--sha256 HEX | --insecure] [--name NAME] | list | "
-		 "rm NAME... | prune [--force]",
+		 "rm NAME... | prune [--dry-run] [--force]",
 	.summary = "manage the image cache",
 	.description =
 		"pull   download (in parallel, resumable, verified) into the cache; a URL or path with\n"
@@ -222,9 +265,10 @@ const struct vl_cmd vl_cmd_image = {
 		"       file:// URLs are imported without a checksum unless --sha256 is given.\n"
 		"list   catalog entries and cached images (size, disk size, when pulled; --json).\n"
 		"rm     remove a cached image, its partial download and its --name registration.\n"
-		"prune  cached images the current project's vmlab.ini does not use. vmlab cannot yet\n"
-		"       see which other labs use an image as a backing file, so prune only lists them\n"
-		"       unless --force is given.\n"
+		"prune  remove cached images no lab uses: none of the disks in the storage pool is\n"
+		"       backed by them (libvirt is asked) and this project's vmlab.ini does not name\n"
+		"       them. --dry-run lists. If libvirt is unreachable nothing is removed, unless\n"
+		"       --force, which then keeps only this project's images.\n"
 		"The cache is [images] cache in vmlab.conf, or $VMLAB_CACHE.",
 	.opts = opts,
 	.flags = VL_CMD_NEEDS_CONFIG,
