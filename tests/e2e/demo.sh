@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/harness.sh"
 . "$here/lib/e2e.sh"
 export VL_E2E_SKIP_CLOUDINIT=1 E2E_HTTP_PORT=18090
+# one system libvirtd per host: wait for any other harness user (benchmarks, demo) to finish
+exec 9>/run/vmlab-libvirtd.lock
+flock 9
 trap e2e_cleanup EXIT
 
 step() { printf '\n\033[1m$ vmlab %s\033[0m\n' "$*"; }

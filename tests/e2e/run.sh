@@ -11,6 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib/e2e.sh
 . "$here/lib/e2e.sh"
 
+# one system libvirtd per host: wait for any other harness user (benchmarks, demo) to finish
+exec 9>/run/vmlab-libvirtd.lock
+flock 9
 trap e2e_cleanup EXIT
 e2e_setup "$1" vmlab-e2e || { echo "e2e: setup failed"; exit 1; }
 for t in "$here"/t_*.sh; do
