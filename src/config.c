@@ -140,6 +140,11 @@ static void set_pool_dir(struct loader *l, const char *v, int line)
 	set_abs_dir(l, v, line, "pool_dir", &l->cfg->pool_dir);
 }
 
+static void set_log_dir(struct loader *l, const char *v, int line)
+{
+	set_abs_dir(l, v, line, "log_dir", &l->cfg->log_dir);
+}
+
 static void set_cache(struct loader *l, const char *v, int line)
 {
 	set_abs_dir(l, v, line, "cache", &l->cfg->cache_dir);
@@ -212,6 +217,7 @@ static const struct keydef {
 	{ "vm", "accel", set_accel },
 	{ "storage", "pool", set_pool },
 	{ "storage", "pool_dir", set_pool_dir },
+	{ "storage", "log_dir", set_log_dir },
 	{ "images", "cache", set_cache },
 	{ "images", "catalog", set_catalog },
 	{ "images", "stall_timeout", set_stall },
@@ -249,6 +255,7 @@ static void set_defaults(struct vl_config *c)
 		.accel = VL_ACCEL_AUTO,
 		.pool_name = vl_strdup("vmlab"),
 		.pool_dir = vl_strdup("/var/lib/vmlab/pool"),
+		.log_dir = vl_strdup("/var/log/libvirt/qemu"),
 		.cache_dir = default_cache(),
 		.stall_timeout = 60,
 		.pool_addr = (10u << 24) | (77u << 16),
@@ -413,6 +420,7 @@ void vl_config_release(struct vl_config *cfg)
 	free(cfg->uri);
 	free(cfg->pool_name);
 	free(cfg->pool_dir);
+	free(cfg->log_dir);
 	free(cfg->cache_dir);
 	for (size_t i = 0; i < cfg->n_catalogs; i++)
 		free(cfg->catalogs[i]);

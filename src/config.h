@@ -16,6 +16,7 @@ struct vl_config {
 	enum vl_accel accel;     /* [vm] accel, VMLAB_ACCEL */
 	char *pool_name;         /* [storage] pool */
 	char *pool_dir;          /* [storage] pool_dir */
+	char *log_dir;           /* [storage] log_dir: VMs' serial console logs */
 	char *cache_dir;         /* [images] cache, VMLAB_CACHE */
 	char **catalogs;         /* [images] catalog = a.ini, b.ini (extra catalogs) */
 	size_t n_catalogs;

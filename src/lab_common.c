@@ -178,15 +178,19 @@ int lab_for_each_vm(struct lab *lab, unsigned width, lab_vm_fn fn, void *ud, con
 	return -1;
 }
 
-char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm)
+char *lab_serial_log_for(const struct vl_ctx *ctx, const char *domain)
 {
 	struct vl_buf p = VL_BUF_INIT;
-	(void)lab;
 
-	/* virtlogd (root) writes it; /var/log/libvirt/qemu is where libvirt keeps
-	 * per-domain logs, and destroy removes ours. */
-	vl_buf_printf(&p, "/var/log/libvirt/qemu/%s-serial.log", vm->domain);
+	/* virtlogd writes it (as root); by default where libvirt keeps its own
+	 * per-domain logs. destroy removes ours. */
+	vl_buf_printf(&p, "%s/%s-serial.log", ctx->config.log_dir, domain);
 	return vl_buf_steal(&p);
+}
+
+char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm)
+{
+	return lab_serial_log_for(lab->ctx, vm->domain);
 }
 
 enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,

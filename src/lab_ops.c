@@ -166,7 +166,8 @@ int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *er
 	vl_buf_printf(&vol, "%s-seed.iso", domain);
 	if (vl_virt_volume_delete(v, pool, vol.s, err) < 0)
 		goto out;
-	vl_buf_printf(&log, "/var/log/libvirt/qemu/%s-serial.log", domain);
+	free(log.s);
+	log.s = lab_serial_log_for(ctx, domain);
 	unlink(log.s);
 	rc = 0;
 out:

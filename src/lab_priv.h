@@ -45,6 +45,7 @@ void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct v
  * every step tolerates "already gone". */
 int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err);
 /* Path of a VM's serial console log (virtlogd writes it). Caller frees. */
+char *lab_serial_log_for(const struct vl_ctx *ctx, const char *domain);
 char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm);
 /* The lab network as libvirt has it; *exists false if it has none. */
 int lab_network_info(const struct lab *lab, bool *exists, bool *active, struct vl_err *err);

@@ -62,6 +62,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.accel, VL_ACCEL_AUTO);
 	assert_string_equal(c.pool_name, "vmlab");
 	assert_string_equal(c.pool_dir, "/var/lib/vmlab/pool");
+	assert_string_equal(c.log_dir, "/var/log/libvirt/qemu");
 	if (geteuid() == 0) {
 		assert_string_equal(c.cache_dir, "/var/cache/vmlab/images");
 	} else {
@@ -300,6 +301,7 @@ static void test_example(void **state)
 	assert_int_equal(c.accel, def.accel);
 	assert_string_equal(c.pool_name, def.pool_name);
 	assert_string_equal(c.pool_dir, def.pool_dir);
+	assert_string_equal(c.log_dir, def.log_dir);
 	assert_string_equal(c.cache_dir, def.cache_dir);
 	assert_int_equal(c.n_catalogs, 0);
 	assert_int_equal(c.stall_timeout, def.stall_timeout);

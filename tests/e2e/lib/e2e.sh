@@ -57,7 +57,7 @@ e2e_setup() { # VMLAB NAME
 	E2E_TMP=$(mktemp -d /var/tmp/vmlab-e2e.XXXXXX)
 	chmod 755 "$E2E_TMP"
 	E2E_HOME=$E2E_TMP/home
-	mkdir -p "$E2E_HOME" "$E2E_TMP/www" "$E2E_TMP/cache"
+	mkdir -p "$E2E_HOME" "$E2E_TMP/www" "$E2E_TMP/cache" "$E2E_TMP/logs"
 	"$here/images/build-minimal.sh" "$E2E_TMP/www/minimal.qcow2" >&2
 	if [ "${VL_E2E_SKIP_CLOUDINIT:-0}" != 1 ]; then
 		"$here/images/build-cloudinit.sh" "$E2E_TMP/www/cloudinit.qcow2" >&2
@@ -85,12 +85,13 @@ e2e_setup() { # VMLAB NAME
 	fi
 	cat > "$E2E_CONF" <<-CONF
 	[libvirt]
-	uri = qemu:///system
+	uri = $VL_E2E_URI
 	[vm]
 	accel = tcg
 	[storage]
 	pool = vmlab
 	pool_dir = $VL_E2E_POOL_DIR
+	log_dir = $E2E_TMP/logs
 	[images]
 	cache = $E2E_TMP/cache
 	catalog = $E2E_TMP/catalog.ini
