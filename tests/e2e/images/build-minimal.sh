@@ -2,9 +2,10 @@
 # build-minimal.sh OUT.qcow2 - build the minimal cloud-like test image for vmlab's e2e tests.
 #
 # Disk: MBR (syslinux mbr.bin) + one ext4 partition at 1 MiB holding /boot (extlinux, Debian's
-# cloud kernel from `apt-get download linux-image-cloud-amd64`, a busybox initramfs that loads
-# the kernel's modular disk/cdrom/NIC/filesystem drivers) and a root of busybox-static, dropbear
-# (+ dropbearconvert, dropbearkey), OpenSSH's sftp-server and a setuid sudo shim.
+# cloud kernel from `apt-get download linux-image-cloud-amd64`, an initramfs of busybox-static
+# that loads the kernel's modular disk/cdrom/NIC/filesystem drivers) and a root of busybox
+# (Debian's dynamic build, also from `apt-get download`), dropbear (+ dropbearconvert,
+# dropbearkey), OpenSSH's sftp-server, a setuid sudo shim and the shared libraries they need.
 # At boot, /usr/libexec/vmlab-seed reads a NoCloud seed (label "cidata"): see minimal/vmlab-seed
 # for the supported meta-data/user-data subset. The guest does DHCP on its first NIC, prints
 # "vmlab-test-image: ssh ready" on ttyS0 once dropbear runs, and powers off on the ACPI button.
@@ -25,7 +26,7 @@ cache=${VL_E2E_CACHE:-/var/cache/vmlab-e2e}
 disk_mib=512          # virtual disk size; vmlab may grow the overlay, the guest ignores the rest
 label=vmlabroot
 
-key=$(cd "$here" && cat build-minimal.sh $(LC_ALL=C ls minimal/* ) | sha256sum | cut -c1-16)
+key=$(cd "$here" && cat build-minimal.sh minimal/* | sha256sum | cut -c1-16)
 cached=$cache/minimal-$key.qcow2
 mkdir -p "$cache/debs"
 
@@ -59,12 +60,22 @@ if [ -z "$kpkg" ]; then
 	echo "build-minimal: cannot resolve linux-image-cloud-amd64 (run apt-get update?)" >&2
 	exit 1
 fi
-kdeb=$(ls "$cache/debs/${kpkg}"_*.deb 2>/dev/null | tail -n 1 || true)
-if [ -z "$kdeb" ]; then
-	# Sandbox user root: the cache directory is not readable by _apt.
-	(cd "$cache/debs" && apt-get download -q -o APT::Sandbox::User=root "$kpkg" >/dev/null)
-	kdeb=$(ls "$cache/debs/${kpkg}"_*.deb | tail -n 1)
-fi
+# fetch_deb PACKAGE: path of PACKAGE's .deb in the cache, downloaded once (never installed).
+fetch_deb() {
+	local deb
+	deb=$(ls "$cache/debs/$1"_*.deb 2>/dev/null | tail -n 1 || true)
+	if [ -z "$deb" ]; then
+		# Sandbox user root: the cache directory need not be readable by _apt.
+		(cd "$cache/debs" && apt-get download -q -o APT::Sandbox::User=root "$1" >/dev/null)
+		deb=$(ls "$cache/debs/$1"_*.deb | tail -n 1)
+	fi
+	echo "$deb"
+}
+kdeb=$(fetch_deb "$kpkg")
+# The root's busybox (users' /bin/sh) is Debian's dynamic "busybox" package, not busybox-static:
+# the static build has FEATURE_SH_STANDALONE, so its shell runs applets such as ping itself
+# instead of the /bin/ping found in PATH, which has the file capability that lets users ping.
+bbdeb=$(fetch_deb busybox)
 mkdir -p "$work/kernel"
 dpkg-deb -x "$kdeb" "$work/kernel"
 kver=$(ls "$work/kernel/lib/modules")
@@ -100,10 +111,22 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/lib/vmlab,usr/libexec,etc/init.d
 	"$root"/{var/log,var/lib,var/tmp}
 chmod 1777 "$root/tmp" "$root/var/tmp"
 chmod 700 "$root/root"
-cp /bin/busybox "$root/bin/busybox"
-for applet in $(busybox --list-full); do
+mkdir -p "$work/busybox"
+dpkg-deb -x "$bbdeb" "$work/busybox"
+cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+# The boot scripts (rcS, vmlab-seed, udhcpc.script, ...) run under busybox-static instead: its
+# standalone shell runs applets without exec'ing a dynamic binary, which under TCG costs a
+# dynamic link each time (boot to SSH took twice as long with the dynamic one).
+cp /bin/busybox "$root/bin/busybox.static"
+for applet in $("$root/bin/busybox" --list-full); do
 	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
+# Unprivileged ping, as Debian's iputils-ping allows: busybox 1.35's ping needs a raw socket
+# (its ICMP datagram fallback is not in Debian's build), so /bin/ping is a copy of busybox with
+# the cap_net_raw file capability (mke2fs -d keeps the security.capability xattr).
+rm "$root/bin/ping"
+cp "$root/bin/busybox" "$root/bin/ping"
+setcap cap_net_raw+ep "$root/bin/ping"
 
 gcc -O2 -Wall -o "$work/sudo" "$src/sudo.c"
 install -m 755 /usr/sbin/dropbear "$root/usr/sbin/dropbear"
@@ -111,8 +134,8 @@ install -m 755 /usr/bin/dropbearconvert /usr/bin/dropbearkey "$root/usr/bin/"
 install -m 755 /usr/lib/openssh/sftp-server "$root/usr/lib/sftp-server"   # dropbear's SFTP path
 install -m 4755 "$work/sudo" "$root/usr/bin/sudo"
 # Shared libraries of those dynamic binaries, at the paths the loader expects.
-for bin in "$root/usr/sbin/dropbear" "$root/usr/bin/dropbearconvert" "$root/usr/bin/dropbearkey" \
-	"$root/usr/lib/sftp-server" "$root/usr/bin/sudo"; do
+for bin in "$root/bin/busybox" "$root/usr/sbin/dropbear" "$root/usr/bin/dropbearconvert" \
+	"$root/usr/bin/dropbearkey" "$root/usr/lib/sftp-server" "$root/usr/bin/sudo"; do
 	for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
 		mkdir -p "$root/$(dirname "$lib")"
 		[ -e "$root/$lib" ] || cp -L "$lib" "$root/$lib"
@@ -123,6 +146,7 @@ install -m 755 "$src/rcS" "$root/etc/init.d/rcS"
 install -m 755 "$src/rc.shutdown" "$root/etc/init.d/rc.shutdown"
 install -m 755 "$src/udhcpc.script" "$root/etc/udhcpc.script"
 install -m 755 "$src/vmlab-seed" "$root/usr/libexec/vmlab-seed"
+install -m 755 "$src/vmlab-net" "$root/usr/libexec/vmlab-net"
 install -m 755 "$src/acpi-power" "$root/etc/acpi/PWRF/00000080"
 install -m 644 "$src/yaml2dir.awk" "$root/usr/lib/vmlab/yaml2dir.awk"
 install -m 644 "$src/inittab" "$root/etc/inittab"

@@ -1,58 +1,86 @@
 # shellcheck shell=bash
-# harness.sh - a real libvirtd + QEMU for vmlab's end-to-end tests, inside a network namespace.
+# harness.sh - a real libvirtd + QEMU for vmlab's end-to-end tests, isolated in a network
+# namespace and a private set of libvirt directories.
 #
 # Source it from bash, then:
-#   vl_harness_start NAME   create netns NAME (lo up), start virtlogd and libvirtd inside it,
-#                           wait until `virsh -c qemu:///system version` answers, ensure the dir
-#                           storage pool "vmlab" exists and is active. Sets VL_NS=NAME.
+#   vl_harness_start NAME   create netns NAME (lo up); start virtlogd and libvirtd inside it
+#                           with private libvirt dirs (below); wait until virsh answers; ensure
+#                           the dir storage pool "vmlab" exists and is active.
 #   vl_harness_stop         destroy/undefine every domain and network named vmlab-*, delete the
-#                           vmlab-* volumes of pool "vmlab", undefine the pool (its files stay),
-#                           stop the daemons by PID, end whatever still runs in the netns, delete
+#                           vmlab-* volumes of pool "vmlab", stop the daemons by PID (SIGTERM,
+#                           then SIGKILL), end by PID whatever still runs in the netns, delete
 #                           the netns. Safe to call twice; meant for `trap vl_harness_stop EXIT`.
-#   vl_ns_exec CMD...       ip netns exec "$VL_NS" CMD... (every client of a guest IP goes here)
-#   vl_virsh ARGS...        virsh -q -c qemu:///system ARGS... (the socket is a file: works from
-#                           the host namespace too)
-#   vl_http_start DIR PORT  serve DIR on 127.0.0.1:PORT inside the netns (lighttpd: Range
+#   vl_ns_exec CMD...       ip netns exec "$VL_NS" CMD...: every client of a guest IP (ssh, ping,
+#                           and vmlab itself, which also downloads images) runs through this
+#   vl_virsh ARGS...        virsh -q -c "$VL_E2E_URI" ARGS... (works from any namespace)
+#   vl_http_start DIR PORT  serve DIR on 127.0.0.1:PORT inside the netns with lighttpd (Range
 #                           requests, ETag, HEAD); several ports may run at once
 #   vl_http_stop [PORT]     stop that server, or all of them
 #
-# Variables:
-#   VL_NS                   set by vl_harness_start: the netns name (read-only for callers)
-#   VL_E2E_STATE            set by vl_harness_start: state dir (PID files, daemon logs, configs)
-#   VL_E2E_STATE_ROOT       in: where state dirs live (default /run/vmlab-e2e; state = ROOT/NAME)
-#   VL_E2E_POOL_DIR         in: directory of pool "vmlab" (default /var/lib/vmlab/pool-NAME);
-#                           it and its parents must be traversable by libvirt-qemu (not 0700)
-#   VL_E2E_KEEP_STATE       in: 1 = vl_harness_stop keeps the state dir (logs); it is also kept
-#                           when the shell is exiting with a non-zero status
-#   VL_E2E_QUIET            in: 1 = no progress lines on stderr
+# Variables set and exported by vl_harness_start:
+#   VL_NS          the netns name
+#   VL_E2E_STATE   the state dir: PID files, daemon configs and logs, the private libvirt dirs
+#   VL_E2E_URI     qemu:///system?socket=$VL_E2E_STATE/sock/libvirt-sock, our libvirtd
+#   VMLAB_URI, LIBVIRT_DEFAULT_URI   both = VL_E2E_URI, so vmlab and virsh run by a test can
+#                  only ever reach the harness's daemon, never a libvirtd of the host
+# Variables read:
+#   VL_E2E_STATE_ROOT  where state dirs live (default /run/vmlab-e2e; state = ROOT/NAME)
+#   VL_E2E_POOL_DIR    directory of pool "vmlab" (default /var/lib/vmlab/pool-NAME); it and its
+#                      parents must be traversable by QEMU's user libvirt-qemu (not 0700)
+#   VL_E2E_KEEP_STATE  1 = vl_harness_stop keeps the state dir (logs, serial logs); it is also
+#                      kept when vl_harness_stop runs as an EXIT trap of a failing shell
+#   VL_E2E_QUIET       1 = no progress lines on stderr
+#   VL_E2E_CACHE       shared cache dir (default /var/cache/vmlab-e2e): images, and libvirt's
+#                      QEMU capabilities cache in libvirt-cache/
+#   VL_E2E_KVM         1 = let libvirt see /dev/kvm (default: hidden, see below)
+#   VL_E2E_LOG_LEVEL   libvirtd's log level into $VL_E2E_STATE/libvirtd.log (default 3:
+#                      warnings and errors; 1 = debug, very verbose)
+# The pool directory survives vl_harness_stop (only its vmlab-* volumes are deleted).
 #
-# One system libvirtd at a time: it owns /run/libvirt. vl_harness_start refuses when a libvirtd
-# (or virtqemud/virtnetworkd/virtlogd) that this harness did not start under NAME is running.
-# If a crashed run left daemons/netns under the same NAME (recorded in its state dir), they are
-# stopped and the netns deleted first; leftover vmlab-* objects are purged once libvirtd is up.
-# Calling vl_harness_start NAME again in the same shell while its daemons run reuses them.
+# Isolation. A system libvirtd normally owns /run/libvirt, /var/lib/libvirt, /etc/libvirt,
+# /var/cache/libvirt and /var/log/libvirt, so two of them on one host (another developer's test
+# run, say) would fight over sockets, domain status files and dnsmasq leases. `ip netns exec`
+# gives its command a mount namespace of its own; the daemons are started in one such namespace
+# where those five directories are bind mounts of fresh directories in the state dir (the
+# configuration files of /etc/libvirt are copied, persistent objects are not). The client
+# socket is moved to $VL_E2E_STATE/sock (unix_sock_dir), which every namespace sees. So several
+# harnesses (different NAMEs) and a host libvirtd can run at once; each start is a clean slate:
+# no objects, no leases (a reservation whose IP is still leased is ignored, see HOST-NOTES).
+# Under the same NAME, a previous crashed run (daemons, guests, netns recorded in the state dir)
+# is ended first; calling vl_harness_start NAME again in the same shell reuses the running one.
 #
-# Measured on the 2-core Debian 12 machine (libvirt 9.0.0): vl_harness_start takes about
-# 12-13 s in all, nearly all of it libvirtd's first answer (the QEMU capabilities probe, done
-# again at each libvirtd start because its cache lives in /var/cache/libvirt/qemu and is
-# validated against the binary... and is usually reused: then it is about 1-2 s).
-# vl_harness_stop with no guests: about 1 s.
+# /dev/kvm. In the daemons' namespace /dev/kvm is covered by an empty file of mode 000, unless
+# VL_E2E_KVM=1. On this machine KVM hangs Linux guests (HOST-NOTES), so tests use TCG anyway,
+# and libvirt 9.0 gets its capabilities wrong here: /dev/kvm is root-only (0600), libvirt's
+# check "can libvirt-qemu open /dev/kvm" says no while its QEMU probe does get KVM, so every
+# cached capability set is judged stale and each API call that looks capabilities up re-probes
+# QEMU (about 4 s each: a `virsh define` took minutes). With /dev/kvm hidden both agree that
+# there is no KVM, the cache holds, and domain capabilities report no kvm (so vmlab's "auto"
+# picks TCG). The private qemu.conf then also says `namespaces = [ ]` (no per-guest /dev).
+#
+# Measured here (2 cores, libvirt 9.0.0, QEMU 7.2): vl_harness_start about 4 s the first time
+# (libvirtd's first answer waits for the QEMU capabilities probe), 0.5 s once the
+# capabilities cache in $VL_E2E_CACHE/libvirt-cache is filled. vl_harness_stop: about 4 s
+# without guests (libvirtd takes that long to exit on SIGTERM), plus about 2 s of parallel
+# destroys.
 
 VL_E2E_STATE_ROOT=${VL_E2E_STATE_ROOT:-/run/vmlab-e2e}
-VL_E2E_URI=qemu:///system
+VL_E2E_CACHE=${VL_E2E_CACHE:-/var/cache/vmlab-e2e}
 
 _vl_say() { [ "${VL_E2E_QUIET:-0}" = 1 ] || echo "harness: $*" >&2; }
 
-vl_ns_exec() { ip netns exec "$VL_NS" "$@"; }
+_vl_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-vl_virsh() { virsh -q -c "$VL_E2E_URI" "$@"; }
+vl_ns_exec() { ip netns exec "${VL_NS:?vl_harness_start first}" "$@"; }
+
+vl_virsh() { virsh -q -c "${VL_E2E_URI:?vl_harness_start first}" "$@"; }
 
 # _vl_pid_alive PID COMM: PID runs and its command name is COMM.
 _vl_pid_alive() {
 	[ -n "$1" ] && [ -r "/proc/$1/comm" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
 }
 
-# _vl_kill PID COMM [SECONDS]: SIGTERM, wait, then SIGKILL; only if PID still is COMM.
+# _vl_kill PID COMM [SECONDS]: SIGTERM, wait, then SIGKILL; only while PID still is COMM.
 _vl_kill() {
 	local pid=$1 comm=$2 wait=${3:-10} i
 	_vl_pid_alive "$pid" "$comm" || return 0
@@ -61,7 +89,7 @@ _vl_kill() {
 		_vl_pid_alive "$pid" "$comm" || return 0
 		sleep 0.1
 	done
-	_vl_say "$comm ($pid) ignored SIGTERM; SIGKILL"
+	_vl_say "$comm ($pid) ignored SIGTERM for $wait s: SIGKILL"
 	kill -KILL "$pid" 2>/dev/null || true
 	for ((i = 0; i < 50; i++)); do
 		_vl_pid_alive "$pid" "$comm" || return 0
@@ -71,195 +99,183 @@ _vl_kill() {
 
 _vl_pidfile() { cat "$1" 2>/dev/null || true; }
 
-# _vl_sock_pid: PID of the daemon listening on libvirt's system socket (SO_PEERCRED), or ''.
-# Another libvirtd started later (by anyone) would take the socket path over; this is how we
-# make sure every virsh call of ours reaches our own daemon.
-_vl_sock_pid() {
-	python3 - 2>/dev/null <<-'EOF' || true
-		import socket, struct
-		s = socket.socket(socket.AF_UNIX)
-		s.connect("/run/libvirt/libvirt-sock")
-		print(struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0])
-	EOF
-}
+_vl_netns_exists() { ip netns list 2>/dev/null | awk '{ print $1 }' | grep -qx "$1"; }
 
-# _vl_ours STATE: the libvirt socket is served by the libvirtd recorded in STATE.
-_vl_ours() {
-	local pid
-	pid=$(_vl_pidfile "$1/libvirtd.pid")
-	[ -n "$pid" ] && [ "$(_vl_sock_pid)" = "$pid" ]
-}
-
-# _vl_foreign_daemons NAME: PIDs of libvirt daemons that are not the ones recorded for NAME.
-_vl_foreign_daemons() {
-	local state=$VL_E2E_STATE_ROOT/$1 ours pid comm
-	ours=" $(_vl_pidfile "$state/libvirtd.pid") $(_vl_pidfile "$state/virtlogd.pid") "
-	for comm in libvirtd virtlogd virtqemud virtnetworkd virtstoraged virtproxyd; do
-		for pid in $(pidof "$comm" 2>/dev/null); do
-			case "$ours" in *" $pid "*) ;; *) echo "$pid($comm)" ;; esac
-		done
-	done
-}
-
-# _vl_purge: remove every vmlab-* domain, network and volume from the running libvirtd.
+# _vl_purge STATE URI: remove every vmlab-* domain, network and volume from our libvirtd.
 _vl_purge() {
-	local state=$1 dom net vol br pids=()
-	for dom in $(vl_virsh list --all --name 2>/dev/null | grep '^vmlab-' || true); do
-		# Destroying takes about 2 s each under TCG: do them in parallel.
-		vl_virsh destroy "$dom" >/dev/null 2>&1 &
+	local state=$1 uri=$2 dom net vol pids=()
+	for dom in $(virsh -q -c "$uri" list --all --name 2>/dev/null | grep '^vmlab-' || true); do
+		# destroy takes about 2 s per guest under TCG: do them in parallel.
+		virsh -q -c "$uri" destroy "$dom" >/dev/null 2>&1 &
 		pids+=($!)
 	done
 	[ ${#pids[@]} -eq 0 ] || wait "${pids[@]}" 2>/dev/null || true
-	for dom in $(vl_virsh list --all --name 2>/dev/null | grep '^vmlab-' || true); do
-		vl_virsh undefine --snapshots-metadata --checkpoints-metadata --nvram "$dom" >/dev/null 2>&1 ||
-			vl_virsh undefine "$dom" >/dev/null 2>&1 || _vl_say "cannot undefine $dom"
+	for dom in $(virsh -q -c "$uri" list --all --name 2>/dev/null | grep '^vmlab-' || true); do
+		virsh -q -c "$uri" undefine --snapshots-metadata --checkpoints-metadata --nvram "$dom" \
+			>/dev/null 2>&1 || virsh -q -c "$uri" undefine "$dom" >/dev/null 2>&1 ||
+			_vl_say "cannot undefine domain $dom"
 		_vl_say "removed domain $dom"
 	done
-	for net in $(vl_virsh net-list --all --name 2>/dev/null | grep '^vmlab-' || true); do
-		br=$(vl_virsh net-info "$net" 2>/dev/null | awk '$1 == "Bridge:" { print $2 }')
-		[ -n "$br" ] && echo "$br" >>"$state/bridges"
-		vl_virsh net-destroy "$net" >/dev/null 2>&1 || true
-		vl_virsh net-undefine "$net" >/dev/null 2>&1 || true
-		_vl_say "removed network $net${br:+ (bridge $br)}"
+	for net in $(virsh -q -c "$uri" net-list --all --name 2>/dev/null | grep '^vmlab-' || true); do
+		virsh -q -c "$uri" net-destroy "$net" >/dev/null 2>&1 || true
+		virsh -q -c "$uri" net-undefine "$net" >/dev/null 2>&1 || true
+		_vl_say "removed network $net"
 	done
-	if vl_virsh pool-info vmlab >/dev/null 2>&1; then
-		vl_virsh pool-refresh vmlab >/dev/null 2>&1 || true
-		for vol in $(vl_virsh vol-list vmlab 2>/dev/null | awk '$1 ~ /^vmlab-/ { print $1 }'); do
-			vl_virsh vol-delete --pool vmlab "$vol" >/dev/null 2>&1 || true
+	if virsh -q -c "$uri" pool-info vmlab >/dev/null 2>&1; then
+		virsh -q -c "$uri" pool-refresh vmlab >/dev/null 2>&1 || true
+		for vol in $(virsh -q -c "$uri" vol-list vmlab 2>/dev/null | awk '$1 ~ /^vmlab-/ { print $1 }'); do
+			virsh -q -c "$uri" vol-delete --pool vmlab "$vol" >/dev/null 2>&1 || true
 		done
 	fi
 }
 
-# _vl_files_cleanup STATE: libvirt leaves per-network files behind (HOST-NOTES); the dnsmasq
-# lease file would make the next run's reservations be ignored for about an hour.
-_vl_files_cleanup() {
-	local state=$1 br
-	rm -f /run/libvirt/network/vmlab-* /var/lib/libvirt/dnsmasq/vmlab-* 2>/dev/null || true
-	if [ -f "$state/bridges" ]; then
-		while read -r br; do
-			[ -n "$br" ] && rm -f "/var/lib/libvirt/dnsmasq/$br.status" \
-				"/var/lib/libvirt/dnsmasq/$br.macs"
-		done <"$state/bridges"
-		rm -f "$state/bridges"
-	fi
-}
-
-# _vl_stop_name NAME [keep]: stop everything recorded for NAME; no libvirt calls if it is not up.
+# _vl_stop_name NAME [KEEP]: end everything recorded for NAME (also a crashed run's leftovers).
 _vl_stop_name() {
-	local name=$1 keep=${2:-0} state=$VL_E2E_STATE_ROOT/$1 lpid vpid pid i
-	[ -d "$state" ] || { ip netns del "$name" 2>/dev/null || true; return 0; }
+	local name=$1 keep=${2:-0} state=$VL_E2E_STATE_ROOT/$1 uri lpid vpid pid pids i
+	uri="qemu:///system?socket=$state/sock/libvirt-sock"
 	lpid=$(_vl_pidfile "$state/libvirtd.pid")
 	vpid=$(_vl_pidfile "$state/virtlogd.pid")
 	if _vl_pid_alive "$lpid" libvirtd; then
-		if _vl_ours "$state"; then
-			_vl_purge "$state"
-			vl_virsh pool-destroy vmlab >/dev/null 2>&1 || true
-			vl_virsh pool-undefine vmlab >/dev/null 2>&1 || true
-		else
-			_vl_say "WARNING: /run/libvirt/libvirt-sock is served by PID $(_vl_sock_pid)," \
-				"not by our libvirtd $lpid: leaving libvirt objects alone"
-		fi
+		_vl_purge "$state" "$uri"
 	fi
-	_vl_http_stop_in "$state"
+	[ -d "$state" ] && _vl_http_stop_in "$state"
 	_vl_kill "$lpid" libvirtd 15
 	_vl_kill "$vpid" virtlogd 5
 	rm -f "$state/libvirtd.pid" "$state/virtlogd.pid"
-	# Whatever still runs in the namespace (QEMU left by a crashed run, dnsmasq) was started by
+	# Whatever still runs in the namespace (dnsmasq, QEMU left by a crashed run) was started by
 	# this harness: end it by PID, then delete the namespace.
-	if ip netns list 2>/dev/null | grep -qw "^$name"; then
+	if _vl_netns_exists "$name"; then
 		for ((i = 0; i < 3; i++)); do
 			pids=$(ip netns pids "$name" 2>/dev/null || true)
 			[ -z "$pids" ] && break
 			for pid in $pids; do
-				_vl_say "ending leftover $(cat "/proc/$pid/comm" 2>/dev/null) ($pid) in netns $name"
+				_vl_say "ending $(cat "/proc/$pid/comm" 2>/dev/null) ($pid) left in netns $name"
 				kill -"$([ $i -eq 0 ] && echo TERM || echo KILL)" "$pid" 2>/dev/null || true
 			done
 			sleep 2
 		done
 		ip netns del "$name" 2>/dev/null || _vl_say "cannot delete netns $name"
 	fi
-	# Only when no other libvirt daemon runs: those files could be its own.
-	[ -n "$(_vl_foreign_daemons "$name")" ] || _vl_files_cleanup "$state"
-	if [ "$keep" = 1 ]; then
+	if [ "$keep" = 1 ] && [ -d "$state" ]; then
 		_vl_say "state and logs kept in $state"
 	else
 		rm -rf "$state"
 	fi
 }
 
+# _vl_private_dirs STATE: fresh copies of libvirt's directories (tree, modes and owners only;
+# for /etc/libvirt the configuration files, without persistent domains/networks/pools).
+_vl_private_dirs() {
+	local state=$1 d dst
+	# The directories the Debian packages ship (libvirtd makes the rest), with the host's owners
+	# and modes. /var/cache/libvirt, the QEMU capabilities cache, is shared across runs in
+	# $VL_E2E_CACHE (libvirt validates it; its files are replaced atomically).
+	for d in /run/libvirt /var/lib/libvirt /var/lib/libvirt/dnsmasq /var/lib/libvirt/images \
+		/var/lib/libvirt/boot /var/lib/libvirt/qemu /var/lib/libvirt/qemu/channel \
+		/var/lib/libvirt/qemu/channel/target /var/lib/libvirt/qemu/snapshot \
+		/var/lib/libvirt/qemu/checkpoint /var/lib/libvirt/qemu/dump /var/lib/libvirt/qemu/nvram \
+		/var/lib/libvirt/qemu/save /var/lib/libvirt/qemu/ram /var/log/libvirt \
+		/var/log/libvirt/qemu /var/cache/libvirt /var/cache/libvirt/qemu \
+		/var/cache/libvirt/qemu/capabilities; do
+		case "$d" in
+		/var/cache/libvirt*) dst=$VL_E2E_CACHE/libvirt-cache${d#/var/cache/libvirt} ;;
+		*) dst=$state/root$d ;;
+		esac
+		mkdir -p "$dst"
+		if [ -d "$d" ]; then
+			chown --reference="$d" "$dst" 2>/dev/null || true
+			chmod --reference="$d" "$dst" 2>/dev/null || true
+		fi
+	done
+	# What the daemons' namespace will see as /dev/kvm unless VL_E2E_KVM=1: see the top.
+	: >"$state/root/no-kvm"
+	chmod 000 "$state/root/no-kvm"
+	dst=$state/root/etc/libvirt
+	mkdir -p "$dst"
+	cp -a /etc/libvirt/. "$dst/"
+	rm -rf "$dst"/qemu/*.xml "$dst"/qemu/autostart "$dst"/qemu/networks/*.xml \
+		"$dst"/qemu/networks/autostart/* "$dst"/storage "$dst"/secrets
+	# No per-domain /dev namespace: libvirt would try to carry the /dev/kvm cover (a file bind
+	# mount) into each guest's private /dev and fail ("Unable to move ... mount to /dev/kvm").
+	if [ "${VL_E2E_KVM:-0}" != 1 ]; then
+		printf '\n# vmlab e2e harness: /dev/kvm is covered by a file mount\nnamespaces = [ ]\n' \
+			>>"$dst/qemu.conf"
+	fi
+}
+
 vl_harness_start() {
-	local name=${1:?usage: vl_harness_start NAME} state foreign pool t0 t1 i cur
+	local name=${1:?usage: vl_harness_start NAME} state pool t0 i cur lpid others ok=0 uri
 	case "$name" in
 	*[!a-z0-9-]* | "" | -*) echo "harness: bad name '$name' ([a-z0-9-] only)" >&2; return 2 ;;
 	esac
 	state=$VL_E2E_STATE_ROOT/$name
 	pool=${VL_E2E_POOL_DIR:-/var/lib/vmlab/pool-$name}
+	uri="qemu:///system?socket=$state/sock/libvirt-sock"
 
 	# Same shell, same name, daemons up: reuse.
 	if [ "${VL_NS:-}" = "$name" ] &&
 		_vl_pid_alive "$(_vl_pidfile "$state/libvirtd.pid")" libvirtd &&
 		_vl_pid_alive "$(_vl_pidfile "$state/virtlogd.pid")" virtlogd &&
-		_vl_ours "$state" && vl_virsh version >/dev/null 2>&1; then
+		virsh -q -c "$uri" version >/dev/null 2>&1; then
 		_vl_say "reusing libvirtd $(_vl_pidfile "$state/libvirtd.pid") in netns $name"
 		return 0
 	fi
-
-	foreign=$(_vl_foreign_daemons "$name")
-	if [ -n "$foreign" ]; then
-		echo "harness: refusing to start: libvirt daemons not started by this harness as '$name'" \
-			"are running: $(echo $foreign)." >&2
-		for cur in "$VL_E2E_STATE_ROOT"/*/libvirtd.pid; do
-			[ -f "$cur" ] && echo "harness: (harness state found: $(dirname "$cur"); stop it with" \
-				"VL_NS=$(basename "$(dirname "$cur")") vl_harness_stop)" >&2
-		done
-		return 1
-	fi
-	if [ -d "$state" ] || ip netns list 2>/dev/null | grep -qw "^$name"; then
-		_vl_say "cleaning up a previous run of '$name'"
+	if [ -d "$state" ] || _vl_netns_exists "$name"; then
+		_vl_say "ending what a previous run of '$name' left"
 		_vl_stop_name "$name"
 	fi
+	others=$(pidof libvirtd virtqemud 2>/dev/null || true)
+	[ -z "$others" ] || _vl_say "note: other libvirt daemons run ($others); ours is isolated from them"
 
 	t0=$(date +%s.%N)
-	mkdir -p "$state" "$pool"
+	mkdir -p "$state/sock" "$pool"
 	chmod 755 "$state"
+	_vl_private_dirs "$state"
 	ip netns add "$name"
 	ip -n "$name" link set lo up
 	VL_NS=$name
 	VL_E2E_STATE=$state
-	export VL_NS VL_E2E_STATE
+	VL_E2E_URI=$uri
+	VMLAB_URI=$uri
+	LIBVIRT_DEFAULT_URI=$uri
+	export VL_NS VL_E2E_STATE VL_E2E_URI VMLAB_URI LIBVIRT_DEFAULT_URI
 
-	# Own config files: logs into the state dir instead of syslog (there is none here).
+	# Own config files: logs into the state dir (there is no syslog), socket in the state dir.
 	cat >"$state/virtlogd.conf" <<-EOF
 		log_outputs = "3:file:$state/virtlogd.log"
 	EOF
 	cat >"$state/libvirtd.conf" <<-EOF
 		log_outputs = "${VL_E2E_LOG_LEVEL:-3}:file:$state/libvirtd.log"
-		log_filters = "${VL_E2E_LOG_FILTERS:-}"
+		unix_sock_dir = "$state/sock"
 	EOF
-	# libvirtd's qemu driver finds virtlogd by its default socket, so only the PID file moves.
-	if ! vl_ns_exec virtlogd -d -f "$state/virtlogd.conf" -p "$state/virtlogd.pid"; then
-		echo "harness: virtlogd failed to start (see $state/virtlogd.log)" >&2
+	# One mount namespace (made by ip netns exec) for both daemons: the private directories are
+	# bind-mounted there only. libvirtd finds virtlogd by its default socket in /run/libvirt.
+	if ! vl_ns_exec bash -c '
+		set -e
+		state=$1
+		for dir in /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt; do
+			mkdir -p "$dir"
+			mount --bind "$state/root$dir" "$dir"
+		done
+		mkdir -p /var/cache/libvirt
+		mount --bind "$2/libvirt-cache" /var/cache/libvirt
+		if [ "$3" != 1 ] && [ -e /dev/kvm ]; then
+			mount --bind "$state/root/no-kvm" /dev/kvm
+		fi
+		virtlogd -d -f "$state/virtlogd.conf" -p "$state/virtlogd.pid"
+		libvirtd -d -f "$state/libvirtd.conf" -p "$state/libvirtd.pid"
+	' vl-harness "$state" "$VL_E2E_CACHE" "${VL_E2E_KVM:-0}"; then
+		echo "harness: starting the daemons failed (see $state/*.log)" >&2
 		return 1
 	fi
-	if ! vl_ns_exec libvirtd -d -f "$state/libvirtd.conf" -p "$state/libvirtd.pid"; then
-		echo "harness: libvirtd failed to start (see $state/libvirtd.log)" >&2
-		return 1
-	fi
-	_vl_say "netns $name: virtlogd $(_vl_pidfile "$state/virtlogd.pid"), libvirtd $(_vl_pidfile "$state/libvirtd.pid")"
-
-	# The first call waits for the QEMU capabilities probe (12-16 s here, see the top).
-	local ok=0 lpid sockpid
 	lpid=$(_vl_pidfile "$state/libvirtd.pid")
+	_vl_say "netns $name: virtlogd $(_vl_pidfile "$state/virtlogd.pid"), libvirtd $lpid"
+
+	# The first call waits for the QEMU capabilities probe (about 4 s on a cold cache).
 	for ((i = 0; i < 600; i++)); do
-		sockpid=$(_vl_sock_pid)
-		if [ "$sockpid" = "$lpid" ] && vl_virsh version >/dev/null 2>&1; then
+		if vl_virsh version >/dev/null 2>&1; then
 			ok=1
 			break
-		fi
-		if [ -n "$sockpid" ] && [ "$sockpid" != "$lpid" ]; then
-			echo "harness: /run/libvirt/libvirt-sock is served by PID $sockpid, not by our" \
-				"libvirtd $lpid: another libvirtd started meanwhile" >&2
-			return 1
 		fi
 		if ! _vl_pid_alive "$lpid" libvirtd; then
 			echo "harness: libvirtd exited (see $state/libvirtd.log)" >&2
@@ -271,38 +287,29 @@ vl_harness_start() {
 		echo "harness: libvirtd did not answer within 60 s (see $state/libvirtd.log)" >&2
 		return 1
 	fi
-	t1=$(date +%s.%N)
-	_vl_say "libvirtd answered after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+	_vl_say "libvirtd answered after $(_vl_elapsed "$t0") s"
 
-	_vl_purge "$state"   # objects a crashed run left in libvirt's persistent config
-
-	# Storage pool "vmlab" on $pool (redefined if it points elsewhere).
-	if vl_virsh pool-info vmlab >/dev/null 2>&1; then
-		cur=$(vl_virsh pool-dumpxml vmlab | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -n 1)
-		if [ "$cur" != "$pool" ]; then
-			vl_virsh pool-destroy vmlab >/dev/null 2>&1 || true
-			vl_virsh pool-undefine vmlab >/dev/null
-		fi
-	fi
+	# Storage pool "vmlab" on $pool.
 	if ! vl_virsh pool-info vmlab >/dev/null 2>&1; then
 		vl_virsh pool-define-as vmlab dir --target "$pool" >/dev/null
 	fi
-	if [ "$(vl_virsh pool-info vmlab | awk '$1 == "State:" { print $2 }')" != running ]; then
+	cur=$(vl_virsh pool-info vmlab | awk '$1 == "State:" { print $2 }')
+	if [ "$cur" != running ]; then
 		vl_virsh pool-build vmlab >/dev/null 2>&1 || true
 		vl_virsh pool-start vmlab >/dev/null
 	fi
 	vl_virsh pool-refresh vmlab >/dev/null
-	t1=$(date +%s.%N)
-	_vl_say "ready in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (pool vmlab: $pool)"
+	_vl_say "ready in $(_vl_elapsed "$t0") s (pool vmlab: $pool, uri $uri)"
 }
 
 vl_harness_stop() {
-	local status=$? name=${VL_NS:-} keep=${VL_E2E_KEEP_STATE:-0}
+	local status=$? name=${VL_NS:-} keep=${VL_E2E_KEEP_STATE:-0} t0
 	[ -n "$name" ] || return 0
 	[ "$status" -ne 0 ] && keep=1
+	t0=$(date +%s.%N)
 	_vl_stop_name "$name" "$keep"
-	_vl_say "stopped '$name'"
-	unset VL_NS VL_E2E_STATE
+	_vl_say "stopped '$name' in $(_vl_elapsed "$t0") s"
+	unset VL_NS VL_E2E_STATE VL_E2E_URI VMLAB_URI LIBVIRT_DEFAULT_URI
 	return 0
 }
 
@@ -314,7 +321,8 @@ vl_http_start() {
 	dir=$(realpath "$dir")
 	conf=$state/http-$port.conf
 	vl_http_stop "$port"
-	# lighttpd: Range (server.range-requests is on by default), ETag, Last-Modified, HEAD.
+	# lighttpd serves Range requests (server.range-requests defaults to enabled), ETag,
+	# Last-Modified and HEAD. It runs as root here: it is a test server on the netns's loopback.
 	cat >"$conf" <<-EOF
 		server.document-root = "$dir"
 		server.bind = "127.0.0.1"

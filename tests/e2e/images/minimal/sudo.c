@@ -1,7 +1,8 @@
 /* sudo.c: a tiny setuid stand-in for sudo in the minimal test image (no sudoers, no password).
  * Members of group "sudo" (and root) may run a command as root or as -u USER.
  * Accepted: sudo [-n] [-E] [-H] [-S] [-i | -s] [-u USER] [--] [COMMAND [ARG...]]
- * -n, -E, -S, -H are accepted and ignored (the environment is kept, HOME/USER/LOGNAME are set). */
+ * -n, -E, -S, -H are accepted and ignored (the environment is kept; PATH is set to Debian's
+ * secure_path and HOME/USER/LOGNAME to the target user's). */
 #define _GNU_SOURCE
 #include <grp.h>
 #include <pwd.h>
@@ -60,6 +61,8 @@ int main(int argc, char **argv)
 		perror("sudo");
 		return 1;
 	}
+	/* Debian's sudoers secure_path. */
+	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	setenv("HOME", pw->pw_dir, 1);
 	setenv("USER", pw->pw_name, 1);
 	setenv("LOGNAME", pw->pw_name, 1);

@@ -15,13 +15,19 @@
 # Supported subset (what vmlab and the tests write; anything else is skipped, not fatal):
 #   - block mappings "key: value" nested by indentation (spaces only)
 #   - block sequences "- value", "- key: value" (a mapping item), also at the parent key's indent
-#   - plain, 'single-quoted' ('' escape) and "double-quoted" (\" \\ \n \t) scalars
+#   - plain, 'single-quoted' ('' escape) and "double-quoted" (\" \\ \n \t \r \xNN) scalars
 #   - literal block scalars "|", "|-", "|+" (folded ">" is read as literal)
 #   - flow sequences of scalars on one line: [a, 'b, c', "d"] (no nesting)
 #   - full-line comments, and " #" comments after plain scalars
 # Not supported: flow mappings {..}, anchors/aliases, multi-document streams, tabs, JSON.
 
 function trim(s) { sub(/^[ ]+/, "", s); sub(/[ ]+$/, "", s); return s }
+
+function hex(h,    i, n) {
+	n = 0; h = tolower(h)
+	for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+	return n
+}
 
 function safe(k) { gsub(/[^A-Za-z0-9_-]/, "_", k); return k }
 
@@ -38,7 +44,10 @@ function scalar(v,    r, i, c) {
 			c = substr(v, i, 1)
 			if (c == "\\" && i < length(v)) {
 				i++; c = substr(v, i, 1)
-				if (c == "n") c = "\n"; else if (c == "t") c = "\t"
+				if (c == "n") c = "\n"; else if (c == "t") c = "\t"; else if (c == "r") c = "\r"
+				else if (c == "x" && substr(v, i + 1, 2) ~ /^[0-9A-Fa-f][0-9A-Fa-f]$/) {
+					c = sprintf("%c", hex(substr(v, i + 1, 2))); i += 2
+				}
 			}
 			r = r c
 		}
