@@ -25,7 +25,7 @@ check_eq "cloud-init: user, hostname, sudo" "dev
 box
 sudo-ok" "$out"
 fp_inj=$(ssh-keygen -lf "$p/.vmlab/hostkeys/box_ed25519.pub" | awk '{print $2}')
-fp_srv=$(cd "$p" && vmlab ssh box -- ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $2}')
+fp_srv=$(cd "$p" && vmlab ssh box -- sudo -n ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $2}')
 check_eq "cloud-init: the guest's host key is the injected one" "$fp_inj" "$fp_srv"
 (cd "$p" && vmlab destroy --force >/dev/null 2>&1)
 check_eq "cloud-init lab destroyed without leftovers" "" "$(leftovers "$id")"
