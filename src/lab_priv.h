@@ -36,6 +36,9 @@ typedef int (*lab_vm_fn)(struct lab *lab, const struct vl_plan_vm *vm, void *ud,
 			 struct vl_err *err);
 int lab_for_each_vm(struct lab *lab, unsigned width, lab_vm_fn fn, void *ud, const char *what,
 		    struct vl_err *err);
+/* Wait until the VM answers SSH with the project key and its pinned host key
+ * ([up] boot_timeout); a timeout carries the tail of its console log. */
+int lab_wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
 /* Run argv on a VM over SSH; output becomes VL_EV_OUTPUT events. */
 int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *argv, size_t argc,
 	     int in_fd, int *status, struct vl_err *err);

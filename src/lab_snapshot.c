@@ -253,6 +253,18 @@ static int run_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct
 	return vl_virt_domain_resume(lab->ctx->virt, vm->domain, err);
 }
 
+/* A reverted guest runs in a new QEMU on a new bridge port: it can take a
+ * moment before the host reaches it again. Rollback promises SSH works. */
+static int ready_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+{
+	struct revert_job *j = ud;
+	size_t i = (size_t)(vm - lab->plan.vms);
+
+	if (!j->has[i] || !j->run_after[i])
+		return 0;
+	return lab_wait_ssh(lab, vm, NULL, err);
+}
+
 int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err *err)
 {
 	struct vl_snap_info *snaps = NULL;
@@ -261,7 +273,7 @@ int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err 
 	size_t n = 0;
 	int rc = -1;
 
-	if (lab_open(&lab, ctx, LAB_LOCK, NULL, err) < 0)
+	if (lab_open(&lab, ctx, LAB_LOCK | LAB_KEYS, NULL, err) < 0)
 		return -1;
 	if (collect(&lab, &snaps, &n, err) < 0)
 		goto out;
@@ -296,7 +308,8 @@ int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err 
 	vl_event_info(&ctx->events, NULL, "restoring snapshot '%s'", pick->name);
 	unsigned all = (unsigned)lab.plan.n_vms;
 	if (lab_for_each_vm(&lab, all, revert_vm, &j, "restore", err) < 0 ||
-	    lab_for_each_vm(&lab, all, run_vm, &j, "restore", err) < 0)
+	    lab_for_each_vm(&lab, all, run_vm, &j, "restore", err) < 0 ||
+	    lab_for_each_vm(&lab, all, ready_vm, &j, "restore", err) < 0)
 		goto out;
 	vl_event_info(&ctx->events, NULL, "lab %s is back at snapshot '%s'", lab.plan.lab_name,
 		      pick->name);

@@ -250,7 +250,7 @@ static void console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl
 	}
 }
 
-static int wait_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+int lab_wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
 {
 	VL_AUTOFREE char *host_pub = NULL;
 	struct vl_ssh_target t;
@@ -342,7 +342,7 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 		goto out;
 	t[4] = mono();
 	/* waiting costs nothing but a socket each: wait for every VM at once */
-	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, wait_vm, NULL, "up", err) < 0)
+	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, lab_wait_ssh, NULL, "up", err) < 0)
 		goto out;
 	t[5] = mono();
 	if (!opts->no_provision &&
