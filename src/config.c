@@ -31,14 +31,11 @@ static void problem(struct loader *l, int line, const char *fmt, ...)
 
 static void problem(struct loader *l, int line, const char *fmt, ...)
 {
-	struct vl_buf b = VL_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vl_buf_vprintf(&b, fmt, ap);
+	vl_diags_addv(l->diags, l->file, line, fmt, ap);
 	va_end(ap);
-	vl_diags_add(l->diags, l->file, line, "%s", vl_buf_str(&b));
-	vl_buf_release(&b);
 	l->problems++;
 }
 

@@ -273,7 +273,7 @@ int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err 
 	size_t n = 0;
 	int rc = -1;
 
-	if (lab_open(&lab, ctx, LAB_LOCK | LAB_KEYS, NULL, err) < 0)
+	if (lab_open(&lab, ctx, LAB_LOCK, NULL, err) < 0)
 		return -1;
 	if (collect(&lab, &snaps, &n, err) < 0)
 		goto out;
@@ -309,6 +309,7 @@ int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err 
 	unsigned all = (unsigned)lab.plan.n_vms;
 	if (lab_for_each_vm(&lab, all, revert_vm, &j, "restore", err) < 0 ||
 	    lab_for_each_vm(&lab, all, run_vm, &j, "restore", err) < 0 ||
+	    vl_keys_open(&lab.keys, ctx->profile.dir, err) < 0 ||
 	    lab_for_each_vm(&lab, all, ready_vm, &j, "restore", err) < 0)
 		goto out;
 	vl_event_info(&ctx->events, NULL, "lab %s is back at snapshot '%s'", lab.plan.lab_name,

@@ -10,12 +10,18 @@
 
 void vl_diags_add(struct vl_diags *d, const char *file, int line, const char *fmt, ...)
 {
-	struct vl_buf msg = VL_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vl_buf_vprintf(&msg, fmt, ap);
+	vl_diags_addv(d, file, line, fmt, ap);
 	va_end(ap);
+}
+
+void vl_diags_addv(struct vl_diags *d, const char *file, int line, const char *fmt, va_list ap)
+{
+	struct vl_buf msg = VL_BUF_INIT;
+
+	vl_buf_vprintf(&msg, fmt, ap);
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 8;
 		d->items = vl_realloc(d->items, d->cap * sizeof(*d->items));

@@ -3,6 +3,7 @@
 #ifndef VL_UTIL_DIAG_H
 #define VL_UTIL_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct vl_diag {
@@ -20,6 +21,8 @@ struct vl_diags {
 
 void vl_diags_add(struct vl_diags *d, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+void vl_diags_addv(struct vl_diags *d, const char *file, int line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 /* "FILE:LINE: msg" (or "FILE: msg" without a line), caller frees. */
 char *vl_diag_format(const struct vl_diag *diag);
 void vl_diags_release(struct vl_diags *d);
