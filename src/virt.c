@@ -1205,7 +1205,9 @@ int vl_virt_domain_suspend(struct vl_virt *v, const char *name, struct vl_err *e
 		return verr(err, "domain %s: state", name);
 	if (s == VL_DOM_PAUSED)
 		return 0;
-	if (virDomainSuspend(d) < 0)
+	/* the state may change under us (another client, a start finishing):
+	 * what counts is that it ends up paused */
+	if (virDomainSuspend(d) < 0 && (dom_state(d, &s) < 0 || s != VL_DOM_PAUSED))
 		return verr(err, "domain %s: pause", name);
 	return 0;
 }
@@ -1221,7 +1223,9 @@ int vl_virt_domain_resume(struct vl_virt *v, const char *name, struct vl_err *er
 		return verr(err, "domain %s: state", name);
 	if (s == VL_DOM_RUNNING)
 		return 0;
-	if (virDomainResume(d) < 0)
+	/* libvirt starts a domain paused and then resumes it: a domain seen
+	 * paused while an interrupted start completes is running by now */
+	if (virDomainResume(d) < 0 && (dom_state(d, &s) < 0 || s != VL_DOM_RUNNING))
 		return verr(err, "domain %s: resume", name);
 	return 0;
 }
