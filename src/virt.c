@@ -1207,8 +1207,12 @@ int vl_virt_domain_suspend(struct vl_virt *v, const char *name, struct vl_err *e
 		return 0;
 	/* the state may change under us (another client, a start finishing):
 	 * what counts is that it ends up paused */
-	if (virDomainSuspend(d) < 0 && (dom_state(d, &s) < 0 || s != VL_DOM_PAUSED))
-		return verr(err, "domain %s: pause", name);
+	if (virDomainSuspend(d) < 0) {
+		verr(err, "domain %s: pause", name);   /* before the state call resets it */
+		if (dom_state(d, &s) < 0 || s != VL_DOM_PAUSED)
+			return -1;
+		vl_err_clear(err);
+	}
 	return 0;
 }
 
@@ -1225,8 +1229,12 @@ int vl_virt_domain_resume(struct vl_virt *v, const char *name, struct vl_err *er
 		return 0;
 	/* libvirt starts a domain paused and then resumes it: a domain seen
 	 * paused while an interrupted start completes is running by now */
-	if (virDomainResume(d) < 0 && (dom_state(d, &s) < 0 || s != VL_DOM_RUNNING))
-		return verr(err, "domain %s: resume", name);
+	if (virDomainResume(d) < 0) {
+		verr(err, "domain %s: resume", name);  /* before the state call resets it */
+		if (dom_state(d, &s) < 0 || s != VL_DOM_RUNNING)
+			return -1;
+		vl_err_clear(err);
+	}
 	return 0;
 }
 
