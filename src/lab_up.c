@@ -200,6 +200,13 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 		return -1;
 	if (s == VL_VM_MISSING) {
 		VL_AUTOFREE char *log = lab_serial_log_path(lab, vm);
+		const char *pool = lab->ctx->config.pool_name;
+		/* Defining the domain is the commit point: volumes without it were
+		 * left by an interrupted up (a seed may be half uploaded) and have
+		 * never been booted, so they are made again rather than trusted. */
+		if (vl_virt_volume_delete(lab->ctx->virt, pool, vm->volume, err) < 0 ||
+		    vl_virt_volume_delete(lab->ctx->virt, pool, vm->seed_volume, err) < 0)
+			return -1;
 		if (create_overlay(lab, vm, &st->images[i], err) < 0 || create_seed(lab, vm, err) < 0)
 			return -1;
 		struct vl_domain_opts dopts = {
