@@ -195,7 +195,10 @@ char *vl_render_network(const struct vl_plan *plan, const char *uuid, struct vl_
 	/* No <forward> at all is libvirt's isolated network: no route out. */
 	if (plan->mode == VL_NET_NAT)
 		w_empty(&w, "forward", "mode", "nat", NULL);
-	w_empty(&w, "bridge", "name", plan->bridge, "stp", "on", "delay", "0", NULL);
+	/* A lab bridge has no loops to break. With STP on, the kernel holds
+	 * every new port (a started or reverted VM's tap) in listening and
+	 * learning for at least 2 s each, whatever delay libvirt asks for. */
+	w_empty(&w, "bridge", "name", plan->bridge, "stp", "off", NULL);
 	/* dnsmasq answers VM.<lab> itself and never forwards the lab's domain. */
 	w_empty(&w, "domain", "name", plan->lab_name, "localOnly", "yes", NULL);
 	w_start(&w, "dns");

@@ -146,8 +146,7 @@ static void test_network(void **state)
 	assert_int_equal(num(doc, "count(/network/uuid)"), 0);
 	check(doc, "/network/forward/@mode", "nat");
 	check(doc, "/network/bridge/@name", g_plan.bridge);
-	check(doc, "/network/bridge/@stp", "on");
-	check(doc, "/network/bridge/@delay", "0");
+	check(doc, "/network/bridge/@stp", "off");
 	check(doc, "/network/domain/@name", "webapp");
 	check(doc, "/network/domain/@localOnly", "yes");
 	check(doc, "/network/ip/@address", "10.77.125.1");
