@@ -457,7 +457,7 @@ int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
 {
 	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
 	int64_t per_try = (int64_t)(t->connect_timeout ? t->connect_timeout : 10) * 1000;
-	int64_t backoff = 500;
+	int64_t backoff = 250;   /* a refused or unreachable try costs little: poll often */
 	struct vl_err last = VL_ERR_INIT;
 	char where[300];
 	unsigned tries = 0;
@@ -486,7 +486,7 @@ int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
 		if (left <= 0)
 			break;
 		sleep_ms(backoff < left ? backoff : left);
-		backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
 	}
 	return vl_err_set(err, VL_E_TIMEOUT, "%s: no SSH login within %u s (%u attempts; last: %s)",
 			  where, timeout_s, tries, last.msg[0] ? last.msg : "none");

@@ -58,7 +58,7 @@ void vl_ssh_free(struct vl_ssh *s);
 
 /* Retry vl_ssh_connect until it logs in or timeout_s seconds pass (the VM
  * boots meanwhile: refused, unreachable, no banner yet, user not created yet
- * all count as "not yet"). Backoff 0.5 s doubling to 2 s. VL_E_TIMEOUT with
+ * all count as "not yet"). Backoff 0.25 s doubling to 1 s. VL_E_TIMEOUT with
  * the last reason; a host-key mismatch or an unusable local key file fails at
  * once. evs (may be NULL) gets a debug event per failed attempt. */
 int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
