@@ -14,7 +14,7 @@
 # minimal-<key>.qcow2, key = sha256 of this script and every file in minimal/; a cached image
 # is copied to OUT without rebuilding. The kernel .deb is cached in $VL_E2E_CACHE/debs.
 # Needs root (mknod, a loop mount for `extlinux --install`), and the host packages listed in
-# ../lib/packages.txt. Measured here: about 4 s to build, 17 MB.
+# ../lib/packages.txt. Measured here: 8-14 s to build (more on a busy machine), 17 MB.
 set -euo pipefail
 
 usage() { echo "usage: $0 OUT.qcow2" >&2; exit 2; }
@@ -36,6 +36,10 @@ deliver() {
 	fi
 	echo "build-minimal: $out ($(du -h "$cached" | cut -f1), key $key)"
 }
+# One build at a time per cache (two test runs may start together): the second waits, then
+# finds the image cached.
+exec 9>"$cache/minimal.lock"
+flock 9
 if [ -f "$cached" ]; then
 	echo "build-minimal: up to date in cache"
 	deliver

@@ -342,7 +342,10 @@ if [ "$what" != minimal ]; then
 	hold
 	[ "$(guest_ssh charlie 12 'sudo -n id -u')" = 0 ] || fail "charlie: sudo -n id -u is not 0"
 	[ "$(guest_ssh charlie 12 'cat /etc/vmlab-selftest')" = "seeded charlie" ] || fail "charlie: write_files"
-	ci=$(guest_ssh charlie 12 'cloud-init status --wait >/dev/null 2>&1; cloud-init status' || true)
+	# SSH answers before cloud-init's config and final stages (runcmd) have run. Wait for boot to
+	# finish (cloud-final.service is part of it): `cloud-init status --wait` alone was seen to
+	# return "done" between two stages here.
+	ci=$(guest_ssh charlie 12 'systemctl is-system-running --wait >/dev/null 2>&1; cloud-init status' || true)
 	[ "$(guest_ssh charlie 12 'cat /var/tmp/vmlab-selftest-runcmd')" = "runcmd ran for charlie" ] ||
 		fail "charlie: runcmd"
 	say "charlie: sudo, write_files and runcmd work; cloud-init: ${ci//$'\n'/ }"
