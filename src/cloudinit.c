@@ -111,9 +111,10 @@ static void our_cloud_config(struct vl_buf *b, const struct vl_plan *plan,
 	}
 	if (keys && keys->host_private && keys->host_public) {
 		/* The host key is ours, so the first SSH connection is already
-		 * verified; generating others would defeat that. */
+		 * verified. The image's own keys are deleted; given ssh_keys,
+		 * cloud-init generates none (an empty ssh_genkeytypes would only
+		 * draw a schema warning from cloud-init 22.4). */
 		vl_buf_append(b, "ssh_deletekeys: true\n");
-		vl_buf_append(b, "ssh_genkeytypes: []\n");
 		vl_buf_append(b, "ssh_keys:\n");
 		vl_buf_append(b, "  ed25519_private: ");
 		vl_yaml_block(b, keys->host_private, 4);
