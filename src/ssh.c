@@ -469,7 +469,12 @@ int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
 		if (left <= 0)
 			break;
 		tries++;
-		switch (attempt(t, left < per_try ? left : per_try, &s, &last)) {
+		struct vl_err cur = VL_ERR_INIT;
+		enum attempt r = attempt(t, left < per_try ? left : per_try, &s, &cur);
+		/* a try cut short by the deadline says less than the one before it */
+		if (r != ATTEMPT_RETRY || left >= per_try || !last.msg[0])
+			last = cur;
+		switch (r) {
 		case ATTEMPT_OK:
 			vl_ssh_free(s);
 			vl_event_debug(evs, t->label, "SSH ready after %u attempt(s)", tries);
