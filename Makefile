@@ -122,8 +122,13 @@ fuzz-run:
 	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz && \
 		tests/fuzz/run.sh build/fuzz/fuzz_profile; else echo "fuzz: clang not found, skipped"; fi
 
+# Benchmarks print figures (no pass/fail); they need a few more packages (vagrant for
+# the status comparison), installed here rather than by `make deps`.
 bench: vmlab
-	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
+	@if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends $$(cat bench/packages.txt) >/dev/null; fi
+	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh; do \
+		echo "== $$b"; bash $$b $(BUILD)/vmlab || exit 1; done
 
 install: $(BUILD)/vmlab
 	install -Dm755 $(BUILD)/vmlab $(DESTDIR)$(BINDIR)/vmlab
