@@ -37,12 +37,16 @@ up_timed() {
 	U_IMG=$(vmlab_timing images "$log")
 	U_NET=$(vmlab_timing network "$log")
 	U_CS=$(vmlab_timing create+start "$log")
+	U_LVN=$(vmlab_timing 'libvirt network start' "$log")
+	U_LVD=$(vmlab_timing 'libvirt domain start' "$log")
 	bench_say "  $(grep -m1 -o 'timing:.*' "$log")"
 	[ -n "$U_TOTAL" ] && [ -n "$U_WAIT" ] || {
 		tail -n 30 "$log" >&2
 		bench_die "no 'timing:' line in vmlab -v up's output"
 	}
 	U_OWN=$(awk -v t="$U_TOTAL" -v w="$U_WAIT" 'BEGIN { printf "%.3f", t - w }')
+	# vmlab alone: its own time less libvirt bringing up the network and launching QEMU
+	U_VMLAB=$(awk -v o="$U_OWN" -v n="${U_LVN:-0}" -v d="${U_LVD:-0}" 'BEGIN { printf "%.3f", o - n - d }')
 }
 
 destroy_lab() { # DIR
@@ -92,19 +96,19 @@ PULL_IMG=$U_IMG PULL_WALL=$U_WALL
 bench_say "first up (cold cache): wall $U_WALL s, images $U_IMG s"
 destroy_lab "$P1"
 
-W1=() T1=() O1=() A1=()
+W1=() T1=() O1=() A1=() V1=() V4=()
 N1=() C1=() N4=() C4=() HSTART=() HCS=()
 W4=() T4=() O4=() A4=() HAND=() HALTUP=() HALTUPO=() HALT=()
 for ((r = 1; r <= RUNS; r++)); do
 	bench_project "$P1" 1
 	up_timed "$P1"
-	W1+=("$U_WALL") T1+=("$U_TOTAL") O1+=("$U_OWN") A1+=("$U_WAIT") N1+=("$U_NET") C1+=("$U_CS")
+	W1+=("$U_WALL") T1+=("$U_TOTAL") O1+=("$U_OWN") A1+=("$U_WAIT") N1+=("$U_NET") C1+=("$U_CS") V1+=("$U_VMLAB")
 	bench_say "run $r, 1 VM: up wall $U_WALL s (vmlab total $U_TOTAL, own $U_OWN, wait $U_WAIT)"
 	destroy_lab "$P1"
 
 	bench_project "$P4" 4
 	up_timed "$P4"
-	W4+=("$U_WALL") T4+=("$U_TOTAL") O4+=("$U_OWN") A4+=("$U_WAIT") N4+=("$U_NET") C4+=("$U_CS")
+	W4+=("$U_WALL") T4+=("$U_TOTAL") O4+=("$U_OWN") A4+=("$U_WAIT") N4+=("$U_NET") C4+=("$U_CS") V4+=("$U_VMLAB")
 	bench_say "run $r, 4 VMs: up wall $U_WALL s (vmlab total $U_TOTAL, own $U_OWN, wait $U_WAIT)"
 	bench_ips "$P4" >"$BENCH_OUT/ips"
 	[ "$(grep -c . "$BENCH_OUT/ips")" = 4 ] || bench_die "status did not list 4 VMs with IPs"
@@ -136,6 +140,7 @@ first up, cold image cache (1 VM):   wall $PULL_WALL s, of which image pull $PUL
 ratios:
   vmlab own time, 1 VM:  $(m "${O1[@]}") s   (target < 0.5 s)
   vmlab own time, 4 VMs: $(m "${O4[@]}") s   (target < 0.5 s)
+  the same less libvirt's network start and longest QEMU launch: $(m "${V1[@]}") s / $(m "${V4[@]}") s (1 VM / 4 VMs)
   up of halted 4-VM lab / by-hand floor:  $(ratio "$(m "${HALTUP[@]}")" "$(m "${HAND[@]}")")x   (target <= 1.1x)
   fresh 4-VM up / by-hand floor:          $(ratio "$(m "${W4[@]}")" "$(m "${HAND[@]}")")x
   fresh 4-VM up / fresh 1-VM up:          $(ratio "$(m "${W4[@]}")" "$(m "${W1[@]}")")x

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@
 struct up_state {
 	bool kvm;
 	struct vl_image_info *images;   /* one per plan VM */
+	pthread_mutex_t lock;           /* guards the timing below (VMs start in parallel) */
+	double start_max;               /* longest libvirt domain start: QEMU launching */
+	double net_start;               /* libvirt network start: bridge, dnsmasq */
 };
 
 static int read_file(const char *path, char **out, struct vl_err *err)
@@ -92,7 +96,15 @@ static int ensure_images(struct lab *lab, struct up_state *st, struct vl_err *er
 	return 0;
 }
 
-static int ensure_network(struct lab *lab, struct vl_err *err)
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int ensure_network(struct lab *lab, struct up_state *st, struct vl_err *err)
 {
 	bool exists, active;
 
@@ -107,7 +119,10 @@ static int ensure_network(struct lab *lab, struct vl_err *err)
 		return -1;
 	vl_event_info(&lab->ctx->events, NULL, "network %s (%s, %s)", lab->plan.network,
 		      lab->plan.subnet_str, lab->plan.mode == VL_NET_NAT ? "nat" : "isolated");
-	return vl_virt_network_define_start(lab->ctx->virt, xml, err);
+	double t0 = mono();
+	int rc = vl_virt_network_define_start(lab->ctx->virt, xml, err);
+	st->net_start = mono() - t0;
+	return rc;
 }
 
 static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
@@ -228,10 +243,18 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 	case VL_VM_PAUSED:
 		vl_event_info(evs, vm->name, "resuming");
 		return vl_virt_domain_resume(lab->ctx->virt, vm->domain, err);
-	default:
+	default: {
 		vl_event_info(evs, vm->name, "starting (%u cpu, %llu MiB, %s)", vm->cpus,
 			      (unsigned long long)(vm->memory >> 20), vm->ip_str);
-		return vl_virt_domain_start(lab->ctx->virt, vm->domain, err);
+		double t0 = mono();
+		int rc = vl_virt_domain_start(lab->ctx->virt, vm->domain, err);
+		double took = mono() - t0;
+		pthread_mutex_lock(&st->lock);
+		if (took > st->start_max)
+			st->start_max = took;
+		pthread_mutex_unlock(&st->lock);
+		return rc;
+	}
 	}
 }
 
@@ -318,18 +341,10 @@ static int provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, 
 	return 0;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *err)
 {
 	const struct vl_config *cfg = &ctx->config;
-	struct up_state st = { 0 };
+	struct up_state st = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct lab lab;
 	/* phase marks: plan, images, network, converge, wait, provision */
 	double t[7] = { mono() };
@@ -342,7 +357,7 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 		goto out;
 	t[2] = mono();
 	if (vl_virt_pool_ensure(ctx->virt, cfg->pool_name, cfg->pool_dir, err) < 0 ||
-	    ensure_network(&lab, err) < 0)
+	    ensure_network(&lab, &st, err) < 0)
 		goto out;
 	t[3] = mono();
 	if (lab_for_each_vm(&lab, cfg->parallel, converge_vm, &st, "up", err) < 0)
@@ -356,12 +371,15 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	    lab_for_each_vm(&lab, cfg->parallel, provision_vm, NULL, "provision", err) < 0)
 		goto out;
 	t[6] = mono();
-	/* for -v and bench/up.sh: what vmlab spent itself vs. waiting for guests */
+	/* for -v and bench/up.sh: what vmlab spent itself vs. waiting for guests;
+	 * the libvirt figures (inside create+start and network) are the network's
+	 * bridge and dnsmasq coming up and the longest QEMU launch */
 	vl_event_debug(&ctx->events, NULL,
 		       "timing: plan %.3f s, images %.3f s, network %.3f s, create+start %.3f s, "
-		       "wait for ssh %.3f s, provision %.3f s, total %.3f s",
+		       "wait for ssh %.3f s, provision %.3f s, total %.3f s, "
+		       "libvirt network start %.3f s, libvirt domain start %.3f s",
 		       t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5],
-		       t[6] - t[0]);
+		       t[6] - t[0], st.net_start, st.start_max);
 	vl_event_info(&ctx->events, NULL, "lab %s is up (%zu VM%s, %.1f s)", lab.plan.lab_name,
 		      lab.plan.n_vms, lab.plan.n_vms == 1 ? "" : "s", t[6] - t[0]);
 	rc = 0;
