@@ -23,6 +23,7 @@ static const struct vl_opt opts[] = {
 	{ "name", 'n', VL_OPT_VALUE, "NAME", "pull: register a URL or path under NAME" },
 	{ "force", 'f', VL_OPT_FLAG, NULL, "prune: go on when libvirt is unreachable" },
 	{ "dry-run", 0, VL_OPT_FLAG, NULL, "prune: only list what would be removed" },
+	{ "json", 0, VL_OPT_FLAG, NULL, "list, pull: machine-readable output (see vmlab(1))" },
 	VL_OPT_END
 };
 
@@ -227,6 +228,9 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	const char *sub = a->pos[0];
 
+	if (vl_args_has(a, "json"))
+		ctx->json = true;   /* `image list --json` and `vmlab --json image list` alike */
+
 	if (vl_streq(sub, "pull"))
 		return do_pull(ctx, a, err);
 	if (vl_streq(sub, "list") || vl_streq(sub, "ls")) {
@@ -256,8 +260,8 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 
 const struct vl_cmd vl_cmd_image = {
 	.name = "image",
-	.usage = "image pull NAME|URL|PATH... [--sha256 HEX | --insecure] [--name NAME] | list | "
-		 "rm NAME... | prune [--dry-run] [--force]",
+	.usage = "image pull NAME|URL|PATH... [--sha256 HEX | --insecure] [--name NAME] | "
+		 "list [--json] | rm NAME... | prune [--dry-run] [--force]",
 	.summary = "manage the image cache",
 	.description =
 		"pull   download (in parallel, resumable, verified) into the cache; a URL or path with\n"

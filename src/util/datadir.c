@@ -67,6 +67,19 @@ char *vl_datadir_find(const char *sub, struct vl_err *err)
 			}
 		}
 	}
+	/* an installed tree moved elsewhere (DESTDIR, another prefix): bin/../share/vmlab */
+	if (n > 0) {
+		vl_buf_truncate(&b, 0);
+		vl_buf_printf(&b, "%s/../share/vmlab/%s", exe, sub);
+		if (is_dir(b.s)) {
+			char *abs = realpath(b.s, NULL);
+			vl_buf_release(&var);
+			if (!abs)
+				return vl_buf_steal(&b);
+			vl_buf_release(&b);
+			return abs;
+		}
+	}
 	vl_buf_truncate(&b, 0);
 	vl_buf_printf(&b, "%s/%s", VL_DATADIR, sub);
 	if (is_dir(b.s)) {

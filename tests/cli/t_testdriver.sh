@@ -69,4 +69,11 @@ check "--version" sh -c '"$0" --version | grep -q "^vmlab [0-9]"' "$VMLAB"
 check "completion names every command" sh -c '"$0" completion bash | grep -q "rollback"' "$VMLAB"
 check "-C DIR" [ "$(cd / && "$VMLAB" --uri test:///default -C "$T/lab" status --json | jq -r .lab)" = cli ]
 check "no .vmlab keys made by read-only commands" [ ! -e .vmlab/id_ed25519 ]
+# every image a shipped profile names is in the shipped catalog
+catalog=$("$VMLAB" image list --json | jq -r '.[].name')
+for f in "$REPO"/profiles/*.ini; do
+	for img in $(sed -n 's/^image *= *\([^ ;]*\).*/\1/p' "$f"); do
+		check "$(basename "$f"): image $img is in the catalog" grep -qx "$img" <<<"$catalog"
+	done
+done
 exit $fails
