@@ -12,13 +12,24 @@ cpus   = 1
 memory = 256M
 disk   = 2G
 [vm a]
+provision = prov.sh
 [vm b]
 INI
+cat > "$p/prov.sh" <<'SH'
+#!/bin/sh
+echo "provisioning on $(hostname)"
+echo "to stderr" >&2
+echo done > provisioned.txt
+SH
 id=$(lab_id "$p")
 t0=$(now)
 out=$(cd "$p" && vmlab up 2>&1); rc=$?
 check_rc "up of a two-VM lab (${E2E_UP_SECS:=$(elapsed "$t0")} s)" 0 "$rc"
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20
+check_contains "up streams the provisioner's output" "provisioning on a" "$out"
+check_eq "the provisioner ran on a" done "$(cd "$p" && vmlab ssh a -- cat provisioned.txt)"
+(cd "$p" && vmlab ssh b -- test -e provisioned.txt); rc=$?
+check_rc "no provisioner on b" 1 "$rc"
 st=$(cd "$p" && vmlab status --json)
 check_eq "status: a running" running "$(jq -r '.vms[] | select(.name=="a") | .state' <<<"$st")"
 check_eq "status: b running" running "$(jq -r '.vms[] | select(.name=="b") | .state' <<<"$st")"
@@ -44,6 +55,7 @@ uuid1=$(vl_virsh domuuid "vmlab-$id-a")
 out=$(cd "$p" && vmlab up 2>&1); rc=$?
 check_rc "second up converges" 0 "$rc"
 case "$out" in *starting*) bad "second up started something: $out" ;; *) ok "second up started nothing" ;; esac
+case "$out" in *provisioning*) bad "second up provisioned again: $out" ;; *) ok "second up did not provision again" ;; esac
 check_eq "second up kept the domain" "$uuid1" "$(vl_virsh domuuid "vmlab-$id-a")"
 
 hk=$p/.vmlab/hostkeys/a_ed25519.pub
