@@ -380,8 +380,11 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 		       "libvirt network start %.3f s, libvirt domain start %.3f s",
 		       t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5],
 		       t[6] - t[0], st.net_start, st.start_max);
-	vl_event_info(&ctx->events, NULL, "lab %s is up (%zu VM%s, %.1f s)", lab.plan.lab_name,
-		      lab.plan.n_vms, lab.plan.n_vms == 1 ? "" : "s", t[6] - t[0]);
+	size_t n_up = 0;
+	for (size_t i = 0; i < lab.plan.n_vms; i++)
+		n_up += lab.chosen[i];
+	vl_event_info(&ctx->events, NULL, "lab %s: %zu VM%s up (%.1f s)", lab.plan.lab_name,
+		      n_up, n_up == 1 ? "" : "s", t[6] - t[0]);
 	rc = 0;
 out:
 	if (st.images)
