@@ -25,43 +25,49 @@ static int running_vm(struct lab *lab, const char *name, const struct vl_plan_vm
 	return 0;
 }
 
+/* Open the lab, check the VM runs, and fill its SSH target (keys exist once
+ * it runs, so looking first creates none in vain). On success the caller
+ * closes the lab. */
+static int open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
+		       struct vl_ssh_target *t, char **host_pub, struct vl_err *err)
+{
+	const struct vl_plan_vm *vm = NULL;
+
+	if (lab_open(lab, ctx, 0, NULL, err) < 0)
+		return -1;
+	if (running_vm(lab, name, &vm, err) < 0 || vl_keys_open(&lab->keys, ctx->profile.dir, err) < 0) {
+		lab_close(lab);
+		return -1;
+	}
+	lab_ssh_target(lab, vm, t, host_pub);
+	return 0;
+}
+
 int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *name, const char *const *argv, size_t argc,
 		    int in_fd, int out_fd, int err_fd, int *status, struct vl_err *err)
 {
-	const struct vl_plan_vm *vm;
 	VL_AUTOFREE char *host_pub = NULL;
 	struct vl_ssh_target t;
 	struct lab lab;
-	int rc = -1;
+	int rc;
 
-	if (lab_open(&lab, ctx, 0, NULL, err) < 0)
+	if (open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
 		return -1;
-	/* the keys exist once the VM runs; looking first creates none in vain */
-	if (running_vm(&lab, name, &vm, err) == 0 &&
-	    vl_keys_open(&lab.keys, ctx->profile.dir, err) == 0) {
-		lab_ssh_target(&lab, vm, &t, &host_pub);
-		rc = vl_ssh_exec(&t, argv, argc, in_fd, out_fd, err_fd, status, err);
-	}
+	rc = vl_ssh_exec(&t, argv, argc, in_fd, out_fd, err_fd, status, err);
 	lab_close(&lab);
 	return rc;
 }
 
 int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *name, int *status, struct vl_err *err)
 {
-	const struct vl_plan_vm *vm;
 	VL_AUTOFREE char *host_pub = NULL;
 	struct vl_ssh_target t;
 	struct lab lab;
-	int rc = -1;
+	int rc;
 
-	if (lab_open(&lab, ctx, 0, NULL, err) < 0)
+	if (open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
 		return -1;
-	/* the keys exist once the VM runs; looking first creates none in vain */
-	if (running_vm(&lab, name, &vm, err) == 0 &&
-	    vl_keys_open(&lab.keys, ctx->profile.dir, err) == 0) {
-		lab_ssh_target(&lab, vm, &t, &host_pub);
-		rc = vl_ssh_shell(&t, status, err);
-	}
+	rc = vl_ssh_shell(&t, status, err);
 	lab_close(&lab);
 	return rc;
 }

@@ -1194,48 +1194,39 @@ int vl_virt_domain_undefine(struct vl_virt *v, const char *name, struct vl_err *
 	return 0;
 }
 
-int vl_virt_domain_suspend(struct vl_virt *v, const char *name, struct vl_err *err)
+/* Pause or resume. The state may change under us (another client, a start
+ * finishing: libvirt starts a domain paused, then resumes it), so what
+ * counts is that the domain ends up in the wanted state. */
+static int set_run_state(struct vl_virt *v, const char *name, enum vl_dom_state want,
+			 struct vl_err *err)
 {
 	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
+	const char *what = want == VL_DOM_PAUSED ? "pause" : "resume";
 	enum vl_dom_state s;
 
 	if (!d)
 		return -1;
 	if (dom_state(d, &s) < 0)
 		return verr(err, "domain %s: state", name);
-	if (s == VL_DOM_PAUSED)
+	if (s == want)
 		return 0;
-	/* the state may change under us (another client, a start finishing):
-	 * what counts is that it ends up paused */
-	if (virDomainSuspend(d) < 0) {
-		verr(err, "domain %s: pause", name);   /* before the state call resets it */
-		if (dom_state(d, &s) < 0 || s != VL_DOM_PAUSED)
+	if ((want == VL_DOM_PAUSED ? virDomainSuspend(d) : virDomainResume(d)) < 0) {
+		verr(err, "domain %s: %s", name, what);  /* before the state call resets it */
+		if (dom_state(d, &s) < 0 || s != want)
 			return -1;
 		vl_err_clear(err);
 	}
 	return 0;
 }
 
+int vl_virt_domain_suspend(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	return set_run_state(v, name, VL_DOM_PAUSED, err);
+}
+
 int vl_virt_domain_resume(struct vl_virt *v, const char *name, struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
-	enum vl_dom_state s;
-
-	if (!d)
-		return -1;
-	if (dom_state(d, &s) < 0)
-		return verr(err, "domain %s: state", name);
-	if (s == VL_DOM_RUNNING)
-		return 0;
-	/* libvirt starts a domain paused and then resumes it: a domain seen
-	 * paused while an interrupted start completes is running by now */
-	if (virDomainResume(d) < 0) {
-		verr(err, "domain %s: resume", name);  /* before the state call resets it */
-		if (dom_state(d, &s) < 0 || s != VL_DOM_RUNNING)
-			return -1;
-		vl_err_clear(err);
-	}
-	return 0;
+	return set_run_state(v, name, VL_DOM_RUNNING, err);
 }
 
 static int cmp_dom(const void *a, const void *b)
