@@ -2,11 +2,13 @@
  * file system (profile and config loading). Linked into every unit test. */
 #include "fixture.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -55,4 +57,43 @@ void vl_test_rmdir(char *dir)
 	if (dir)
 		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(dir);
+}
+
+char *vl_test_run(char *const argv[], bool with_stderr, int *status)
+{
+	struct vl_buf out = VL_BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+	int fds[2], st;
+	pid_t pid;
+
+	if (pipe(fds) < 0 || (pid = fork()) < 0) {
+		perror("vl_test_run");
+		abort();
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		if (with_stderr)
+			dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			perror("vl_test_run: read");
+			abort();
+		}
+		vl_buf_appendn(&out, chunk, (size_t)n);
+	}
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+	vl_buf_append(&out, "");
+	return vl_buf_steal(&out);
 }

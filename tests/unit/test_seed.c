@@ -21,6 +21,7 @@
 #include <libisofs.h>
 #pragma GCC diagnostic pop
 
+#include "fixture.h"
 #include "seed.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -107,35 +108,6 @@ static char *read_back(const char *path, int no_rockridge, char **volid, int *jo
 	return vl_buf_steal(&out);
 }
 
-/* Run argv (execv, no shell) and return its stdout; *status gets the exit status. */
-static char *run(char *const argv[], int *status)
-{
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	struct vl_buf out = VL_BUF_INIT;
-	char chunk[512];
-	ssize_t n;
-	while ((n = read(fds[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			vl_buf_appendn(&out, chunk, (size_t)n);
-	close(fds[0]);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-	vl_buf_append(&out, "");
-	return vl_buf_steal(&out);
-}
-
 static void test_seed_round_trip(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
@@ -174,7 +146,7 @@ static void test_seed_round_trip(void **state)
 		char *const argv[] = { (char *)"/usr/sbin/blkid", (char *)"-p", (char *)"-o",
 				       (char *)"export", path, NULL };
 		int status;
-		VL_AUTOFREE char *out = run(argv, &status);
+		VL_AUTOFREE char *out = vl_test_run(argv, false, &status);
 		assert_int_equal(status, 0);
 		assert_non_null(strstr(out, "\nLABEL=cidata\n"));
 		assert_non_null(strstr(out, "\nTYPE=iso9660\n"));

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/shquote.h"
@@ -49,36 +50,12 @@ static void test_quote_forms(void **state)
 /* Run /bin/sh -c SCRIPT and return what it wrote to stdout (caller frees). */
 static char *run_sh(const char *script)
 {
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		char *const argv[] = { (char *)"sh", (char *)"-c", (char *)script, NULL };
-		execv("/bin/sh", argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	struct vl_buf out = VL_BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		assert_true(n > 0);
-		vl_buf_appendn(&out, chunk, (size_t)n);
-	}
-	close(fds[0]);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	if (!out.s)
-		vl_buf_append(&out, "");
-	return vl_buf_steal(&out);
+	char *const argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)script, NULL };
+	int status;
+	char *out = vl_test_run(argv, false, &status);
+
+	assert_int_equal(status, 0);
+	return out;
 }
 
 static void test_round_trip_sh(void **state)

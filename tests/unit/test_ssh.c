@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "ssh.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -202,31 +203,13 @@ static int run(const struct vl_ssh_target *t, const char *const *argv, size_t ar
 	return rc < 0 ? -1000 : status;
 }
 
-/* Run a local program with execv; returns exit status, stdout in *out. */
+/* Run a local program with execv; returns exit status, stdout and stderr in *out. */
 static int run_local(char *const argv[], char **out)
 {
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	struct vl_buf b = VL_BUF_INIT;
-	char chunk[1024];
-	ssize_t n;
-	while ((n = read(fds[0], chunk, sizeof(chunk))) > 0)
-		vl_buf_appendn(&b, chunk, (size_t)n);
-	close(fds[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	vl_buf_append(&b, "");
-	*out = vl_buf_steal(&b);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	int status;
+
+	*out = vl_test_run(argv, true, &status);
+	return status;
 }
 
 static double now_s(void)
