@@ -515,6 +515,8 @@ char *vl_cache_meta_format(const struct vl_cache_meta *m)
 		      vl_image_format_name(m->format), vl_hash_name(m->hash),
 		      m->digest ? m->digest : "", (unsigned long long)m->size,
 		      (unsigned long long)m->virtual_size, (long long)m->pulled);
+	if (m->content_sha256)
+		vl_buf_printf(&b, "content_sha256=%s\n", m->content_sha256);
 	return vl_buf_steal(&b);
 }
 
@@ -547,6 +549,8 @@ int vl_cache_meta_parse(struct vl_cache_meta *m, const char *text, struct vl_err
 			m->virtual_size = u;
 		else if (vl_streq(k, "pulled") && vl_str_to_u64(v, &u))
 			m->pulled = (time_t)u;
+		else if (vl_streq(k, "content_sha256") && strlen(v) == 64 && !m->content_sha256)
+			m->content_sha256 = vl_strdup(v);
 	}
 	if (!m->name || m->format == VL_IMG_UNKNOWN) {
 		vl_cache_meta_release(m);
@@ -562,5 +566,6 @@ void vl_cache_meta_release(struct vl_cache_meta *m)
 	free(m->name);
 	free(m->url);
 	free(m->digest);
+	free(m->content_sha256);
 	memset(m, 0, sizeof(*m));
 }

@@ -105,6 +105,7 @@ struct vl_cache_meta {
 	uint64_t size;      /* bytes of the cached image file */
 	uint64_t virtual_size;
 	time_t pulled;
+	char *content_sha256; /* of the cached file itself (names its pool copy), NULL: not yet */
 };
 
 char *vl_cache_meta_format(const struct vl_cache_meta *m);

@@ -180,27 +180,12 @@ char *vl_cloudinit_user_data(const struct vl_plan *plan, const struct vl_plan_vm
 	return vl_buf_steal(&b);
 }
 
-char *vl_cloudinit_network_config(const struct vl_plan *plan, const struct vl_plan_vm *vm,
-				  bool static_addr)
+char *vl_cloudinit_network_config(const struct vl_plan_vm *vm)
 {
 	struct vl_buf b = VL_BUF_INIT;
 
 	vl_buf_append(&b, "version: 2\nethernets:\n  lab0:\n    match:\n");
 	kv(&b, 6, "macaddress", vm->mac);
-	if (!static_addr) {
-		vl_buf_append(&b, "    dhcp4: true\n");
-		return vl_buf_steal(&b);
-	}
-	vl_buf_append(&b, "    dhcp4: false\n    addresses:\n");
-	vl_buf_printf(&b, "      - \"%s/%u\"\n", vm->ip_str, plan->prefix);
-	if (plan->mode == VL_NET_NAT) {
-		vl_buf_append(&b, "    routes:\n      - to: \"0.0.0.0/0\"\n");
-		kv(&b, 8, "via", plan->gateway_str);
-	}
-	vl_buf_append(&b, "    nameservers:\n      addresses:\n");
-	vl_buf_printf(&b, "        - \"%s\"\n", plan->gateway_str);
-	vl_buf_append(&b, "      search:\n        - ");
-	vl_yaml_quote(&b, plan->lab_name);
-	vl_buf_putc(&b, '\n');
+	vl_buf_append(&b, "    dhcp4: true\n");
 	return vl_buf_steal(&b);
 }

@@ -32,11 +32,12 @@ char *vl_cloudinit_meta_data(const struct vl_plan_vm *vm, const char *generation
  * a text/x-shellscript part; anything else is a profile error. */
 char *vl_cloudinit_user_data(const struct vl_plan *plan, const struct vl_plan_vm *vm,
 			     const struct vl_ci_keys *keys, const char *extra, struct vl_err *err);
-/* Network config v2 for the NIC matched by MAC: DHCP (the network holds a
- * reservation for the planned IP), or with static_addr the planned address,
- * gateway and DNS written directly (immune to stale leases). */
-char *vl_cloudinit_network_config(const struct vl_plan *plan, const struct vl_plan_vm *vm,
-				  bool static_addr);
+/* Network config v2 for the NIC matched by MAC: DHCP. The lab network
+ * holds a reservation of the planned IP for the VM's MAC, and DHCP is the
+ * one way every guest network stack (ifupdown with or without resolvconf,
+ * netplan with networkd and resolved, busybox udhcpc) also takes the lab's
+ * DNS server and search domain, so VM names resolve (docs/networking.md). */
+char *vl_cloudinit_network_config(const struct vl_plan_vm *vm);
 
 /* YAML scalars, exposed for tests: a double-quoted string with escapes, and
  * a literal block scalar ("|" + lines at indent) falling back to quoted when

@@ -23,6 +23,7 @@
 #include "util/buf.h"
 #include "util/datadir.h"
 #include "util/mem.h"
+#include "util/sha256.h"
 #include "util/str.h"
 
 #define PARTIAL_DIR "partial"
@@ -218,6 +219,7 @@ void vl_image_info_release(struct vl_image_info *info)
 	free(info->url);
 	free(info->path);
 	free(info->user);
+	free(info->content_sha256);
 	vl_catalog_entry_release(&info->entry);
 	memset(info, 0, sizeof(*info));
 }
@@ -263,6 +265,8 @@ static void cache_lookup(const char *cache, struct vl_image_info *info)
 			info->pulled = m.pulled;
 		if (!info->url && m.url)
 			info->url = vl_strdup(m.url);
+		free(info->content_sha256);
+		info->content_sha256 = vl_steal(&m.content_sha256);
 		vl_cache_meta_release(&m);
 	}
 }
@@ -1153,6 +1157,34 @@ static int job_finish(struct job *j)
 	vl_event_info(j->evs, j->info->name, "%s into the cache (%s%s)",
 		      j->expect ? "verified and moved" : "moved (unverified)",
 		      j->expect ? vl_hash_name(j->hash) : "no checksum", j->expect ? " ok" : "");
+	return 0;
+}
+
+int vl_image_content_sha256(const struct vl_config *cfg, struct vl_image_info *info,
+			    struct vl_err *err)
+{
+	VL_AUTOFREE char *cache = vl_image_cache_dir(cfg);
+	VL_AUTOFREE char *mp = NULL, *text = NULL, *out = NULL;
+	char hex[VL_SHA256_HEXLEN + 1];
+	struct vl_cache_meta m;
+
+	if (info->content_sha256)
+		return 0;
+	if (!info->cached || !info->path)
+		return vl_err_set(err, VL_E_NOTFOUND, "image %s is not cached", info->name);
+	if (vl_sha256_file(info->path, hex, err) < 0)
+		return -1;
+	info->content_sha256 = vl_strdup(hex);
+	/* kept for next time; without metadata it is simply computed again */
+	mp = vl_cache_meta_path(cache, info->name);
+	text = read_small(mp);
+	if (text && vl_cache_meta_parse(&m, text, NULL) == 0) {
+		struct vl_err ignore = VL_ERR_INIT;
+		m.content_sha256 = vl_strdup(hex);
+		out = vl_cache_meta_format(&m);
+		write_atomic(mp, out, &ignore);
+		vl_cache_meta_release(&m);
+	}
 	return 0;
 }
 

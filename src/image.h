@@ -26,6 +26,7 @@ struct vl_image_info {
 	uint64_t size;              /* bytes of the cached file */
 	uint64_t virtual_size;      /* disk size the guest sees (qcow2 header, or raw size) */
 	time_t pulled;              /* when it entered the cache, 0 if not cached */
+	char *content_sha256;       /* SHA-256 of the cached file, once known (vl_image_content_sha256) */
 	char *user;                 /* default login user */
 	bool bios, cloud_init;      /* what the image needs */
 	bool cached;
@@ -62,6 +63,12 @@ int vl_image_pull(const struct vl_config *cfg, const char *const *refs, size_t n
 /* What the engine calls before `up`: vl_image_pull without options. */
 int vl_image_ensure(const struct vl_config *cfg, const char *const *refs, size_t n,
 		    struct vl_image_info *out, const struct vl_events *evs, struct vl_err *err);
+
+/* The SHA-256 of the cached file itself (not of the published, maybe
+ * compressed one): it names the image's copy in a libvirt pool. Computed
+ * once and kept in the cache metadata; fills info->content_sha256. */
+int vl_image_content_sha256(const struct vl_config *cfg, struct vl_image_info *info,
+			    struct vl_err *err);
 
 /* Every catalog entry and every cached image (cached ones without an entry
  * too), sorted by name. */

@@ -19,9 +19,41 @@ struct vl_lab_sel {
 	size_t n;
 };
 
+/* What up did, for `up --json` and the TUI (filled when opts->report is set,
+ * also when up fails half-way: VMs not reached keep ready = false). */
+struct vl_up_ci_error {
+	char *module, *message;
+};
+
+struct vl_up_vm_report {
+	char *name, *ip;
+	bool ready;                 /* SSH answered and cloud-init (if any) ended */
+	double ssh_s;               /* waiting for the first SSH login */
+	double cloud_init_s;        /* then waiting for cloud-init */
+	const char *cloud_init;     /* "done", "error", "none", "disabled", "running", "unknown" */
+	struct vl_up_ci_error *ci_errors;
+	size_t n_ci_errors;
+};
+
+struct vl_up_report {
+	char *lab;
+	struct vl_up_vm_report *vms; /* the VMs up acted on */
+	size_t n_vms;
+	/* phase seconds: plan, images (cache), base images into the pool,
+	 * network, volumes+seeds+domains+start, the longest SSH wait and the
+	 * longest cloud-init wait (VMs wait in parallel), the whole wait,
+	 * provisioning, total */
+	double plan_s, images_s, upload_s, network_s, create_s, ssh_s, cloud_init_s, wait_s,
+	       provision_s, total_s;
+};
+
+void vl_up_report_release(struct vl_up_report *r);
+
 struct vl_up_opts {
 	struct vl_lab_sel sel;
 	bool no_provision;
+	bool strict;                /* cloud-init errors fail up instead of warning */
+	struct vl_up_report *report;/* may be NULL */
 };
 
 /* The plan `up` would carry out: against the subnets libvirt and the host
@@ -87,6 +119,22 @@ int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *vm, int *status, struct vl_
 /* The base image files every vmlab disk in the pool is backed by, i.e. the
  * cached images some lab still uses (libvirt is asked, not a state file). */
 int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl_err *err);
+
+/* Base images in the pool (vmlab-base-*, shared by every lab): each with
+ * whether some volume (a VM's overlay) is backed by it. */
+struct vl_base_vol {
+	char *volume;
+	char *path;
+	uint64_t size;      /* bytes of its file */
+	bool in_use;
+};
+
+int vl_lab_base_volumes(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n,
+			struct vl_err *err);
+void vl_base_vols_free(struct vl_base_vol *v, size_t n);
+/* Remove a base volume, after checking again that no volume is backed by
+ * it (VL_E_EXISTS if one is). */
+int vl_lab_base_remove(struct vl_ctx *ctx, const char *volume, struct vl_err *err);
 
 /* gc: vmlab objects whose project is gone or that a crash left behind. */
 enum vl_gc_kind { VL_GC_DOMAIN, VL_GC_NETWORK, VL_GC_VOLUME };

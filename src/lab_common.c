@@ -232,6 +232,10 @@ void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct v
 		.host_pubkey_path = *host_pub_owned,
 		.label = vm->name,
 		.connect_timeout = 10,
+		/* a guest restarting sshd (cloud-init does, late) or just reverted
+		 * refuses for a moment: ssh, exec and provisioning ride it out */
+		.retry_timeout = LAB_SSH_RETRY_S,
+		.evs = &lab->ctx->events,
 	};
 }
 

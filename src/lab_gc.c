@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "meta.h"
 #include "util/buf.h"
 #include "util/mem.h"
@@ -143,6 +144,8 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 		/* vmlab-<lab>-<vm>.qcow2 and vmlab-<lab>-<vm>-seed.iso belong to domain
 		 * vmlab-<lab>-<vm>; without it they are what a crash left */
 		size_t len = strlen(vols[i]);
+		if (vl_plan_is_base_volume(vols[i]))
+			continue; /* shared by labs: `vmlab image prune` removes unused ones */
 		if (vl_str_endswith(vols[i], "-seed.iso"))
 			len -= strlen("-seed.iso");
 		else if (vl_str_endswith(vols[i], ".qcow2"))
@@ -215,12 +218,19 @@ const char *vl_gc_kind_name(enum vl_gc_kind k)
 	return k == VL_GC_DOMAIN ? "domain" : k == VL_GC_NETWORK ? "network" : "volume";
 }
 
+/* Cached images some lab still uses: the base volumes overlays are backed
+ * by, mapped back to the cached file with the same content (its SHA-256
+ * names the volume), and direct backing files (overlays made before base
+ * images moved into the pool). */
 int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl_err *err)
 {
 	const char *pool = ctx->config.pool_name;
+	struct vl_base_vol *bases = NULL;
+	struct vl_image_info *imgs = NULL;
 	char **vols = NULL;
-	size_t nv = 0;
+	size_t nv = 0, nb = 0, ni = 0;
 	bool exists;
+	int rc = -1;
 
 	*paths = NULL;
 	*n = 0;
@@ -228,21 +238,37 @@ int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl
 		return -1;
 	if (!exists)
 		return 0;
-	if (vl_virt_volume_list(ctx->virt, pool, "vmlab-", &vols, &nv, err) < 0)
-		return -1;
-	*paths = vl_calloc(nv + 1, sizeof(char *));
+	if (vl_lab_base_volumes(ctx, &bases, &nb, err) < 0 ||
+	    vl_virt_volume_list(ctx->virt, pool, "vmlab-", &vols, &nv, err) < 0 ||
+	    vl_image_list(&ctx->config, &imgs, &ni, err) < 0)
+		goto out;
+	*paths = vl_calloc(nv + ni + 1, sizeof(char *));
+	for (size_t i = 0; i < ni; i++) {
+		VL_AUTOFREE char *name = NULL;
+		if (!imgs[i].cached || !imgs[i].content_sha256)
+			continue; /* never uploaded by this vmlab: no base volume can be it */
+		name = vl_plan_base_volume(imgs[i].content_sha256, vl_image_format_name(imgs[i].format));
+		for (size_t k = 0; k < nb; k++)
+			if (bases[k].in_use && vl_streq(bases[k].volume, name)) {
+				(*paths)[(*n)++] = vl_strdup(imgs[i].path);
+				break;
+			}
+	}
 	for (size_t i = 0; i < nv; i++) {
 		char *backing = NULL;
 		if (vl_virt_volume_backing(ctx->virt, pool, vols[i], &backing, err) < 0) {
-			vl_virt_name_list_free(vols, nv);
 			vl_virt_name_list_free(*paths, *n);
 			*paths = NULL;
 			*n = 0;
-			return -1;
+			goto out;
 		}
 		if (backing)
 			(*paths)[(*n)++] = backing;
 	}
+	rc = 0;
+out:
+	vl_base_vols_free(bases, nb);
+	vl_image_infos_free(imgs, ni);
 	vl_virt_name_list_free(vols, nv);
-	return 0;
+	return rc;
 }

@@ -8,11 +8,14 @@
 #include "keys.h"
 #include "lab.h"
 #include "plan.h"
+#include "ready.h"
 #include "ssh.h"
 #include "util/lock.h"
 #include "virt.h"
 
 #define VL_METADATA_NS "https://vmlab.dev/xmlns/1"
+/* How long ssh, exec and provisioners retry a refused or reset connection. */
+#define LAB_SSH_RETRY_S 30
 
 struct lab {
 	struct vl_ctx *ctx;
@@ -39,11 +42,30 @@ int lab_for_each_vm(struct lab *lab, unsigned width, lab_vm_fn fn, void *ud, con
 /* Wait until the VM answers SSH with the project key and its pinned host key
  * ([up] boot_timeout); a timeout carries the tail of its console log. */
 int lab_wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
+/* What lab_wait_ready found per VM (index: plan VM). */
+struct lab_ready {
+	double ssh_s;            /* from start to the first login */
+	double ci_s;             /* then until cloud-init had finished */
+	struct vl_ci_status ci;
+};
+struct lab_ready_opts {
+	bool strict;             /* cloud-init errors fail the VM */
+	struct lab_ready *vms;   /* plan.n_vms entries */
+};
+/* lab_wait_ssh, then wait until cloud-init has finished where the image
+ * runs it, all within boot_timeout; ud is a struct lab_ready_opts. */
+int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
 /* Run argv on a VM over SSH; output becomes VL_EV_OUTPUT events. */
 int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *argv, size_t argc,
 	     int in_fd, int *status, struct vl_err *err);
 void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
 		    char **host_pub_owned);
+/* The image's copy in the pool (lab_base.c): uploaded and verified when
+ * missing or incomplete; *path (caller frees) is what overlays are backed
+ * by. Upload seconds are added to *upload_s (may be NULL). */
+struct vl_image_info;
+int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, double *upload_s,
+		    struct vl_err *err);
 /* Remove a domain (forced off), its disk and seed volumes and console log;
  * every step tolerates "already gone". */
 int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err);

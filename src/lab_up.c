@@ -26,6 +26,8 @@
 struct up_state {
 	bool kvm;
 	struct vl_image_info *images;   /* one per plan VM */
+	char **bases;                   /* one per plan VM: the pool volume its overlay is backed by */
+	double upload;                  /* seconds spent uploading base images into the pool */
 	pthread_mutex_t lock;           /* guards the timing below (VMs start in parallel) */
 	double start_max;               /* longest libvirt domain start: QEMU launching */
 	double net_start;               /* libvirt network start: bridge, dnsmasq */
@@ -125,8 +127,28 @@ static int ensure_network(struct lab *lab, struct up_state *st, struct vl_err *e
 	return rc;
 }
 
+/* Every distinct image of the chosen VMs gets its copy in the pool, one
+ * after another (each upload already streams as fast as the link goes). */
+static int ensure_bases(struct lab *lab, struct up_state *st, struct vl_err *err)
+{
+	const struct vl_plan *plan = &lab->plan;
+
+	st->bases = vl_calloc(plan->n_vms + 1, sizeof(char *));
+	for (size_t i = 0; i < plan->n_vms; i++) {
+		if (!lab->chosen[i])
+			continue;
+		for (size_t k = 0; k < i && !st->bases[i]; k++)
+			if (st->bases[k] && vl_streq(st->images[k].path, st->images[i].path))
+				st->bases[i] = vl_strdup(st->bases[k]);
+		if (!st->bases[i] &&
+		    lab_base_ensure(lab, &st->images[i], &st->bases[i], &st->upload, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
-			  const struct vl_image_info *img, struct vl_err *err)
+			  const struct vl_image_info *img, const char *base, struct vl_err *err)
 {
 	const char *pool = lab->ctx->config.pool_name;
 	uint64_t capacity = vm->disk > img->virtual_size ? vm->disk : img->virtual_size;
@@ -136,7 +158,7 @@ static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
 		return -1;
 	if (exists)
 		return 0;
-	VL_AUTOFREE char *xml = vl_render_overlay_volume(vm->volume, capacity, img->path,
+	VL_AUTOFREE char *xml = vl_render_overlay_volume(vm->volume, capacity, base,
 							 vl_image_format_name(img->format), err);
 	if (!xml)
 		return -1;
@@ -178,9 +200,8 @@ static int create_seed(struct lab *lab, const struct vl_plan_vm *vm, struct vl_e
 	if (!user_data)
 		return -1;
 	meta = vl_cloudinit_meta_data(vm, generation);
-	/* the address is configured statically: a DHCP reservation is ignored
-	 * while an old lease of that IP to another MAC lives (HOST-NOTES) */
-	netcfg = vl_cloudinit_network_config(&lab->plan, vm, true);
+	/* DHCP on the network's reservation: see vl_cloudinit_network_config */
+	netcfg = vl_cloudinit_network_config(vm);
 	struct vl_seed_file files[] = {
 		{ "meta-data", meta, strlen(meta) },
 		{ "user-data", user_data, strlen(user_data) },
@@ -222,7 +243,7 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 		if (vl_virt_volume_delete(lab->ctx->virt, pool, vm->volume, err) < 0 ||
 		    vl_virt_volume_delete(lab->ctx->virt, pool, vm->seed_volume, err) < 0)
 			return -1;
-		if (create_overlay(lab, vm, &st->images[i], err) < 0 || create_seed(lab, vm, err) < 0)
+		if (create_overlay(lab, vm, &st->images[i], st->bases[i], err) < 0 || create_seed(lab, vm, err) < 0)
 			return -1;
 		struct vl_domain_opts dopts = {
 			.type = st->kvm ? VL_DOMAIN_KVM : VL_DOMAIN_QEMU,
@@ -256,55 +277,6 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 		return rc;
 	}
 	}
-}
-
-/* The tail of a VM's console log, so a VM that never answers shows why. */
-static void console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl_buf *out)
-{
-	VL_AUTOFREE char *path = lab_serial_log_path(lab, vm);
-	VL_AUTOFREE char *tail = NULL;
-	struct vl_err ignore = VL_ERR_INIT;
-	char *line, *save = NULL;
-	size_t skipped = 0, len = 0;
-
-	if (vl_file_tail(path, 2048, &tail, &len, &ignore) < 0 || !tail || !*tail) {
-		vl_buf_printf(out, "; the console log %s is empty", path);
-		return;
-	}
-	vl_buf_printf(out, "; last console lines (%s):", path);
-	/* drop the first, probably partial, line of the tail */
-	for (line = strtok_r(tail, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (skipped++ == 0 && strlen(tail) >= 2000)
-			continue;
-		vl_buf_printf(out, "\n    %s", vl_str_trim(line));
-	}
-}
-
-int lab_wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
-{
-	VL_AUTOFREE char *host_pub = NULL;
-	struct vl_ssh_target t;
-	struct timespec t0, t1;
-	unsigned timeout = lab->ctx->config.boot_timeout;
-	(void)ud;
-
-	lab_ssh_target(lab, vm, &t, &host_pub);
-	vl_event_info(&lab->ctx->events, vm->name, "waiting for ssh on %s", vm->ip_str);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (vl_ssh_wait_ready(&t, timeout, &lab->ctx->events, err) < 0) {
-		if (err->code == VL_E_TIMEOUT) {
-			struct vl_buf msg = VL_BUF_INIT;
-			vl_buf_printf(&msg, "no SSH answer from %s within %u s", vm->ip_str, timeout);
-			console_tail(lab, vm, &msg);
-			vl_err_set(err, VL_E_TIMEOUT, "%s", msg.s);
-			vl_buf_release(&msg);
-		}
-		return -1;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	vl_event_info(&lab->ctx->events, vm->name, "ready: ssh %s@%s (%.1f s)", lab->plan.user,
-		      vm->ip_str, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	return 0;
 }
 
 /* Provisioners run once per VM: a marker in the lab user's home records it,
@@ -341,56 +313,135 @@ static int provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, 
 	return 0;
 }
 
+void vl_up_report_release(struct vl_up_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_vms; i++) {
+		struct vl_up_vm_report *v = &r->vms[i];
+		free(v->name);
+		free(v->ip);
+		for (size_t k = 0; k < v->n_ci_errors; k++) {
+			free(v->ci_errors[k].module);
+			free(v->ci_errors[k].message);
+		}
+		free(v->ci_errors);
+	}
+	free(r->vms);
+	free(r->lab);
+	memset(r, 0, sizeof(*r));
+}
+
+static void fill_report(const struct lab *lab, const struct lab_ready *ready,
+			struct vl_up_report *r)
+{
+	r->lab = vl_strdup(lab->plan.lab_name);
+	r->vms = vl_calloc(lab->plan.n_vms + 1, sizeof(*r->vms));
+	for (size_t i = 0; i < lab->plan.n_vms; i++) {
+		const struct lab_ready *rd = &ready[i];
+		struct vl_up_vm_report *v;
+		if (!lab->chosen[i])
+			continue;
+		v = &r->vms[r->n_vms++];
+		v->name = vl_strdup(lab->plan.vms[i].name);
+		v->ip = vl_strdup(lab->plan.vms[i].ip_str);
+		v->ready = rd->ssh_s > 0 && rd->ci.state != VL_CI_UNKNOWN &&
+			   rd->ci.state != VL_CI_RUNNING;
+		v->ssh_s = rd->ssh_s;
+		v->cloud_init_s = rd->ci_s;
+		v->cloud_init = vl_ci_state_name(rd->ci.state);
+		v->ci_errors = vl_calloc(rd->ci.n_errors + 1, sizeof(*v->ci_errors));
+		for (size_t k = 0; k < rd->ci.n_errors; k++) {
+			v->ci_errors[k].module = rd->ci.errors[k].module ?
+						 vl_strdup(rd->ci.errors[k].module) : NULL;
+			v->ci_errors[k].message = vl_strdup(rd->ci.errors[k].message);
+		}
+		v->n_ci_errors = rd->ci.n_errors;
+		if (rd->ssh_s > r->ssh_s)
+			r->ssh_s = rd->ssh_s;
+		if (rd->ci_s > r->cloud_init_s)
+			r->cloud_init_s = rd->ci_s;
+	}
+}
+
 int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *err)
 {
 	const struct vl_config *cfg = &ctx->config;
 	struct up_state st = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct vl_up_report report = { 0 };
+	struct lab_ready_opts ready = { .strict = opts->strict };
 	struct lab lab;
-	/* phase marks: plan, images, network, converge, wait, provision */
-	double t[7] = { mono() };
+	/* phase marks: plan, images, bases, network, converge, wait, provision */
+	double t[8] = { mono() };
 	int rc = -1;
 
 	if (lab_open(&lab, ctx, LAB_LOCK | LAB_KEYS, &opts->sel, err) < 0)
 		return -1;
-	t[1] = mono();
+	ready.vms = vl_calloc(lab.plan.n_vms + 1, sizeof(*ready.vms));
+	t[1] = t[2] = t[3] = t[4] = t[5] = t[6] = t[7] = mono();
 	if (resolve_accel(&lab, &st.kvm, err) < 0 || ensure_images(&lab, &st, err) < 0)
 		goto out;
 	t[2] = mono();
 	if (vl_virt_pool_ensure(ctx->virt, cfg->pool_name, cfg->pool_dir, err) < 0 ||
-	    ensure_network(&lab, &st, err) < 0)
+	    ensure_bases(&lab, &st, err) < 0)
 		goto out;
 	t[3] = mono();
-	if (lab_for_each_vm(&lab, cfg->parallel, converge_vm, &st, "up", err) < 0)
+	if (ensure_network(&lab, &st, err) < 0)
 		goto out;
 	t[4] = mono();
-	/* waiting costs nothing but a socket each: wait for every VM at once */
-	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, lab_wait_ssh, NULL, "up", err) < 0)
+	if (lab_for_each_vm(&lab, cfg->parallel, converge_vm, &st, "up", err) < 0)
 		goto out;
 	t[5] = mono();
+	/* waiting costs nothing but a socket each: wait for every VM at once */
+	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, lab_wait_ready, &ready, "up", err) < 0)
+		goto out;
+	t[6] = mono();
+	/* provisioners start only once cloud-init is done (no dpkg lock fight) */
 	if (!opts->no_provision &&
 	    lab_for_each_vm(&lab, cfg->parallel, provision_vm, NULL, "provision", err) < 0)
 		goto out;
-	t[6] = mono();
-	/* for -v and bench/up.sh: what vmlab spent itself vs. waiting for guests;
-	 * the libvirt figures (inside create+start and network) are the network's
-	 * bridge and dnsmasq coming up and the longest QEMU launch */
-	vl_event_debug(&ctx->events, NULL,
-		       "timing: plan %.3f s, images %.3f s, network %.3f s, create+start %.3f s, "
-		       "wait for ssh %.3f s, provision %.3f s, total %.3f s, "
-		       "libvirt network start %.3f s, libvirt domain start %.3f s",
-		       t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5],
-		       t[6] - t[0], st.net_start, st.start_max);
-	size_t n_up = 0;
-	for (size_t i = 0; i < lab.plan.n_vms; i++)
-		n_up += lab.chosen[i];
-	vl_event_info(&ctx->events, NULL, "lab %s: %zu VM%s up (%.1f s)", lab.plan.lab_name,
-		      n_up, n_up == 1 ? "" : "s", t[6] - t[0]);
+	t[7] = mono();
 	rc = 0;
 out:
+	fill_report(&lab, ready.vms, &report);
+	report.plan_s = t[1] - t[0];
+	report.images_s = t[2] > t[1] ? t[2] - t[1] : 0;
+	report.upload_s = st.upload;
+	report.network_s = t[4] > t[3] ? t[4] - t[3] : 0;
+	report.create_s = t[5] > t[4] ? t[5] - t[4] : 0;
+	report.wait_s = t[6] > t[5] ? t[6] - t[5] : 0;
+	report.provision_s = t[7] > t[6] ? t[7] - t[6] : 0;
+	report.total_s = mono() - t[0];
+	if (rc == 0) {
+		/* for -v and bench/up.sh: what vmlab spent itself vs. waiting for
+		 * guests; the libvirt figures (inside create+start and network) are
+		 * the bridge and dnsmasq coming up and the longest QEMU launch */
+		vl_event_debug(&ctx->events, NULL,
+			       "timing: plan %.3f s, images %.3f s, base upload %.3f s, network %.3f s, "
+			       "create+start %.3f s, wait for ssh %.3f s, wait for cloud-init %.3f s, "
+			       "wait %.3f s, provision %.3f s, total %.3f s, "
+			       "libvirt network start %.3f s, libvirt domain start %.3f s",
+			       report.plan_s, report.images_s, report.upload_s, report.network_s,
+			       report.create_s, report.ssh_s, report.cloud_init_s, report.wait_s,
+			       report.provision_s, report.total_s, st.net_start, st.start_max);
+		vl_event_info(&ctx->events, NULL, "lab %s: %zu VM%s up (%.1f s)", lab.plan.lab_name,
+			      report.n_vms, report.n_vms == 1 ? "" : "s", report.total_s);
+	}
+	if (opts->report)
+		*opts->report = report;
+	else
+		vl_up_report_release(&report);
+	for (size_t i = 0; i < lab.plan.n_vms; i++)
+		vl_ci_status_release(&ready.vms[i].ci);
+	free(ready.vms);
 	if (st.images)
 		for (size_t i = 0; i < lab.plan.n_vms; i++)
 			vl_image_info_release(&st.images[i]);
 	free(st.images);
+	if (st.bases)
+		for (size_t i = 0; i < lab.plan.n_vms; i++)
+			free(st.bases[i]);
+	free(st.bases);
 	lab_close(&lab);
 	return rc;
 }

@@ -563,3 +563,27 @@ void vl_plan_to_json(const struct vl_plan *plan, struct vl_buf *out, bool pretty
 	if (pretty)
 		vl_buf_putc(out, '\n');
 }
+
+char *vl_plan_base_volume(const char *content_sha256, const char *format)
+{
+	struct vl_buf b = VL_BUF_INIT;
+
+	/* 64 bits of the digest: a collision among one host's images is not a
+	 * practical concern, and the name stays readable in virsh vol-list */
+	vl_buf_printf(&b, VL_PLAN_BASE_PREFIX "%.16s.%s", content_sha256,
+		      vl_streq(format, "raw") ? "raw" : "qcow2");
+	return vl_buf_steal(&b);
+}
+
+bool vl_plan_is_base_volume(const char *volume)
+{
+	const char *p = volume;
+
+	if (!vl_str_startswith(p, VL_PLAN_BASE_PREFIX))
+		return false;
+	p += strlen(VL_PLAN_BASE_PREFIX);
+	for (int i = 0; i < 16; i++, p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return vl_streq(p, ".qcow2") || vl_streq(p, ".raw");
+}

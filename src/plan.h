@@ -94,6 +94,14 @@ int vl_plan_build_opts(struct vl_plan *plan, const struct vl_profile *p,
 		       const struct vl_config *cfg, const struct vl_plan_opts *opts,
 		       struct vl_err *err);
 void vl_plan_release(struct vl_plan *plan);
+/* Base images in a pool are named by the SHA-256 of the image file, so every
+ * lab of every project shares one copy: "vmlab-base-<16 hex>.<qcow2|raw>".
+ * Caller frees. */
+#define VL_PLAN_BASE_PREFIX "vmlab-base-"
+char *vl_plan_base_volume(const char *content_sha256, const char *format);
+/* Whether a volume name is a base image's (gc must not take it for a VM's). */
+bool vl_plan_is_base_volume(const char *volume);
+
 const struct vl_plan_vm *vl_plan_find_vm(const struct vl_plan *plan, const char *name);
 
 /* The subnet an auto lab would get: first /cfg->lab_prefix of the pool that

@@ -421,6 +421,8 @@ int vl_ssh_connect(const struct vl_ssh_target *t, struct vl_ssh **out, struct vl
 {
 	unsigned tmo = t->connect_timeout ? t->connect_timeout : 10;
 
+	if (t->retry_timeout)
+		return vl_ssh_connect_retry(t, t->retry_timeout, t->evs, out, err);
 	return attempt(t, (long)tmo * 1000, out, err) == ATTEMPT_OK ? 0 : -1;
 }
 
@@ -455,6 +457,17 @@ static void sleep_ms(int64_t ms)
 int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
 		      const struct vl_events *evs, struct vl_err *err)
 {
+	struct vl_ssh *s = NULL;
+
+	if (vl_ssh_connect_retry(t, timeout_s, evs, &s, err) < 0)
+		return -1;
+	vl_ssh_free(s);
+	return 0;
+}
+
+int vl_ssh_connect_retry(const struct vl_ssh_target *t, unsigned timeout_s,
+			 const struct vl_events *evs, struct vl_ssh **out, struct vl_err *err)
+{
 	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
 	int64_t per_try = (int64_t)(t->connect_timeout ? t->connect_timeout : 10) * 1000;
 	int64_t backoff = 250;   /* a refused or unreachable try costs little: poll often */
@@ -476,15 +489,16 @@ int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
 			last = cur;
 		switch (r) {
 		case ATTEMPT_OK:
-			vl_ssh_free(s);
-			vl_event_debug(evs, t->label, "SSH ready after %u attempt(s)", tries);
+			if (tries > 1)
+				vl_event_debug(evs, t->label, "SSH login after %u attempts", tries);
+			*out = s;
 			return 0;
 		case ATTEMPT_FATAL:
 			if (err)
 				*err = last;
 			return -1;
 		case ATTEMPT_RETRY:
-			vl_event_debug(evs, t->label, "SSH not ready: %s", last.msg);
+			vl_event_debug(evs, t->label, "SSH not ready, retrying: %s", last.msg);
 			break;
 		}
 		left = deadline - now_ms();

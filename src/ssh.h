@@ -21,6 +21,12 @@ struct vl_ssh_target {
 	const char *host_pubkey_path; /* ... or a file holding that line (a .pub file) */
 	const char *label;            /* VM name for messages ("web-1"); NULL: host */
 	unsigned connect_timeout;     /* seconds per connection attempt; 0: 10 */
+	/* vl_ssh_connect (and exec, shell) keep retrying a refused, reset or
+	 * timed-out connection or a not-yet-accepted login for this many seconds
+	 * (a guest restarting sshd, a VM just reverted); 0: one attempt. A host
+	 * key mismatch is never retried. */
+	unsigned retry_timeout;
+	const struct vl_events *evs;  /* debug events for each retry (may be NULL) */
 };
 
 /* An authenticated session whose host key matched; reuse it for several
@@ -63,6 +69,9 @@ void vl_ssh_free(struct vl_ssh *s);
  * once. evs (may be NULL) gets a debug event per failed attempt. */
 int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
 		      const struct vl_events *evs, struct vl_err *err);
+/* vl_ssh_wait_ready that keeps the session it logged in with. */
+int vl_ssh_connect_retry(const struct vl_ssh_target *t, unsigned timeout_s,
+			 const struct vl_events *evs, struct vl_ssh **out, struct vl_err *err);
 
 /* Run argv[0..argc) on the VM with each word quoted for the remote POSIX
  * shell (vl_shell_quote_argv), so the words arrive exactly. Remote stdout and

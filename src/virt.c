@@ -920,6 +920,66 @@ out_fd:
 	return -1;
 }
 
+int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *name,
+			    uint64_t offset, uint64_t length, vl_virt_sink_fn sink, void *ud,
+			    struct vl_err *err)
+{
+	AUTO_LV(virStorageVolPtr) vol = vol_get(v, pool, name, err);
+	static const size_t chunk = 256 * 1024;
+	VL_AUTOFREE char *buf = vl_malloc(chunk);
+	virStreamPtr st;
+	char what[300];
+
+	if (!vol)
+		return -1;
+	snprintf(what, sizeof(what), "volume %s in pool %s", name, pool);
+	st = virStreamNew(v->conn, 0);
+	if (!st)
+		return verr(err, "%s: download", what);
+	if (virStorageVolDownload(vol, st, offset, length, 0) < 0) {
+		verr(err, "%s: download", what);
+		virStreamFree(st);
+		return -1;
+	}
+	for (;;) {
+		int r = virStreamRecv(st, buf, chunk);
+
+		if (r == 0)
+			break;
+		if (r < 0) {
+			verr(err, "%s: download", what);
+			goto abort;
+		}
+		if (sink(ud, buf, (size_t)r, err) < 0)
+			goto abort;
+	}
+	if (virStreamFinish(st) < 0) {
+		verr(err, "%s: download", what);
+		virStreamFree(st);
+		return -1;
+	}
+	virStreamFree(st);
+	return 0;
+abort:
+	virStreamAbort(st);
+	virStreamFree(st);
+	return -1;
+}
+
+int vl_virt_volume_physical(struct vl_virt *v, const char *pool, const char *name,
+			    uint64_t *physical, struct vl_err *err)
+{
+	AUTO_LV(virStorageVolPtr) vol = vol_get(v, pool, name, err);
+	virStorageVolInfo info;
+
+	if (!vol)
+		return -1;
+	if (virStorageVolGetInfoFlags(vol, &info, VIR_STORAGE_VOL_GET_PHYSICAL) < 0)
+		return verr(err, "volume %s in pool %s: info", name, pool);
+	*physical = info.allocation;   /* with GET_PHYSICAL: the file's size */
+	return 0;
+}
+
 int vl_virt_volume_path(struct vl_virt *v, const char *pool, const char *name, char **out,
 			struct vl_err *err)
 {

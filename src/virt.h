@@ -114,6 +114,15 @@ int vl_virt_volume_delete(struct vl_virt *v, const char *pool, const char *name,
  * name is replaced. name must be [A-Za-z0-9._-]. */
 int vl_virt_volume_upload(struct vl_virt *v, const char *pool, const char *name,
 			  const char *local_path, struct vl_err *err);
+/* Stream length bytes of a volume from offset (length 0: to the end) into
+ * sink; a sink returning -1 (with err set) stops the download. */
+typedef int (*vl_virt_sink_fn)(void *ud, const char *buf, size_t n, struct vl_err *err);
+int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *name,
+			    uint64_t offset, uint64_t length, vl_virt_sink_fn sink, void *ud,
+			    struct vl_err *err);
+/* Bytes the volume's file takes as a file (its size, not its allocation). */
+int vl_virt_volume_physical(struct vl_virt *v, const char *pool, const char *name,
+			    uint64_t *physical, struct vl_err *err);
 int vl_virt_volume_path(struct vl_virt *v, const char *pool, const char *name, char **out,
 			struct vl_err *err);
 /* The backing file of a volume (a qcow2 overlay's base image), or *out NULL

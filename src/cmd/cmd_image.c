@@ -187,6 +187,28 @@ static void add_in_use(struct vl_ctx *ctx, char ***keep, size_t *nkeep, struct v
 	vl_virt_name_list_free(paths, n);
 }
 
+/* Base images in the pool that no overlay is backed by. */
+static int prune_bases(struct vl_ctx *ctx, bool dry, size_t *nrm, struct vl_err *err)
+{
+	struct vl_base_vol *b = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (vl_lab_base_volumes(ctx, &b, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (b[i].in_use)
+			continue;
+		if (!dry && (rc = vl_lab_base_remove(ctx, b[i].volume, err)) < 0)
+			break;
+		printf("%s base volume %s (pool %s)\n", dry ? "would remove" : "removed", b[i].volume,
+		       ctx->config.pool_name);
+		(*nrm)++;
+	}
+	vl_base_vols_free(b, n);
+	return rc;
+}
+
 static int do_prune(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	bool dry = vl_args_has(a, "dry-run");
@@ -210,6 +232,8 @@ static int do_prune(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *
 	rc = vl_image_prune(&ctx->config, (const char *const *)keep, nkeep, dry, &rm, &nrm, err);
 	for (size_t i = 0; rc == 0 && i < nrm; i++)
 		printf("%s %s\n", dry ? "would remove" : "removed", rm[i]);
+	if (rc == 0 && ctx->virt)
+		rc = prune_bases(ctx, dry, &nrm, err);
 	if (rc == 0 && nrm == 0 && !ctx->quiet)
 		printf("nothing to prune\n");
 out:

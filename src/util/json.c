@@ -112,6 +112,13 @@ void vl_json_uint(struct vl_json *j, uint64_t v)
 	vl_buf_printf(j->out, "%" PRIu64, v);
 }
 
+void vl_json_seconds(struct vl_json *j, double v)
+{
+	before_value(j);
+	/* milliseconds are all a duration here needs; never NaN or inf */
+	vl_buf_printf(j->out, "%.3f", v >= 0 && v < 1e12 ? v : 0.0);
+}
+
 void vl_json_bool(struct vl_json *j, bool v)
 {
 	before_value(j);
@@ -140,6 +147,12 @@ void vl_json_kuint(struct vl_json *j, const char *key, uint64_t v)
 {
 	vl_json_key(j, key);
 	vl_json_uint(j, v);
+}
+
+void vl_json_kseconds(struct vl_json *j, const char *key, double v)
+{
+	vl_json_key(j, key);
+	vl_json_seconds(j, v);
 }
 
 void vl_json_kbool(struct vl_json *j, const char *key, bool v)

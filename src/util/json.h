@@ -28,6 +28,7 @@ void vl_json_str(struct vl_json *j, const char *s);   /* NULL writes null */
 void vl_json_int(struct vl_json *j, int64_t v);
 void vl_json_uint(struct vl_json *j, uint64_t v);
 void vl_json_bool(struct vl_json *j, bool v);
+void vl_json_seconds(struct vl_json *j, double v);  /* a duration, 3 decimals */
 void vl_json_null(struct vl_json *j);
 
 /* key + value in one call */
@@ -35,6 +36,7 @@ void vl_json_kstr(struct vl_json *j, const char *key, const char *s);
 void vl_json_kint(struct vl_json *j, const char *key, int64_t v);
 void vl_json_kuint(struct vl_json *j, const char *key, uint64_t v);
 void vl_json_kbool(struct vl_json *j, const char *key, bool v);
+void vl_json_kseconds(struct vl_json *j, const char *key, double v);
 
 /* Append s as a JSON string literal (with quotes) to b. */
 void vl_json_escape(struct vl_buf *b, const char *s);

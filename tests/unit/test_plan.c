@@ -510,9 +510,29 @@ static void test_json(void **state)
 	vl_buf_release(&b);
 }
 
+static void test_base_volume(void **state)
+{
+	static const char sha[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	VL_AUTOFREE char *q = vl_plan_base_volume(sha, "qcow2");
+	VL_AUTOFREE char *r = vl_plan_base_volume(sha, "raw");
+	(void)state;
+
+	assert_string_equal(q, "vmlab-base-0123456789abcdef.qcow2");
+	assert_string_equal(r, "vmlab-base-0123456789abcdef.raw");
+	assert_true(vl_plan_is_base_volume(q));
+	assert_true(vl_plan_is_base_volume(r));
+	/* a lab named "base" has VM volumes vmlab-base-<8 hex>-<vm>...: not bases */
+	assert_false(vl_plan_is_base_volume("vmlab-base-1234abcd-web.qcow2"));
+	assert_false(vl_plan_is_base_volume("vmlab-base-1234abcd-web-seed.iso"));
+	assert_false(vl_plan_is_base_volume("vmlab-base-0123456789abcdef-x.qcow2"));
+	assert_false(vl_plan_is_base_volume("vmlab-base-0123456789ABCDEF.qcow2"));
+	assert_false(vl_plan_is_base_volume("vmlab-base-0123456789abcdef.iso"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_base_volume),
 		cmocka_unit_test(test_lab_id),
 		cmocka_unit_test(test_sanitize_and_truncate),
 		cmocka_unit_test(test_full_plan),

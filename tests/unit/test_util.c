@@ -4,6 +4,10 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "util/sha256.h"
 #include <string.h>
 
 #include "util/buf.h"
@@ -103,9 +107,35 @@ static void test_err(void **state)
 	assert_int_equal(vl_err_exit_status(&e), 2);
 }
 
+static void test_sha256(void **state)
+{
+	char hex[VL_SHA256_HEXLEN + 1];
+	char path[] = "/tmp/vmlab-test-sha-XXXXXX";
+	struct vl_sha256 h;
+	struct vl_err err = VL_ERR_INIT;
+	int fd = mkstemp(path);
+	(void)state;
+
+	/* FIPS 180-2's "abc", fed in two pieces */
+	vl_sha256_init(&h);
+	vl_sha256_update(&h, "a", 1);
+	vl_sha256_update(&h, "bc", 2);
+	vl_sha256_final(&h, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(fd >= 0, 1);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	close(fd);
+	assert_int_equal(vl_sha256_file(path, hex, &err), 0);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	unlink(path);
+	assert_int_equal(vl_sha256_file(path, hex, &err), -1);
+	assert_int_equal(err.code, VL_E_IO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_suggest), cmocka_unit_test(test_names),
 		cmocka_unit_test(test_buf), cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_ipv4), cmocka_unit_test(test_err),
