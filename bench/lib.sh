@@ -50,7 +50,8 @@ _bench_exit() {
 
 bench_setup() {
 	local name=${1:?bench_setup NAME}
-	export VL_E2E_SKIP_CLOUDINIT=1
+	# the cloud-init image only for benchmarks that ask for it (BENCH_CLOUDINIT=1)
+	if [ "${BENCH_CLOUDINIT:-0}" = 1 ]; then export VL_E2E_SKIP_CLOUDINIT=0; else export VL_E2E_SKIP_CLOUDINIT=1; fi
 	export E2E_HTTP_PORT=${E2E_HTTP_PORT:-18095}
 	# shellcheck source=../tests/e2e/lib/harness.sh
 	. "$BENCH_ROOT/tests/e2e/lib/harness.sh"
@@ -124,7 +125,8 @@ sum() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.3f\n", s }'; }
 hf_medians() { jq -r '.results[] | [.command, .median, .stddev] | @tsv' "$1"; }
 
 # vmlab_timing FIELD FILE: a figure from vmlab -v's "timing: plan X s, ..." line
-# (FIELD: plan, images, network, create+start, wait for ssh, provision, total).
+# (FIELD: plan, images, base upload, base verify, network, create+start, wait for ssh,
+# wait for cloud-init, wait, provision, total).
 vmlab_timing() {
 	grep -m1 'timing:' "$2" | tr ',' '\n' | sed 's/.*timing://' |
 		awk -v f="$1" '{ v = $(NF - 1); $NF = ""; $(NF - 1) = ""; sub(/^ +/, ""); sub(/ +$/, "")

@@ -569,3 +569,18 @@ void vl_cache_meta_release(struct vl_cache_meta *m)
 	free(m->content_sha256);
 	memset(m, 0, sizeof(*m));
 }
+
+int vl_catalog_entry_usable(const struct vl_catalog_entry *e, struct vl_err *err)
+{
+	if (!e->bios)
+		return vl_err_set(err, VL_E_PROFILE,
+				  "image %s boots with UEFI (boot = uefi), which vmlab does not support: "
+				  "libvirt cannot take the memory snapshots that snapshot and rollback "
+				  "use of a UEFI guest; choose a BIOS-bootable cloud image", e->name);
+	if (!e->cloud_init)
+		return vl_err_set(err, VL_E_PROFILE,
+				  "image %s has no cloud-init (cloud_init = no): vmlab creates the user "
+				  "and injects SSH keys through a cloud-init seed, so it could never log "
+				  "in; choose a cloud image", e->name);
+	return 0;
+}

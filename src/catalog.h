@@ -94,6 +94,11 @@ char *vl_file_url_path(const char *url);
 
 /* Cache paths (caller frees). */
 char *vl_cache_image_path(const char *cache, const char *name, enum vl_image_format f);
+/* What `up` can boot: BIOS guests with cloud-init. A catalog entry saying
+ * boot = uefi or cloud_init = no is refused with one line naming why
+ * (VL_E_PROFILE: the profile chose an image vmlab cannot use). */
+int vl_catalog_entry_usable(const struct vl_catalog_entry *e, struct vl_err *err);
+
 char *vl_cache_meta_path(const char *cache, const char *name);
 
 /* <cache>/<name>.meta: what was pulled, key=value lines. */

@@ -40,10 +40,10 @@ struct vl_up_report {
 	struct vl_up_vm_report *vms; /* the VMs up acted on */
 	size_t n_vms;
 	/* phase seconds: plan, images (cache), base images into the pool,
-	 * network, volumes+seeds+domains+start, the longest SSH wait and the
+	 * and reading them back, network, volumes+seeds+domains+start, the longest SSH wait and the
 	 * longest cloud-init wait (VMs wait in parallel), the whole wait,
 	 * provisioning, total */
-	double plan_s, images_s, upload_s, network_s, create_s, ssh_s, cloud_init_s, wait_s,
+	double plan_s, images_s, upload_s, verify_s, network_s, create_s, ssh_s, cloud_init_s, wait_s,
 	       provision_s, total_s;
 };
 

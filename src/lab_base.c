@@ -131,7 +131,7 @@ static double mono(void)
 }
 
 int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, double *upload_s,
-		    struct vl_err *err)
+		    double *verify_s, struct vl_err *err)
 {
 	struct vl_ctx *ctx = lab->ctx;
 	const char *pool = ctx->config.pool_name;
@@ -166,7 +166,7 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 			      (double)img->size / (1 << 20));
 		if (vl_virt_volume_upload(ctx->virt, pool, vol, img->path, err) < 0)
 			goto out;
-		double took = mono() - t0;
+		double took = mono() - t0, t1 = mono();
 		if (verify_full(ctx->virt, pool, vol, img->content_sha256, &ok, err) < 0 || !ok) {
 			struct vl_err ignore = VL_ERR_INIT;
 			vl_virt_volume_delete(ctx->virt, pool, vol, &ignore);
@@ -176,10 +176,11 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 					   img->content_sha256);
 			goto out;
 		}
-		if (upload_s)
-			*upload_s += took;
-		vl_event_info(evs, img->name, "uploaded and verified in %.1f s (%.0f MiB/s)", took,
-			      took > 0 ? (double)img->size / (1 << 20) / took : 0);
+		*upload_s += took;
+		*verify_s += mono() - t1;
+		vl_event_info(evs, img->name, "uploaded in %.1f s (%.0f MiB/s), read back and verified "
+			      "in %.1f s", took, took > 0 ? (double)img->size / (1 << 20) / took : 0,
+			      mono() - t1);
 	}
 	rc = vl_virt_volume_path(ctx->virt, pool, vol, path, err);
 out:

@@ -62,10 +62,11 @@ void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct v
 		    char **host_pub_owned);
 /* The image's copy in the pool (lab_base.c): uploaded and verified when
  * missing or incomplete; *path (caller frees) is what overlays are backed
- * by. Upload seconds are added to *upload_s (may be NULL). */
+ * by. The seconds spent uploading and reading back are added to *upload_s
+ * and *verify_s. */
 struct vl_image_info;
 int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, double *upload_s,
-		    struct vl_err *err);
+		    double *verify_s, struct vl_err *err);
 /* Remove a domain (forced off), its disk and seed volumes and console log;
  * every step tolerates "already gone". */
 int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err);

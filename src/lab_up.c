@@ -27,7 +27,7 @@ struct up_state {
 	bool kvm;
 	struct vl_image_info *images;   /* one per plan VM */
 	char **bases;                   /* one per plan VM: the pool volume its overlay is backed by */
-	double upload;                  /* seconds spent uploading base images into the pool */
+	double upload, verify;          /* seconds uploading base images into the pool, reading back */
 	pthread_mutex_t lock;           /* guards the timing below (VMs start in parallel) */
 	double start_max;               /* longest libvirt domain start: QEMU launching */
 	double net_start;               /* libvirt network start: bridge, dnsmasq */
@@ -89,6 +89,16 @@ static int ensure_images(struct lab *lab, struct up_state *st, struct vl_err *er
 	for (size_t i = 0; i < plan->n_vms; i++)
 		if (lab->chosen[i])
 			names[n++] = plan->vms[i].image;
+	/* refuse what cannot boot before downloading it */
+	for (size_t i = 0; i < n; i++) {
+		struct vl_image_info info = { 0 };
+		int rc = vl_image_resolve(&lab->ctx->config, names[i], &info, err);
+		if (rc == 0)
+			rc = vl_catalog_entry_usable(&info.entry, err);
+		vl_image_info_release(&info);
+		if (rc < 0)
+			return -1;
+	}
 	VL_AUTOFREE struct vl_image_info *got = vl_calloc(n + 1, sizeof(*got));
 	if (vl_image_ensure(&lab->ctx->config, names, n, got, &lab->ctx->events, err) < 0)
 		return -1;
@@ -141,7 +151,8 @@ static int ensure_bases(struct lab *lab, struct up_state *st, struct vl_err *err
 			if (st->bases[k] && vl_streq(st->images[k].path, st->images[i].path))
 				st->bases[i] = vl_strdup(st->bases[k]);
 		if (!st->bases[i] &&
-		    lab_base_ensure(lab, &st->images[i], &st->bases[i], &st->upload, err) < 0)
+		    lab_base_ensure(lab, &st->images[i], &st->bases[i], &st->upload, &st->verify,
+				    err) < 0)
 			return -1;
 	}
 	return 0;
@@ -407,6 +418,7 @@ out:
 	report.plan_s = t[1] - t[0];
 	report.images_s = t[2] > t[1] ? t[2] - t[1] : 0;
 	report.upload_s = st.upload;
+	report.verify_s = st.verify;
 	report.network_s = t[4] > t[3] ? t[4] - t[3] : 0;
 	report.create_s = t[5] > t[4] ? t[5] - t[4] : 0;
 	report.wait_s = t[6] > t[5] ? t[6] - t[5] : 0;
@@ -417,11 +429,13 @@ out:
 		 * guests; the libvirt figures (inside create+start and network) are
 		 * the bridge and dnsmasq coming up and the longest QEMU launch */
 		vl_event_debug(&ctx->events, NULL,
-			       "timing: plan %.3f s, images %.3f s, base upload %.3f s, network %.3f s, "
+			       "timing: plan %.3f s, images %.3f s, base upload %.3f s, base verify %.3f s, "
+			       "network %.3f s, "
 			       "create+start %.3f s, wait for ssh %.3f s, wait for cloud-init %.3f s, "
 			       "wait %.3f s, provision %.3f s, total %.3f s, "
 			       "libvirt network start %.3f s, libvirt domain start %.3f s",
-			       report.plan_s, report.images_s, report.upload_s, report.network_s,
+			       report.plan_s, report.images_s, report.upload_s, report.verify_s,
+			       report.network_s,
 			       report.create_s, report.ssh_s, report.cloud_init_s, report.wait_s,
 			       report.provision_s, report.total_s, st.net_start, st.start_max);
 		vl_event_info(&ctx->events, NULL, "lab %s: %zu VM%s up (%.1f s)", lab.plan.lab_name,

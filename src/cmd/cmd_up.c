@@ -58,6 +58,7 @@ static void print_report(const struct vl_up_report *r, const struct vl_err *err)
 	vl_json_kseconds(&j, "plan", r->plan_s);
 	vl_json_kseconds(&j, "images", r->images_s);
 	vl_json_kseconds(&j, "base_upload", r->upload_s);
+	vl_json_kseconds(&j, "base_verify", r->verify_s);
 	vl_json_kseconds(&j, "network", r->network_s);
 	vl_json_kseconds(&j, "create_start", r->create_s);
 	vl_json_kseconds(&j, "wait_ssh", r->ssh_s);

@@ -241,9 +241,28 @@ static void test_shipped_catalog(void **state)
 	vl_catalog_release(&c);
 }
 
+static void test_entry_usable(void **state)
+{
+	struct vl_catalog_entry e = { .name = (char *)"img", .bios = true, .cloud_init = true };
+	struct vl_err err = VL_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(vl_catalog_entry_usable(&e, &err), 0);
+	e.bios = false;
+	assert_int_equal(vl_catalog_entry_usable(&e, &err), -1);
+	assert_int_equal(err.code, VL_E_PROFILE);
+	assert_non_null(strstr(err.msg, "image img boots with UEFI (boot = uefi)"));
+	e.bios = true;
+	e.cloud_init = false;
+	vl_err_clear(&err);
+	assert_int_equal(vl_catalog_entry_usable(&e, &err), -1);
+	assert_non_null(strstr(err.msg, "image img has no cloud-init (cloud_init = no)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_entry_usable),
 		cmocka_unit_test(test_catalog_load),
 		cmocka_unit_test(test_catalog_errors),
 		cmocka_unit_test(test_entry_roundtrip),
