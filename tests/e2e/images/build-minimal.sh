@@ -137,9 +137,12 @@ install -m 755 /usr/sbin/dropbear "$root/usr/sbin/dropbear"
 install -m 755 /usr/bin/dropbearconvert /usr/bin/dropbearkey "$root/usr/bin/"
 install -m 755 /usr/lib/openssh/sftp-server "$root/usr/lib/sftp-server"   # dropbear's SFTP path
 install -m 4755 "$work/sudo" "$root/usr/bin/sudo"
+# getent (glibc's, as every cloud image has it): name lookups through nsswitch and resolv.conf
+install -m 755 /usr/bin/getent "$root/usr/bin/getent"
 # Shared libraries of those dynamic binaries, at the paths the loader expects.
 for bin in "$root/bin/busybox" "$root/usr/sbin/dropbear" "$root/usr/bin/dropbearconvert" \
-	"$root/usr/bin/dropbearkey" "$root/usr/lib/sftp-server" "$root/usr/bin/sudo"; do
+	"$root/usr/bin/dropbearkey" "$root/usr/lib/sftp-server" "$root/usr/bin/sudo" \
+	"$root/usr/bin/getent"; do
 	for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
 		mkdir -p "$root/$(dirname "$lib")"
 		[ -e "$root/$lib" ] || cp -L "$lib" "$root/$lib"
