@@ -21,18 +21,8 @@
 #define VL_LAB_ID_NAME_MAX (VL_NAME_MAX - 9)
 #define VL_PLAN_DEFAULT_USER "vmlab"
 
-/* Address layout inside a lab subnet of S = 2^(32-prefix) addresses:
- *   .0 network, .1 gateway (host side: DNS, DHCP), last address broadcast;
- *   S >= 64:  .2-.9 reserved for future host-side services, VMs from .10;
- *   S <  64:  VMs from .2 (there is no room to reserve);
- *   S >= 16:  the upper half (S/2 .. S-2) is the dynamic DHCP range, for
- *             guests that are not in the plan; every planned VM has a static
- *             reservation below it;
- *   S <  16:  no dynamic range (every VM has a reservation; libvirt then
- *             runs dnsmasq in static-only mode). */
-#define VL_PLAN_RESERVED_MIN_SIZE 64u
-#define VL_PLAN_FIRST_VM_HOST 10u
-#define VL_PLAN_DHCP_MIN_SIZE 16u
+/* The address layout inside a lab subnet (gateway, reserved addresses, the
+ * VMs' static range, the DHCP range) is layout.h's. */
 
 
 struct vl_plan_vm {
