@@ -433,23 +433,26 @@ int vl_plan_build(struct vl_plan *plan, const struct vl_profile *p, const struct
 	return vl_plan_build_opts(plan, p, cfg, &o, err);
 }
 
+static void vm_release(struct vl_plan_vm *vm)
+{
+	free(vm->name);
+	free(vm->spec_name);
+	free(vm->domain);
+	free(vm->hostname);
+	free(vm->fqdn);
+	free(vm->image);
+	free(vm->volume);
+	free(vm->seed_volume);
+	free(vm->provision);
+	free(vm->user_data);
+}
+
 void vl_plan_release(struct vl_plan *plan)
 {
 	if (!plan)
 		return;
-	for (size_t i = 0; i < plan->n_vms; i++) {
-		struct vl_plan_vm *vm = &plan->vms[i];
-		free(vm->name);
-		free(vm->spec_name);
-		free(vm->domain);
-		free(vm->hostname);
-		free(vm->fqdn);
-		free(vm->image);
-		free(vm->volume);
-		free(vm->seed_volume);
-		free(vm->provision);
-		free(vm->user_data);
-	}
+	for (size_t i = 0; i < plan->n_vms; i++)
+		vm_release(&plan->vms[i]);
 	free(plan->vms);
 	free(plan->lab_name);
 	free(plan->lab_id);
@@ -466,6 +469,25 @@ const struct vl_plan_vm *vl_plan_find_vm(const struct vl_plan *plan, const char 
 		if (vl_streq(plan->vms[i].name, name))
 			return &plan->vms[i];
 	return NULL;
+}
+
+void vl_plan_select(struct vl_plan *plan, char *const *names, size_t n)
+{
+	size_t kept = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < plan->n_vms; i++) {
+		struct vl_plan_vm *vm = &plan->vms[i];
+		bool chosen = false;
+		for (size_t s = 0; s < n && !chosen; s++)
+			chosen = vl_streq(vm->name, names[s]) || vl_streq(vm->spec_name, names[s]);
+		if (chosen)
+			plan->vms[kept++] = *vm;
+		else
+			vm_release(vm);
+	}
+	plan->n_vms = kept;
 }
 
 /* `vmlab plan --json`, schema 1. Fields are only ever added, never renamed:

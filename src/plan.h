@@ -85,6 +85,10 @@ int vl_plan_build_opts(struct vl_plan *plan, const struct vl_profile *p,
 		       struct vl_err *err);
 void vl_plan_release(struct vl_plan *plan);
 const struct vl_plan_vm *vl_plan_find_vm(const struct vl_plan *plan, const char *name);
+/* Keep only the VMs names select (a VM's name, or its [vm NAME] for all of
+ * NAME-1..NAME-N); n 0 keeps every VM. Names that select nothing are ignored
+ * (vl_lab_check_names reports them). */
+void vl_plan_select(struct vl_plan *plan, char *const *names, size_t n);
 
 /* The subnet an auto lab would get: first /cfg->lab_prefix of the pool that
  * overlaps nothing in used, scanning from an offset derived from lab_id. */

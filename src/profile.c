@@ -228,6 +228,7 @@ static bool machine_key(struct loader *l, struct vl_vm_spec *spec, const struct 
 		}
 		free(spec->image);
 		spec->image = img;
+		spec->image_line = k->line;
 	} else if (vl_streq(k->key, "cpus")) {
 		if (!parse_uint_range(k->value, 1, VL_CPUS_MAX, &spec->cpus))
 			problem(l, k->line, "cpus must be a whole number from 1 to %d, not '%s'",
