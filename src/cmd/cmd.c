@@ -296,8 +296,8 @@ void vl_cmd_print_help(const struct vl_cmd *cmd, void *file)
 			char spec[64];
 			snprintf(spec, sizeof(spec), "%s%c%s--%s%s%s", o->short_name ? "-" : "",
 				 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ",
-				 o->name, o->type == VL_OPT_VALUE ? " " : "",
-				 o->type == VL_OPT_VALUE ? o->metavar : "");
+				 o->name, o->type != VL_OPT_FLAG ? " " : "",
+				 o->type != VL_OPT_FLAG ? o->metavar : "");
 			fprintf(f, "  %-24s %s\n", spec + (o->short_name ? 0 : 1), o->help);
 		}
 	}
