@@ -61,12 +61,8 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 
 	if (vl_args_has(a, "json"))
 		ctx->json = true;
-	if (!ctx->have_config) {
-		if (vl_config_load(&ctx->config, ctx->config_path, &diags, &cfg_err) == 0)
-			ctx->have_config = true;
-		else if (diags.n == 0)   /* a missing --config FILE has no line to show */
-			vl_diags_add(&diags, "", 0, "%s", cfg_err.msg);
-	}
+	if (!ctx->have_config && vl_config_load(&ctx->config, ctx->config_path, &diags, &cfg_err) == 0)
+		ctx->have_config = true;
 	path = vl_profile_find(ctx->project_dir, err);
 	if (!path) {
 		if (ctx->json)
@@ -79,12 +75,17 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 	else
 		ctx->have_profile = true;
 	/* the plan and the images need a good config and profile */
-	if (rc == 0 && !ctx->have_config)
-		rc = vl_err_set(err, cfg_err.code, "%s", cfg_err.msg);
+	if (!ctx->have_config) {
+		if (rc == 0)
+			*err = cfg_err;
+		else {   /* both bad: the summary names both */
+			struct vl_err prof = *err;
+			vl_err_set(err, VL_E_PROFILE, "%s; %s", cfg_err.msg, prof.msg);
+		}
+		rc = -1;
+	}
 	if (rc == 0 && vl_lab_check(ctx, &diags, err) < 0)
 		rc = -1;
-	if (rc < 0 && !ctx->have_config && cfg_err.code != VL_OK && err->code == VL_E_PROFILE)
-		vl_err_prefix(err, "%s; ", cfg_err.msg);
 	if (ctx->json)
 		print_json(rc == 0 ? &ctx->profile : NULL, path, &diags, err);
 	if (rc < 0) {
