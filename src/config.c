@@ -150,10 +150,11 @@ static void set_cache(struct loader *l, const char *v, int line)
 static void set_catalog(struct loader *l, const char *v, int line)
 {
 	VL_AUTOFREE char *copy = vl_strdup(v);
-	char *save = NULL;
+	char *rest = copy, *tok;
 	struct vl_config *c = l->cfg;
 
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "a.ini,,b.ini" has an empty entry to report */
+	while ((tok = strsep(&rest, ","))) {
 		vl_str_trim(tok);
 		if (!*tok) {
 			problem(l, line, "empty entry in the catalog list");

@@ -16,7 +16,7 @@ struct vl_ctx {
 	const char *config_path;  /* --config FILE, or NULL for the search order */
 	const char *uri;          /* --uri, overrides config and VMLAB_URI */
 	bool json, quiet, verbose;
-	bool tty_out, tty_err;    /* stdout / stderr are terminals */
+	bool tty_in, tty_out, tty_err;  /* stdin / stdout / stderr are terminals */
 	bool have_config, have_profile;
 	struct vl_config config;
 	struct vl_profile profile;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "util/diag.h"
 #include "util/err.h"
 
 /* VM selection: NULL/0 means every VM of the lab. Unknown names are an error. */
@@ -55,6 +56,18 @@ struct vl_up_opts {
 	bool strict;                /* cloud-init errors fail up instead of warning */
 	struct vl_up_report *report;/* may be NULL */
 };
+
+/* Everything that can be checked without libvirt, reported into diags as
+ * FILE:LINE like profile problems: the plan under ctx->config (address
+ * layout, room for every VM with subnet = auto) and every image a VM names
+ * (catalog names known). Fails with VL_E_PROFILE. validate, plan and up run it. */
+int vl_lab_check(struct vl_ctx *ctx, struct vl_diags *diags, struct vl_err *err);
+/* Every name in sel names a VM of the profile (NAME, or NAME-N with count):
+ * VL_E_USAGE otherwise. No connection needed, so commands check first. */
+int vl_lab_check_names(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err *err);
+/* A snapshot name vmlab accepts (letters, digits, '.', '_', '-'): VL_E_USAGE
+ * otherwise. */
+int vl_lab_snapshot_name_check(const char *name, struct vl_err *err);
 
 /* The plan `up` would carry out: against the subnets libvirt and the host
  * use, keeping the lab's own network. Touches nothing. */

@@ -11,7 +11,7 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-static int check_name(const char *name, struct vl_err *err)
+int vl_lab_snapshot_name_check(const char *name, struct vl_err *err)
 {
 	size_t len = strlen(name);
 
@@ -110,7 +110,7 @@ int vl_lab_snapshot_save(struct vl_ctx *ctx, const char *name, const struct vl_l
 	struct vl_err ignore = VL_ERR_INIT;
 	int rc = -1;
 
-	if (check_name(name, err) < 0 || lab_open(&lab, ctx, LAB_LOCK, sel, err) < 0)
+	if (vl_lab_snapshot_name_check(name, err) < 0 || lab_open(&lab, ctx, LAB_LOCK, sel, err) < 0)
 		return -1;
 	size_t n = lab.plan.n_vms + 1;
 	VL_AUTOFREE bool *paused = vl_calloc(n, sizeof(bool));

@@ -14,8 +14,7 @@
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "vmlab: %s\nusage: vmlab [--uri URI] [--config FILE] [-C DIR] [--json] [-q] [-v] "
-			"COMMAND [ARGS]\n", msg);
+	fprintf(stderr, "vmlab: %s\nusage: %s\n", msg, VL_GLOBAL_USAGE);
 	return 2;
 }
 
@@ -51,8 +50,12 @@ int main(int argc, char **argv)
 		} else if (vl_streq(a, "-v") || vl_streq(a, "--verbose")) {
 			ctx.verbose = true;
 		} else if (vl_streq(a, "--uri") || vl_streq(a, "--config") || vl_streq(a, "-C")) {
-			if (i + 1 >= argc)
-				return usage_error("option needs a value");
+			if (i + 1 >= argc) {
+				char msg[128];
+				snprintf(msg, sizeof(msg), "option '%s' needs a value (%s)", a,
+					 vl_global_opt_find(a)->metavar);
+				return usage_error(msg);
+			}
 			if (a[1] == 'C')
 				dir = argv[++i];
 			else if (a[2] == 'u')
@@ -86,6 +89,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	ctx.tty_in = isatty(STDIN_FILENO);
 	ctx.tty_out = isatty(STDOUT_FILENO);
 	ctx.tty_err = isatty(STDERR_FILENO);
 	vl_out_init(&ctx);

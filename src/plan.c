@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layout.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -148,27 +149,23 @@ int vl_plan_choose_subnet(const char *lab_id, const struct vl_config *cfg,
 			  cfg->lab_prefix, pool, (unsigned long long)n);
 }
 
-/* Fills the address layout documented in plan.h. */
+/* Fills the address layout of layout.h. */
 static int set_subnet(struct vl_plan *plan, uint32_t addr, unsigned prefix, struct vl_err *err)
 {
-	uint64_t size;
+	struct vl_layout l;
 
-	if (prefix > 30) {
+	if (prefix > VL_LAYOUT_PREFIX_MAX) {
 		vl_cidr_format(addr, prefix, plan->subnet_str);
 		return vl_err_set(err, VL_E_PROFILE, "subnet %s is too small for a lab (at most /30)",
 				  plan->subnet_str);
 	}
-	size = (uint64_t)1 << (32 - prefix);
-	plan->subnet = addr & vl_ipv4_mask(prefix);
+	vl_layout_init(&l, addr, prefix);
+	plan->subnet = l.subnet;
 	plan->prefix = prefix;
-	plan->gateway = plan->subnet + 1;
-	plan->broadcast = (uint32_t)(plan->subnet + size - 1);
-	if (size >= VL_PLAN_DHCP_MIN_SIZE) {
-		plan->dhcp_start = (uint32_t)(plan->subnet + size / 2);
-		plan->dhcp_end = plan->broadcast - 1;
-	} else {
-		plan->dhcp_start = plan->dhcp_end = 0;
-	}
+	plan->gateway = l.gateway;
+	plan->broadcast = l.broadcast;
+	plan->dhcp_start = l.dhcp_start;
+	plan->dhcp_end = l.dhcp_end;
 	vl_cidr_format(plan->subnet, prefix, plan->subnet_str);
 	vl_ipv4_format(plan->gateway, plan->gateway_str);
 	vl_ipv4_format(vl_ipv4_mask(prefix), plan->netmask_str);
@@ -178,10 +175,11 @@ static int set_subnet(struct vl_plan *plan, uint32_t addr, unsigned prefix, stru
 /* First and last address automatic assignment may use. */
 static void static_range(const struct vl_plan *plan, uint32_t *first, uint32_t *last)
 {
-	uint64_t size = (uint64_t)1 << (32 - plan->prefix);
+	struct vl_layout l;
 
-	*first = plan->subnet + (size >= VL_PLAN_RESERVED_MIN_SIZE ? VL_PLAN_FIRST_VM_HOST : 2);
-	*last = plan->dhcp_start ? plan->dhcp_start - 1 : plan->broadcast - 1;
+	vl_layout_init(&l, plan->subnet, plan->prefix);
+	*first = l.vm_first;
+	*last = l.vm_last;
 }
 
 static int spec_err(struct vl_err *err, const struct vl_vm_spec *s, const char *fmt, ...)
@@ -203,22 +201,10 @@ static int spec_err(struct vl_err *err, const struct vl_vm_spec *s, const char *
 /* Why a fixed address cannot be used, or NULL if it can. */
 static const char *fixed_ip_problem(const struct vl_plan *plan, uint32_t ip)
 {
-	uint32_t first, last;
+	struct vl_layout l;
 
-	if (!vl_ipv4_in(ip, plan->subnet, plan->prefix))
-		return "is outside the lab subnet";
-	if (ip == plan->subnet)
-		return "is the subnet's network address";
-	if (ip == plan->broadcast)
-		return "is the subnet's broadcast address";
-	if (ip == plan->gateway)
-		return "is the gateway (the host side of the lab network)";
-	static_range(plan, &first, &last);
-	if (ip < first)
-		return "is reserved for host-side services";
-	if (ip > last)
-		return "is inside the dynamic DHCP range";
-	return NULL;
+	vl_layout_init(&l, plan->subnet, plan->prefix);
+	return vl_layout_ip_problem(&l, ip);
 }
 
 static int assign_fixed_ips(struct vl_plan *plan, const struct vl_profile *p, struct vl_err *err)
@@ -447,23 +433,26 @@ int vl_plan_build(struct vl_plan *plan, const struct vl_profile *p, const struct
 	return vl_plan_build_opts(plan, p, cfg, &o, err);
 }
 
+static void vm_release(struct vl_plan_vm *vm)
+{
+	free(vm->name);
+	free(vm->spec_name);
+	free(vm->domain);
+	free(vm->hostname);
+	free(vm->fqdn);
+	free(vm->image);
+	free(vm->volume);
+	free(vm->seed_volume);
+	free(vm->provision);
+	free(vm->user_data);
+}
+
 void vl_plan_release(struct vl_plan *plan)
 {
 	if (!plan)
 		return;
-	for (size_t i = 0; i < plan->n_vms; i++) {
-		struct vl_plan_vm *vm = &plan->vms[i];
-		free(vm->name);
-		free(vm->spec_name);
-		free(vm->domain);
-		free(vm->hostname);
-		free(vm->fqdn);
-		free(vm->image);
-		free(vm->volume);
-		free(vm->seed_volume);
-		free(vm->provision);
-		free(vm->user_data);
-	}
+	for (size_t i = 0; i < plan->n_vms; i++)
+		vm_release(&plan->vms[i]);
 	free(plan->vms);
 	free(plan->lab_name);
 	free(plan->lab_id);
@@ -480,6 +469,25 @@ const struct vl_plan_vm *vl_plan_find_vm(const struct vl_plan *plan, const char 
 		if (vl_streq(plan->vms[i].name, name))
 			return &plan->vms[i];
 	return NULL;
+}
+
+void vl_plan_select(struct vl_plan *plan, char *const *names, size_t n)
+{
+	size_t kept = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < plan->n_vms; i++) {
+		struct vl_plan_vm *vm = &plan->vms[i];
+		bool chosen = false;
+		for (size_t s = 0; s < n && !chosen; s++)
+			chosen = vl_streq(vm->name, names[s]) || vl_streq(vm->spec_name, names[s]);
+		if (chosen)
+			plan->vms[kept++] = *vm;
+		else
+			vm_release(vm);
+	}
+	plan->n_vms = kept;
 }
 
 /* `vmlab plan --json`, schema 1. Fields are only ever added, never renamed:

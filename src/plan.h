@@ -21,18 +21,8 @@
 #define VL_LAB_ID_NAME_MAX (VL_NAME_MAX - 9)
 #define VL_PLAN_DEFAULT_USER "vmlab"
 
-/* Address layout inside a lab subnet of S = 2^(32-prefix) addresses:
- *   .0 network, .1 gateway (host side: DNS, DHCP), last address broadcast;
- *   S >= 64:  .2-.9 reserved for future host-side services, VMs from .10;
- *   S <  64:  VMs from .2 (there is no room to reserve);
- *   S >= 16:  the upper half (S/2 .. S-2) is the dynamic DHCP range, for
- *             guests that are not in the plan; every planned VM has a static
- *             reservation below it;
- *   S <  16:  no dynamic range (every VM has a reservation; libvirt then
- *             runs dnsmasq in static-only mode). */
-#define VL_PLAN_RESERVED_MIN_SIZE 64u
-#define VL_PLAN_FIRST_VM_HOST 10u
-#define VL_PLAN_DHCP_MIN_SIZE 16u
+/* The address layout inside a lab subnet (gateway, reserved addresses, the
+ * VMs' static range, the DHCP range) is layout.h's. */
 
 
 struct vl_plan_vm {
@@ -103,6 +93,10 @@ char *vl_plan_base_volume(const char *content_sha256, const char *format);
 bool vl_plan_is_base_volume(const char *volume);
 
 const struct vl_plan_vm *vl_plan_find_vm(const struct vl_plan *plan, const char *name);
+/* Keep only the VMs names select (a VM's name, or its [vm NAME] for all of
+ * NAME-1..NAME-N); n 0 keeps every VM. Names that select nothing are ignored
+ * (vl_lab_check_names reports them). */
+void vl_plan_select(struct vl_plan *plan, char *const *names, size_t n);
 
 /* The subnet an auto lab would get: first /cfg->lab_prefix of the pool that
  * overlaps nothing in used, scanning from an offset derived from lab_id. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ini_lines.h"
+#include "layout.h"
 #include "util/buf.h"
 #include "util/ipv4.h"
 #include "util/mem.h"
@@ -65,7 +66,7 @@ int vl_parse_size(const char *s, uint64_t *out, struct vl_err *err)
 		p++;
 	if (!*p)
 		return vl_err_set(err, VL_E_PROFILE,
-				  "size '%s' needs a unit: K, M, G or T (for example %sG)", s, s);
+				  "size '%s' needs a unit: K, M, G or T", s);
 	for (size_t i = 0; i < VL_ARRAY_SIZE(units); i++)
 		if (strcasecmp(p, units[i].name) == 0)
 			mult = units[i].mult;
@@ -182,6 +183,30 @@ static bool image_is_path(const char *v)
 
 /* ---- per-section validation ----------------------------------------- */
 
+/* For a bare number ("2048"), a suggestion that is itself valid: the
+ * smallest of M, G and T that puts it in [min, max]; "" if none does. */
+static void unit_hint(char *out, size_t n, const char *v, uint64_t min, uint64_t max)
+{
+	static const struct { char unit; uint64_t mult; } units[] = {
+		{ 'M', MiB }, { 'G', GiB }, { 'T', TiB },
+	};
+	uint64_t num = 0;
+
+	out[0] = '\0';
+	for (const char *p = v; *p; p++) {
+		if (!isdigit((unsigned char)*p) || num > UINT32_MAX)
+			return;
+		num = num * 10 + (uint64_t)(*p - '0');
+	}
+	for (size_t i = 0; i < VL_ARRAY_SIZE(units); i++) {
+		if (num * units[i].mult >= min && num * units[i].mult <= max) {
+			snprintf(out, n, " (for example %llu%c)", (unsigned long long)num,
+				 units[i].unit);
+			return;
+		}
+	}
+}
+
 /* Apply one key shared by [defaults] and [vm] to spec; false if unknown. */
 static bool machine_key(struct loader *l, struct vl_vm_spec *spec, const struct vl_ini_key *k)
 {
@@ -203,13 +228,17 @@ static bool machine_key(struct loader *l, struct vl_vm_spec *spec, const struct 
 		}
 		free(spec->image);
 		spec->image = img;
+		spec->image_line = k->line;
 	} else if (vl_streq(k->key, "cpus")) {
 		if (!parse_uint_range(k->value, 1, VL_CPUS_MAX, &spec->cpus))
 			problem(l, k->line, "cpus must be a whole number from 1 to %d, not '%s'",
 				VL_CPUS_MAX, k->value);
 	} else if (vl_streq(k->key, "memory")) {
-		if (vl_parse_size(k->value, &size, &e) < 0)
-			problem(l, k->line, "memory: %s", e.msg);
+		if (vl_parse_size(k->value, &size, &e) < 0) {
+			char hint[48];
+			unit_hint(hint, sizeof(hint), k->value, MEMORY_MIN, MEMORY_MAX);
+			problem(l, k->line, "memory: %s%s", e.msg, hint);
+		}
 		else if (size < MEMORY_MIN || size > MEMORY_MAX)
 			problem(l, k->line, "memory %s is out of range: 128M to 1T", k->value);
 		else if (size % MiB)
@@ -217,8 +246,11 @@ static bool machine_key(struct loader *l, struct vl_vm_spec *spec, const struct 
 		else
 			spec->memory = size;
 	} else if (vl_streq(k->key, "disk")) {
-		if (vl_parse_size(k->value, &size, &e) < 0)
-			problem(l, k->line, "disk: %s", e.msg);
+		if (vl_parse_size(k->value, &size, &e) < 0) {
+			char hint[48];
+			unit_hint(hint, sizeof(hint), k->value, DISK_MIN, DISK_MAX);
+			problem(l, k->line, "disk: %s%s", e.msg, hint);
+		}
 		else if (size < DISK_MIN || size > DISK_MAX)
 			problem(l, k->line, "disk %s is out of range: 1G to 64T", k->value);
 		else if (size % MiB)
@@ -468,14 +500,17 @@ static void check_names(struct loader *l)
 	free(names);
 }
 
+/* Fixed addresses and capacity against the layout the planner uses
+ * (layout.h), so every problem `plan` would hit is reported here with its
+ * line. With subnet = auto the subnet's size is vmlab.conf's lab_prefix,
+ * which the plan checks (vl_lab_check). */
 static void check_addresses(struct loader *l, const int *ip_lines)
 {
 	struct vl_profile *p = l->p;
-	uint32_t net = p->subnet_addr, bcast, gw;
-	uint64_t hosts;
+	struct vl_layout lay;
 	size_t total = 0, n = 0;
 	struct { uint32_t ip; size_t vm; } *used;
-	char cidr[VL_CIDR_STRLEN];
+	char cidr[VL_CIDR_STRLEN], a[VL_IPV4_STRLEN], b[VL_IPV4_STRLEN];
 
 	for (size_t i = 0; i < p->n_vms; i++)
 		total += p->vms[i].count;
@@ -488,13 +523,14 @@ static void check_addresses(struct loader *l, const int *ip_lines)
 					"10.77.3.0/24), not subnet = auto");
 		return;
 	}
-	vl_cidr_format(net, p->subnet_prefix, cidr);
-	bcast = net | ~vl_ipv4_mask(p->subnet_prefix);
-	gw = net + 1;
-	hosts = (1ull << (32 - p->subnet_prefix)) - 3;   /* network, gateway, broadcast */
-	if (total > hosts)
-		problem(l, l->subnet_line, "subnet %s is too small: room for %llu VMs besides the "
-			"gateway, the lab has %zu", cidr, (unsigned long long)hosts, total);
+	vl_layout_init(&lay, p->subnet_addr, p->subnet_prefix);
+	vl_cidr_format(lay.subnet, p->subnet_prefix, cidr);
+	vl_ipv4_format(lay.vm_first, a);
+	vl_ipv4_format(lay.vm_last, b);
+	if (total > vl_layout_capacity(&lay))
+		problem(l, l->subnet_line, "subnet %s is too small: it holds %u VMs (%s to %s; the "
+			"rest is gateway, reserved or DHCP range), the lab has %zu", cidr,
+			vl_layout_capacity(&lay), a, b, total);
 	used = vl_calloc(total + 1, sizeof(*used));
 	for (size_t i = 0; i < p->n_vms; i++) {
 		const struct vl_vm_spec *vm = &p->vms[i];
@@ -504,20 +540,18 @@ static void check_addresses(struct loader *l, const int *ip_lines)
 		for (unsigned c = 0; c < vm->count; c++) {
 			uint32_t ip = first + c;
 			char s[VL_IPV4_STRLEN];
+			const char *why;
 			bool clash = false;
 			vl_ipv4_format(ip, s);
-			if (ip < first || !vl_ipv4_in(ip, net, p->subnet_prefix)) {
-				if (c == 0)
-					problem(l, ip_lines[i], "ip %s is outside subnet %s", s, cidr);
-				else
-					problem(l, ip_lines[i], "ip %s with count = %u runs past the end of "
-						"subnet %s", vm->ip, vm->count, cidr);
+			if (ip < first || (c > 0 && !vl_ipv4_in(ip, lay.subnet, lay.prefix))) {
+				problem(l, ip_lines[i], "ip %s with count = %u runs past the end of "
+					"subnet %s", vm->ip, vm->count, cidr);
 				break;
 			}
-			if (ip == net || ip == gw || ip == bcast) {
-				problem(l, ip_lines[i], "ip %s%s is the %s of subnet %s", s,
-					c ? " (from count)" : "", ip == net ? "network address" : ip == gw ?
-					"gateway (the host's side)" : "broadcast address", cidr);
+			why = vl_layout_ip_problem(&lay, ip);
+			if (why) {
+				problem(l, ip_lines[i], "ip %s%s %s (subnet %s: VMs use %s to %s)", s,
+					c ? " (from count)" : "", why, cidr, a, b);
 				break;
 			}
 			for (size_t j = 0; j < n && !clash; j++) {

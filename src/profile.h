@@ -23,6 +23,7 @@ struct vl_vm_spec {
 	uint64_t memory;     /* bytes */
 	uint64_t disk;       /* bytes */
 	char *image;         /* catalog name, URL, or path (absolute after load) */
+	int image_line;      /* line of its image key ([vm] or [defaults]), 0: default */
 	char *ip;            /* fixed IPv4 or NULL; with count > 1, the first of a run */
 	char *provision;     /* absolute path of a script, or NULL */
 	char *user_data;     /* absolute path of extra cloud-config, or NULL */

@@ -15,9 +15,16 @@ enum vl_cmd_flags {
 	VL_CMD_NEEDS_LIBVIRT = 1u << 2, /* connect first; failure exits 3 */
 	VL_CMD_UNAVAILABLE = 1u << 3,   /* declared, built by a later issue */
 	VL_CMD_HIDDEN = 1u << 4,        /* not listed in help */
+	VL_CMD_VM_ARGS = 1u << 5,       /* positional arguments (after a subcommand word) are
+					 * VM names, checked before connecting: unknown is exit 2 */
+	VL_CMD_CHECK_LAB = 1u << 6,     /* vl_lab_check before connecting: plan and images */
 };
 
-enum vl_opt_type { VL_OPT_FLAG, VL_OPT_VALUE };
+enum vl_opt_type {
+	VL_OPT_FLAG,
+	VL_OPT_VALUE,
+	VL_OPT_VMS,     /* a value: VM[,VM...] of the lab, checked like VL_CMD_VM_ARGS */
+};
 
 struct vl_opt {
 	const char *name;       /* long name without "--" */
@@ -29,6 +36,17 @@ struct vl_opt {
 
 #define VL_OPT_END { NULL, 0, VL_OPT_FLAG, NULL, NULL }
 
+/* A subcommand word (snapshot save, image pull): the dispatcher checks the
+ * word and the number of arguments after it before anything is loaded. */
+struct vl_subcmd {
+	const char *name;
+	const char *alias;      /* NULL if none */
+	const char *args;       /* usage after the word, e.g. "NAME [--vm VM,...]" */
+	int min_args, max_args; /* arguments after the word; max -1: any */
+};
+
+#define VL_SUB_END { NULL, NULL, NULL, 0, 0 }
+
 struct vl_args;
 
 struct vl_cmd {
@@ -38,14 +56,20 @@ struct vl_cmd {
 	const char *summary;    /* one line for the command list */
 	const char *description;/* a paragraph for `vmlab help CMD`, or NULL */
 	const struct vl_opt *opts;
+	const struct vl_subcmd *subs;   /* NULL: no subcommand word */
 	unsigned flags;
-	int min_args, max_args; /* positional arguments; max -1: any */
+	int min_args, max_args; /* positional arguments; max -1: any (unused with subs) */
 	bool takes_rest;        /* accepts "-- CMD ARG..." */
+	/* Usage checks beyond the tables (options that exclude each other, a
+	 * name's syntax, --force without a terminal), run before anything is
+	 * loaded: ctx has the global options only. NULL: none. */
+	int (*check_args)(const struct vl_ctx *ctx, const struct vl_args *args, struct vl_err *err);
 	int (*run)(struct vl_ctx *ctx, const struct vl_args *args, struct vl_err *err);
 };
 
 struct vl_args {
 	const struct vl_cmd *cmd;
+	const struct vl_subcmd *sub;    /* with cmd->subs: the one given (pos[0]) */
 	const char *values[32]; /* per opt index: the value, "" for a given flag, NULL */
 	char **pos;
 	int npos;
@@ -64,11 +88,27 @@ extern const size_t vl_n_commands;
 /* Find by exact name, alias or unique prefix. On failure err says why,
  * listing candidates when ambiguous or a suggestion for a typo. */
 const struct vl_cmd *vl_cmd_find(const char *name, struct vl_err *err);
-/* Parse argv (after the command word) against cmd's options. */
+/* cmd's subcommand named word (name or alias), or NULL. */
+const struct vl_subcmd *vl_cmd_find_sub(const struct vl_cmd *cmd, const char *word);
+/* Parse argv (after the command word) against cmd's options, subcommands
+ * and argument counts. The dispatcher then runs cmd->check_args: every
+ * usage error comes before anything is loaded. */
 int vl_args_parse(struct vl_args *a, const struct vl_cmd *cmd, int argc, char **argv,
 		  struct vl_err *err);
 const char *vl_args_get(const struct vl_args *a, const char *opt_name);
 bool vl_args_has(const struct vl_args *a, const char *opt_name);
+/* "vmlab [--uri URI] ... COMMAND [ARGS]" and the global options, once for
+ * --help, usage errors and completion. */
+struct vl_global_opt {
+	const char *name;       /* "--uri", "-C" */
+	const char *alias;      /* "-q" for "--quiet", or NULL */
+	const char *metavar;    /* NULL: a flag */
+	const char *help;
+};
+extern const struct vl_global_opt vl_global_opts[];
+#define VL_GLOBAL_USAGE "vmlab [--uri URI] [--config FILE] [-C DIR] [--json] [-q] [-v] COMMAND [ARGS]"
+/* The global option named by word ("-q", "--uri=x"), or NULL. */
+const struct vl_global_opt *vl_global_opt_find(const char *word);
 /* Print the help of one command, or the command list (cmd NULL), to f. */
 void vl_cmd_print_help(const struct vl_cmd *cmd, void *file);
 /* Run a command with argv[0] the command word: parse, preconditions, run. */

@@ -16,7 +16,7 @@ const struct vl_cmd vl_cmd_halt = {
 	.summary = "shut VMs down (ACPI, then force)",
 	.description = "Asks each VM to shut down (ACPI power button) and forces it off if it has\n"
 		       "not stopped after [halt] timeout seconds. Disks, IPs and snapshots stay.",
-	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT,
+	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT | VL_CMD_VM_ARGS,
 	.max_args = -1,
 	.run = run,
 };

@@ -20,11 +20,25 @@
 static const struct vl_opt opts[] = {
 	{ "sha256", 0, VL_OPT_VALUE, "HEX", "pull: expected SHA-256 of the published file" },
 	{ "insecure", 0, VL_OPT_FLAG, NULL, "pull: accept an image without a checksum source" },
-	{ "name", 'n', VL_OPT_VALUE, "NAME", "pull: register a URL or path under NAME" },
+	{ "name", 0, VL_OPT_VALUE, "NAME", "pull: register a URL or path under NAME" },
 	{ "force", 'f', VL_OPT_FLAG, NULL, "prune: go on when libvirt is unreachable" },
-	{ "dry-run", 0, VL_OPT_FLAG, NULL, "prune: only list what would be removed" },
-	{ "json", 0, VL_OPT_FLAG, NULL, "list, pull: machine-readable output (see vmlab(1))" },
+	{ "dry-run", 'n', VL_OPT_FLAG, NULL, "prune: only list what would be removed" },
+	{ "json", 0, VL_OPT_FLAG, NULL, "machine-readable output (see vmlab(1))" },
 	VL_OPT_END
+};
+
+static const struct vl_subcmd subs[] = {
+	{ "pull", NULL, "NAME|URL|PATH... [--sha256 HEX | --insecure] [--name NAME] [--json]", 1, -1 },
+	{ "list", "ls", "[--json]", 0, 0 },
+	{ "rm", NULL, "NAME... [--json]", 1, -1 },
+	{ "prune", NULL, "[--dry-run] [--force] [--json]", 0, 0 },
+	VL_SUB_END,
+};
+
+/* Which subcommand each option goes with (NULL: any). */
+static const struct { const char *opt, *sub; } opt_sub[] = {
+	{ "sha256", "pull" }, { "insecure", "pull" }, { "name", "pull" },
+	{ "force", "prune" }, { "dry-run", "prune" },
 };
 
 static void human(char *out, size_t n, uint64_t v)
@@ -107,11 +121,6 @@ static int do_pull(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *e
 	struct vl_image_info *out;
 	int rc;
 
-	if (n == 0)
-		return vl_err_set(err, VL_E_USAGE, "usage: vmlab image pull NAME|URL... "
-				  "[--sha256 HEX | --insecure] [--name NAME]");
-	if (o.sha256 && o.insecure)
-		return vl_err_set(err, VL_E_USAGE, "image pull: --sha256 and --insecure exclude each other");
 	out = vl_calloc(n, sizeof(*out));
 	rc = vl_image_pull(&ctx->config, (const char *const *)a->pos + 1, n, &o, out, &ctx->events,
 			   err);
@@ -187,8 +196,10 @@ static void add_in_use(struct vl_ctx *ctx, char ***keep, size_t *nkeep, struct v
 	vl_virt_name_list_free(paths, n);
 }
 
-/* Base images in the pool that no overlay is backed by. */
-static int prune_bases(struct vl_ctx *ctx, bool dry, size_t *nrm, struct vl_err *err)
+/* Base images in the pool that no overlay is backed by: removed (unless dry),
+ * their names appended to *names. */
+static int prune_bases(struct vl_ctx *ctx, bool dry, char ***names, size_t *n_names,
+		       struct vl_err *err)
 {
 	struct vl_base_vol *b = NULL;
 	size_t n = 0;
@@ -201,12 +212,40 @@ static int prune_bases(struct vl_ctx *ctx, bool dry, size_t *nrm, struct vl_err 
 			continue;
 		if (!dry && (rc = vl_lab_base_remove(ctx, b[i].volume, err)) < 0)
 			break;
-		printf("%s base volume %s (pool %s)\n", dry ? "would remove" : "removed", b[i].volume,
-		       ctx->config.pool_name);
-		(*nrm)++;
+		*names = vl_realloc(*names, (*n_names + 1) * sizeof(char *));
+		(*names)[(*n_names)++] = vl_strdup(b[i].volume);
 	}
 	vl_base_vols_free(b, n);
 	return rc;
+}
+
+/* { "dry_run": bool, "removed": [ NAME... ], "base_volumes": [ VOLUME... ] }
+ * (with --dry-run: would be; dry < 0: no dry_run key; bases NULL: no base_volumes) */
+static void names_json(const char *key, char **names, size_t n, int dry, char **bases,
+		       size_t nb)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	struct vl_json j;
+
+	vl_json_init(&j, &b, true);
+	vl_json_obj_begin(&j);
+	if (dry >= 0)
+		vl_json_kbool(&j, "dry_run", dry);
+	vl_json_key(&j, key);
+	vl_json_arr_begin(&j);
+	for (size_t i = 0; i < n; i++)
+		vl_json_str(&j, names[i]);
+	vl_json_arr_end(&j);
+	if (bases || dry >= 0) {
+		vl_json_key(&j, "base_volumes");
+		vl_json_arr_begin(&j);
+		for (size_t i = 0; i < nb; i++)
+			vl_json_str(&j, bases[i]);
+		vl_json_arr_end(&j);
+	}
+	vl_json_obj_end(&j);
+	printf("%s\n", vl_buf_str(&b));
+	vl_buf_release(&b);
 }
 
 static int do_prune(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
@@ -224,20 +263,33 @@ static int do_prune(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *
 		add_in_use(ctx, &keep, &nkeep, err, &rc);
 	if (!ctx->virt || rc < 0) {
 		if (!vl_args_has(a, "force"))
-			goto out; /* cannot tell what labs use: remove nothing */
-		vl_event_warn(&ctx->events, NULL, "%s; --force: pruning all but this project's images",
-			      err->msg);
+			goto out; /* cannot tell what labs use: remove nothing (err says why) */
+		vl_event_warn(&ctx->events, NULL, "libvirt could not be asked which images lab disks "
+			      "use (%s); --force: pruning every image but this project's", err->msg);
 		vl_err_clear(err);
+		rc = 0;
 	}
 	rc = vl_image_prune(&ctx->config, (const char *const *)keep, nkeep, dry, &rm, &nrm, err);
-	for (size_t i = 0; rc == 0 && i < nrm; i++)
-		printf("%s %s\n", dry ? "would remove" : "removed", rm[i]);
+	char **bases = NULL;
+	size_t nbases = 0;
 	if (rc == 0 && ctx->virt)
-		rc = prune_bases(ctx, dry, &nrm, err);
-	if (rc == 0 && nrm == 0 && !ctx->quiet)
-		printf("nothing to prune\n");
+		rc = prune_bases(ctx, dry, &bases, &nbases, err);
+	if (rc == 0 && (ctx->json || vl_args_has(a, "json"))) {
+		names_json("removed", rm, nrm, dry, bases, nbases);
+	} else if (rc == 0) {
+		for (size_t i = 0; i < nrm; i++)
+			printf("%s %s\n", dry ? "would remove" : "removed", rm[i]);
+		for (size_t i = 0; i < nbases; i++)
+			printf("%s base volume %s (pool %s)\n", dry ? "would remove" : "removed",
+			       bases[i], ctx->config.pool_name);
+		if (nrm + nbases == 0 && !ctx->quiet)
+			printf("nothing to prune\n");
+	}
+	for (size_t i = 0; i < nbases; i++)
+		free(bases[i]);
+	free(bases);
 out:
-	if (!ctx->virt || err->code != VL_OK)
+	if (err->code != VL_OK)
 		rc = -1;
 	for (size_t i = 0; i < nkeep; i++)
 		free(keep[i]);
@@ -248,44 +300,57 @@ out:
 	return rc;
 }
 
+static int do_rm(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	size_t n = 0;
+	int rc = 0;
+
+	for (int i = 1; i < a->npos; i++) {
+		if (vl_image_rm(&ctx->config, a->pos[i], err) < 0) {
+			rc = -1;
+			break;
+		}
+		n++;
+		if (!ctx->json && !ctx->quiet)
+			printf("removed %s\n", a->pos[i]);
+	}
+	/* the images removed before a failure are still reported */
+	if (ctx->json)
+		names_json("removed", a->pos + 1, n, -1, NULL, 0);
+	return rc;
+}
+
+static int check_args(const struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	(void)ctx;
+	for (size_t i = 0; i < VL_ARRAY_SIZE(opt_sub); i++)
+		if (vl_args_has(a, opt_sub[i].opt) && !vl_streq(a->sub->name, opt_sub[i].sub))
+			return vl_err_set(err, VL_E_USAGE, "image %s: --%s goes with %s", a->sub->name,
+					  opt_sub[i].opt, opt_sub[i].sub);
+	if (vl_args_has(a, "sha256") && vl_args_has(a, "insecure"))
+		return vl_err_set(err, VL_E_USAGE, "image pull: --sha256 and --insecure exclude each other");
+	return 0;
+}
+
 static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
-	const char *sub = a->pos[0];
+	const char *sub = a->sub->name;
 
 	if (vl_args_has(a, "json"))
 		ctx->json = true;   /* `image list --json` and `vmlab --json image list` alike */
-
 	if (vl_streq(sub, "pull"))
 		return do_pull(ctx, a, err);
-	if (vl_streq(sub, "list") || vl_streq(sub, "ls")) {
-		if (a->npos != 1)
-			return vl_err_set(err, VL_E_USAGE, "usage: vmlab image list [--json]");
+	if (vl_streq(sub, "list"))
 		return do_list(ctx, err);
-	}
-	if (vl_streq(sub, "rm")) {
-		if (a->npos < 2)
-			return vl_err_set(err, VL_E_USAGE, "usage: vmlab image rm NAME...");
-		for (int i = 1; i < a->npos; i++) {
-			if (vl_image_rm(&ctx->config, a->pos[i], err) < 0)
-				return -1;
-			if (!ctx->quiet)
-				printf("removed %s\n", a->pos[i]);
-		}
-		return 0;
-	}
-	if (vl_streq(sub, "prune")) {
-		if (a->npos != 1)
-			return vl_err_set(err, VL_E_USAGE, "usage: vmlab image prune [--dry-run] [--force]");
-		return do_prune(ctx, a, err);
-	}
-	return vl_err_set(err, VL_E_USAGE, "image: unknown subcommand '%s'; usage: vmlab %s", sub,
-			  vl_cmd_image.usage);
+	if (vl_streq(sub, "rm"))
+		return do_rm(ctx, a, err);
+	return do_prune(ctx, a, err);
 }
 
 const struct vl_cmd vl_cmd_image = {
 	.name = "image",
 	.usage = "image pull NAME|URL|PATH... [--sha256 HEX | --insecure] [--name NAME] | "
-		 "list [--json] | rm NAME... | prune [--dry-run] [--force]",
+		 "list | rm NAME... | prune [--dry-run] [--force]  (each with [--json])",
 	.summary = "manage the image cache",
 	.description =
 		"pull   download (in parallel, resumable, verified) into the cache; a URL or path with\n"
@@ -295,12 +360,12 @@ const struct vl_cmd vl_cmd_image = {
 		"rm     remove a cached image, its partial download and its --name registration.\n"
 		"prune  remove cached images no lab uses: none of the disks in the storage pool is\n"
 		"       backed by them (libvirt is asked) and this project's vmlab.ini does not name\n"
-		"       them. --dry-run lists. If libvirt is unreachable nothing is removed, unless\n"
-		"       --force, which then keeps only this project's images.\n"
+		"       them. --dry-run lists. If libvirt is unreachable nothing is removed (exit 3),\n"
+		"       unless --force: then, with a warning, only this project's images are kept.\n"
 		"The cache is [images] cache in vmlab.conf, or $VMLAB_CACHE.",
 	.opts = opts,
+	.subs = subs,
 	.flags = VL_CMD_NEEDS_CONFIG,
-	.min_args = 1,
-	.max_args = -1,
+	.check_args = check_args,
 	.run = run,
 };

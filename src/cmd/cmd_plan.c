@@ -105,9 +105,10 @@ const struct vl_cmd vl_cmd_plan = {
 	.description = "Prints the lab id, network, bridge, subnet and, per VM, the libvirt domain\n"
 		       "name, MAC and IP address that 'vmlab up' would use. Nothing is created and\n"
 		       "libvirt is not contacted, so for 'subnet = auto' the subnet shown is the\n"
-		       "lab's first choice; 'up' skips subnets already in use on the host.",
+		       "lab's first choice; 'up' skips subnets already in use on the host.\n"
+		       "Problems (addresses, unknown images) are reported as with 'validate'.",
 	.opts = opts,
-	.flags = VL_CMD_NEEDS_PROFILE,
+	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_CHECK_LAB,
 	.max_args = 0,
 	.run = run,
 };

@@ -13,9 +13,17 @@
 #include "util/str.h"
 
 static const struct vl_opt opts[] = {
-	{ "vm", 0, VL_OPT_VALUE, "VM[,VM...]", "save: only these VMs" },
-	{ "json", 0, VL_OPT_FLAG, NULL, "list: machine-readable output" },
+	{ "vm", 0, VL_OPT_VMS, "VM[,VM...]", "save: only these VMs" },
+	{ "json", 0, VL_OPT_FLAG, NULL, "list: machine-readable output (see vmlab(1))" },
 	VL_OPT_END,
+};
+
+static const struct vl_subcmd subs[] = {
+	{ "save", "create", "NAME [--vm VM,...]", 1, 1 },
+	{ "list", "ls", "[--json]", 0, 0 },
+	{ "restore", "revert", "NAME", 1, 1 },
+	{ "delete", "rm", "NAME", 1, 1 },
+	VL_SUB_END,
 };
 
 static int list(struct vl_ctx *ctx, bool json, struct vl_err *err)
@@ -70,19 +78,24 @@ static void split_vms(const char *arg, char **buf, char ***names, size_t *n)
 		(*names)[(*n)++] = tok;
 }
 
+static int check_args(const struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	(void)ctx;
+	if (vl_args_has(a, "vm") && !vl_streq(a->sub->name, "save"))
+		return vl_err_set(err, VL_E_USAGE, "snapshot %s: --vm goes with save", a->sub->name);
+	if (vl_args_has(a, "json") && !vl_streq(a->sub->name, "list"))
+		return vl_err_set(err, VL_E_USAGE, "snapshot %s: --json goes with list", a->sub->name);
+	return a->npos > 1 ? vl_lab_snapshot_name_check(a->pos[1], err) : 0;
+}
+
 static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
-	const char *verb = a->pos[0];
+	const char *verb = a->sub->name;
 	const char *name = a->npos > 1 ? a->pos[1] : NULL;
 
-	if (vl_streq(verb, "list") || vl_streq(verb, "ls")) {
-		if (name)
-			return vl_err_set(err, VL_E_USAGE, "usage: vmlab snapshot list [--json]");
+	if (vl_streq(verb, "list"))
 		return list(ctx, ctx->json || vl_args_has(a, "json"), err);
-	}
-	if (!name)
-		return vl_err_set(err, VL_E_USAGE, "usage: vmlab snapshot %s NAME", verb);
-	if (vl_streq(verb, "save") || vl_streq(verb, "create")) {
+	if (vl_streq(verb, "save")) {
 		VL_AUTOFREE char *buf = NULL;
 		VL_AUTOFREE char **names = NULL;
 		struct vl_lab_sel sel = { NULL, 0 };
@@ -93,12 +106,9 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		}
 		return vl_lab_snapshot_save(ctx, name, &sel, err);
 	}
-	if (vl_streq(verb, "restore") || vl_streq(verb, "revert"))
+	if (vl_streq(verb, "restore"))
 		return vl_lab_snapshot_restore(ctx, name, err);
-	if (vl_streq(verb, "delete") || vl_streq(verb, "rm"))
-		return vl_lab_snapshot_delete(ctx, name, err);
-	return vl_err_set(err, VL_E_USAGE, "snapshot: unknown action '%s'; use save, list, restore or delete",
-			  verb);
+	return vl_lab_snapshot_delete(ctx, name, err);
 }
 
 const struct vl_cmd vl_cmd_snapshot = {
@@ -109,10 +119,12 @@ const struct vl_cmd vl_cmd_snapshot = {
 	.description =
 		"A lab snapshot NAME is one libvirt snapshot NAME on every VM of the lab, taken\n"
 		"with the lab's running VMs paused so the set is consistent; running VMs keep\n"
-		"their memory, so restore brings back running state as well as disks.",
+		"their memory, so restore brings back running state as well as disks.\n"
+		"delete removes snapshot NAME from every VM that has it. 'vmlab rollback'\n"
+		"restores the newest.",
 	.opts = opts,
+	.subs = subs,
 	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT,
-	.min_args = 1,
-	.max_args = 2,
+	.check_args = check_args,
 	.run = run,
 };

@@ -88,6 +88,7 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		struct vl_plan plan;
 		if (vl_lab_plan(ctx, &plan, err) < 0)
 			return -1;
+		vl_plan_select(&plan, a->pos, (size_t)a->npos);
 		vl_cmd_print_plan(&plan, ctx->json || vl_args_has(a, "json"));
 		vl_plan_release(&plan);
 		return 0;
@@ -109,11 +110,13 @@ const struct vl_cmd vl_cmd_up = {
 		"domains, starts the VMs in parallel, waits until each answers SSH with the\n"
 		"project key (host key pinned) and, where the image runs cloud-init, until\n"
 		"cloud-init has finished (errors are warnings; --strict makes them fail up),\n"
-		"then runs provisioners once. Every step checks\n"
-		"what exists first, so running up again converges. VM names select VMs; a\n"
-		"[vm NAME] with count > 1 selects all of NAME-1..NAME-N.",
+		"then runs provisioners once. Every step checks what exists first, so running\n"
+		"up again converges. VM names select VMs (also with --dry-run); a [vm NAME]\n"
+		"with count > 1 selects all of NAME-1..NAME-N. An unknown name, an unknown\n"
+		"image or an address problem is exit 2 before libvirt is contacted. --json\n"
+		"prints what up did (per VM: SSH and cloud-init times, cloud-init errors).",
 	.opts = opts,
-	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT,
+	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT | VL_CMD_VM_ARGS | VL_CMD_CHECK_LAB,
 	.max_args = -1,
 	.run = run,
 };

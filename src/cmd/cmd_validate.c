@@ -8,6 +8,7 @@
 #include "cmd/output.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "lab.h"
 #include "util/mem.h"
 
 static size_t machine_count(const struct vl_profile *p)
@@ -49,31 +50,49 @@ static void print_json(const struct vl_profile *p, const char *path, const struc
 	printf("%s\n", vl_buf_str(&b));
 }
 
+/* The profile, vmlab.conf (it decides subnet = auto's size and extra image
+ * catalogs) and vl_lab_check, all problems of all three in one run. */
 static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	VL_AUTO(vl_diags) diags = VL_DIAGS_INIT;
 	VL_AUTOFREE char *path = NULL;
+	struct vl_err cfg_err = VL_ERR_INIT;
+	int rc = 0;
 
 	if (vl_args_has(a, "json"))
 		ctx->json = true;
-	if (!ctx->have_profile) {
-		path = vl_profile_find(ctx->project_dir, err);
-		if (!path) {
-			if (ctx->json)
-				print_json(NULL, NULL, &diags, err);
-			return -1;
-		}
-		if (vl_profile_load(&ctx->profile, path, &diags, err) < 0) {
-			if (ctx->json)
-				print_json(NULL, path, &diags, err);
-			vl_out_diags(ctx, &diags);
-			return -1;
-		}
-		ctx->have_profile = true;
+	if (!ctx->have_config && vl_config_load(&ctx->config, ctx->config_path, &diags, &cfg_err) == 0)
+		ctx->have_config = true;
+	path = vl_profile_find(ctx->project_dir, err);
+	if (!path) {
+		if (ctx->json)
+			print_json(NULL, NULL, &diags, err);
+		vl_out_diags(ctx, &diags);
+		return -1;
 	}
-	if (ctx->json) {
-		print_json(&ctx->profile, ctx->profile.path, &diags, err);
-	} else if (!ctx->quiet) {
+	if (vl_profile_load(&ctx->profile, path, &diags, err) < 0)
+		rc = -1;
+	else
+		ctx->have_profile = true;
+	/* the plan and the images need a good config and profile */
+	if (!ctx->have_config) {
+		if (rc == 0)
+			*err = cfg_err;
+		else {   /* both bad: the summary names both */
+			struct vl_err prof = *err;
+			vl_err_set(err, VL_E_PROFILE, "%s; %s", cfg_err.msg, prof.msg);
+		}
+		rc = -1;
+	}
+	if (rc == 0 && vl_lab_check(ctx, &diags, err) < 0)
+		rc = -1;
+	if (ctx->json)
+		print_json(rc == 0 ? &ctx->profile : NULL, path, &diags, err);
+	if (rc < 0) {
+		vl_out_diags(ctx, &diags);
+		return -1;
+	}
+	if (!ctx->json && !ctx->quiet) {
 		size_t n = machine_count(&ctx->profile);
 		printf("%s: ok (lab '%s', %zu VM%s)\n", ctx->profile.path, ctx->profile.name, n,
 		       n == 1 ? "" : "s");
@@ -90,11 +109,12 @@ const struct vl_cmd vl_cmd_validate = {
 	.name = "validate",
 	.usage = "validate [--json]",
 	.summary = "check the project's vmlab.ini",
-	.description = "Find vmlab.ini in the project directory or a parent, check every section "
-		       "and key, and print each problem as FILE:LINE: message. Exit status 0 when "
-		       "the profile is valid, 2 when it is not. With --json the "
-		       "result is an object {\"valid\", \"path\", \"lab\", \"vms\", \"problems\"} "
-		       "on stdout.",
+	.description = "Find vmlab.ini in the project directory or a parent, check every section\n"
+		       "and key, vmlab.conf, the address layout the plan would use and every image\n"
+		       "name against the catalogs (libvirt is not contacted), and print each\n"
+		       "problem as FILE:LINE: message. Exit status 0 when all is valid, 2 when not.\n"
+		       "With --json the result is an object {\"valid\", \"path\", \"lab\", \"vms\",\n"
+		       "\"problems\"} on stdout (see vmlab(1)).",
 	.opts = opts,
 	.max_args = 0,
 	.run = run,

@@ -236,6 +236,17 @@ void vl_out_diags(const struct vl_ctx *ctx, const struct vl_diags *diags)
 	}
 }
 
+bool vl_out_interactive(const struct vl_ctx *ctx)
+{
+	return ctx->tty_in && ctx->tty_err;
+}
+
+int vl_out_refuse_without_terminal(const char *cmd, const char *alternatives, struct vl_err *err)
+{
+	return vl_err_set(err, VL_E_USAGE, "%s: not a terminal, nobody to ask; use --force to go "
+			  "ahead%s", cmd, alternatives ? alternatives : "");
+}
+
 int vl_out_confirm(const struct vl_ctx *ctx, const char *question)
 {
 	char answer[16];

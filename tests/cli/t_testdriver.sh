@@ -40,11 +40,11 @@ check "snapshot bad verb (2)" [ "$(rc V snapshot frobnicate x)" = 2 ]
 check "ssh to a VM not created fails (1)" [ "$(rc V ssh web-1 -- true)" = 1 ]
 V ssh web-1 -- true 2>err.txt
 check "ssh says how to start it" grep -q "'vmlab up web-1' starts it" err.txt
-check "ssh unknown VM (1)" [ "$(rc V ssh nosuch -- true)" = 1 ]
+check "ssh unknown VM is usage (2)" [ "$(rc V ssh nosuch -- true)" = 2 ]
 V ssh nosuch 2>err.txt
 check "ssh unknown VM message" grep -q "no VM 'nosuch' in lab cli" err.txt
 check "halt of nothing succeeds" [ "$(rc V halt)" = 0 ]
-check "halt unknown VM (1)" [ "$(rc V halt nosuch)" = 1 ]
+check "halt unknown VM is usage (2)" [ "$(rc V halt nosuch)" = 2 ]
 check "destroy of nothing succeeds" [ "$(rc V destroy --force)" = 0 ]
 check "destroy selects web (count) without error" [ "$(rc V destroy --force web)" = 0 ]
 

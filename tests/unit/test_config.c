@@ -285,6 +285,28 @@ static void test_prefix_order(void **state)
 	vl_diags_release(&d);
 }
 
+/* An empty entry in the catalog list is a mistake, wherever it is. */
+static void test_catalog_empty_entry(void **state)
+{
+	static const char *const lists[] = { "a.ini,,b.ini", "a.ini,", ",a.ini", "a.ini, ,b.ini" };
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		struct vl_config c;
+		struct vl_diags d = VL_DIAGS_INIT;
+		struct vl_err err = VL_ERR_INIT;
+		struct vl_buf text = VL_BUF_INIT;
+		vl_buf_printf(&text, "[images]\ncatalog = %s\n", lists[i]);
+		VL_AUTOFREE char *path = vl_test_write(tmp, "cat.conf", vl_buf_str(&text));
+		vl_buf_release(&text);
+		assert_int_equal(vl_config_load(&c, path, &d, &err), -1);
+		assert_int_equal(err.code, VL_E_CONFIG);
+		assert_int_equal(d.n, 1);
+		assert_true(has_diag(&d, 2, "empty entry in the catalog list"));
+		vl_diags_release(&d);
+	}
+}
+
 /* The shipped example must load and say exactly the built-in defaults. */
 static void test_example(void **state)
 {
@@ -325,6 +347,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_empty_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_example, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "plan.h"
@@ -168,6 +169,37 @@ static void test_default_user_and_single(void **state)
 	assert_string_equal(plan.lab_name, "demo-lab");
 	assert_int_equal(plan.n_vms, 1);
 	assert_string_equal(plan.vms[0].name, "box");
+	vl_plan_release(&plan);
+}
+
+/* up web --dry-run: the plan of the selected VMs only, addresses unchanged. */
+static void test_select(void **state)
+{
+	struct fixture f;
+	struct vl_plan plan;
+	struct vl_err err = VL_ERR_INIT;
+	char *web[] = { (char *)"web" }, *two[] = { (char *)"db", (char *)"web-2" };
+	(void)state;
+
+	fx_init(&f, "sel", "/srv/sel");
+	fx_vm(&f, "web", 3, NULL);
+	fx_vm(&f, "db", 1, NULL);
+	assert_int_equal(vl_plan_build(&plan, &f.p, &f.cfg, NULL, 0, &err), 0);
+	vl_plan_select(&plan, NULL, 0);
+	assert_int_equal(plan.n_vms, 4);
+	vl_plan_select(&plan, web, 1);
+	assert_int_equal(plan.n_vms, 3);
+	assert_string_equal(plan.vms[2].name, "web-3");
+	vl_plan_release(&plan);
+
+	assert_int_equal(vl_plan_build(&plan, &f.p, &f.cfg, NULL, 0, &err), 0);
+	char db_ip[VL_IPV4_STRLEN];
+	snprintf(db_ip, sizeof(db_ip), "%s", plan.vms[3].ip_str);
+	vl_plan_select(&plan, two, 2);
+	assert_int_equal(plan.n_vms, 2);
+	assert_string_equal(plan.vms[0].name, "web-2");
+	assert_string_equal(plan.vms[1].name, "db");
+	assert_string_equal(plan.vms[1].ip_str, db_ip);
 	vl_plan_release(&plan);
 }
 
@@ -537,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize_and_truncate),
 		cmocka_unit_test(test_full_plan),
 		cmocka_unit_test(test_default_user_and_single),
+		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_fixed_ips),
 		cmocka_unit_test(test_fixed_ip_errors),
 		cmocka_unit_test(test_layouts),

@@ -238,7 +238,7 @@ static void test_sections_and_keys(void **state)
 	expect_one("[defaults]\ncount = 2\n[vm a]\n", 2, "'count' is set per VM");
 	expect_one("[vm a]\ncpus = 2\ncpus = 3\n", 3, "duplicate key 'cpus' in [vm a] (first at line 2)");
 	/* duplicates of owned values must not leak (found by the fuzzer) */
-	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.5\nip = 10.77.3.6\n", 5,
+	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.15\nip = 10.77.3.16\n", 5,
 		   "duplicate key 'ip' in [vm a] (first at line 4)");
 	expect_one("[lab]\nname = a\nname = b\n[vm a]\n", 3, "duplicate key 'name' in [lab]");
 	expect_one("cpus = 2\n[vm a]\n", 1, "key 'cpus' is outside any section");
@@ -279,7 +279,12 @@ static void test_values(void **state)
 	expect_one("[vm a]\nmemory = 2T\n", 2, "out of range");
 	expect_one("[vm a]\nmemory = 1.3G\n", 2, "memory: size '1.3G' is not a whole number of MiB");
 	expect_one("[vm a]\nmemory = 131073K\n", 2, "memory 131073K is not a whole number of MiB");
-	expect_one("[vm a]\nmemory = 2\n", 2, "needs a unit");
+	expect_one("[vm a]\nmemory = 2\n", 2, "needs a unit: K, M, G or T (for example 2G)");
+	/* every suggested value is itself valid */
+	expect_one("[vm a]\nmemory = 2048\n", 2, "needs a unit: K, M, G or T (for example 2048M)");
+	expect_one("[vm a]\ndisk = 20\n", 2, "(for example 20G)");
+	expect_one("[vm a]\ndisk = 2048\n", 2, "(for example 2048M)");
+	expect_one("[vm a]\nmemory = 5000000\n", 2, "needs a unit: K, M, G or T");
 	expect_one("[vm a]\ndisk = 512M\n", 2, "disk 512M is out of range: 1G to 64T");
 	expect_one("[vm a]\ndisk = 65T\n", 2, "out of range");
 	expect_one("[lab]\nnetwork = bridge\n[vm a]\n", 2, "network must be nat or isolated");
@@ -287,7 +292,7 @@ static void test_values(void **state)
 	expect_one("[lab]\nsubnet = 10.0.0.0/8\n[vm a]\n", 2, "the prefix must be /16 to /29");
 	expect_one("[lab]\nsubnet = 10.0.0.0/30\n[vm a]\n", 2, "the prefix must be /16 to /29");
 	expect_one("[lab]\nsubnet = 10.0.0.0/29\n[vm a]\ncount = 6\n", 2,
-		   "subnet 10.0.0.0/29 is too small: room for 5 VMs besides the gateway, the lab has 6");
+		   "subnet 10.0.0.0/29 is too small: it holds 5 VMs (10.0.0.2 to 10.0.0.6;");
 	expect_one("[vm a]\nimage = dir/x\n", 2, "a catalog name has no '/'");
 	expect_one("[vm a]\nimage = ./missing.qcow2\n", 2, "image './missing.qcow2': No such file");
 	expect_one("[vm a]\nprovision = nope.sh\n", 2, "provision 'nope.sh': No such file or directory");
@@ -303,16 +308,24 @@ static void test_ips(void **state)
 		   "ip '10.77.3.256' is not an IPv4 address");
 	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 010.77.3.2\n", 4, "not an IPv4");
 	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.4.2\n", 4,
-		   "ip 10.77.4.2 is outside subnet 10.77.3.0/24");
+		   "ip 10.77.4.2 is outside the lab subnet (subnet 10.77.3.0/24: VMs use "
+		   "10.77.3.10 to 10.77.3.127)");
 	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.0\n", 4, "network address");
 	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.1\n", 4, "gateway");
 	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.255\n", 4, "broadcast");
-	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.253\ncount = 3\n", 4,
-		   "ip 10.77.3.255 (from count) is the broadcast address");
-	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.9\n[vm b]\nip = 10.77.3.9\n",
-		   6, "ip 10.77.3.9 of [vm b] is also used by [vm a] (line 4)");
-	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.9\ncount = 3\n"
-		   "[vm b]\nip = 10.77.3.11\n", 7, "ip 10.77.3.11 of [vm b] is also used by [vm a]");
+	/* the planner's layout: .2-.9 reserved, the upper half is the DHCP range */
+	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.5\n", 4,
+		   "ip 10.77.3.5 is reserved for host-side services");
+	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.200\n", 4,
+		   "ip 10.77.3.200 is inside the dynamic DHCP range");
+	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.126\ncount = 3\n", 4,
+		   "ip 10.77.3.128 (from count) is inside the dynamic DHCP range");
+	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\ncount = 64\n[vm b]\ncount = 55\n", 2,
+		   "subnet 10.77.3.0/24 is too small: it holds 118 VMs (10.77.3.10 to 10.77.3.127;");
+	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.20\n[vm b]\nip = 10.77.3.20\n",
+		   6, "ip 10.77.3.20 of [vm b] is also used by [vm a] (line 4)");
+	expect_one("[lab]\nsubnet = 10.77.3.0/24\n[vm a]\nip = 10.77.3.20\ncount = 3\n"
+		   "[vm b]\nip = 10.77.3.22\n", 7, "ip 10.77.3.22 of [vm b] is also used by [vm a]");
 }
 
 /* Ten different mistakes: ten diagnostics, in line order, at the right lines. */
