@@ -145,5 +145,27 @@ check "completion: image subcommands" [ "$(offer vmlab image '')" = "pull list l
 check "completion: options after the subcommand" grep -qw -- "--vm" <<<"$(offer vmlab snapshot save x --)"
 check "completion: after a global option's value" grep -qw -- "--dry-run" <<<"$(offer vmlab -C /tmp up --)"
 check "completion: short options" grep -qw -- "-n" <<<"$(offer vmlab gc -)"
+
+# --- images vmlab cannot boot are refused up front (issue 7) ------------------
+mkdir -p "$T/uefi" && cd "$T/uefi" || exit 1
+cat >cat.ini <<'CAT'
+[efi-only]
+url = http://127.0.0.1:9/efi.qcow2
+sha256 = 0000000000000000000000000000000000000000000000000000000000000000
+boot = uefi
+[no-ci]
+url = http://127.0.0.1:9/noci.qcow2
+sha256 = 0000000000000000000000000000000000000000000000000000000000000000
+cloud_init = no
+CAT
+printf '[images]\ncatalog = %s/cat.ini\n' "$T/uefi" >vmlab.conf
+printf '[vm a]\nimage = efi-only\n[vm b]\nimage = no-ci\n' >vmlab.ini
+U() { VMLAB_CONFIG="$T/uefi/vmlab.conf" "$VMLAB" "$@"; }
+U validate 2>err.txt; r=$?
+check "validate refuses boot = uefi and cloud_init = no: 2" [ $r = 2 ]
+check "... the UEFI image at its line" grep -q "vmlab.ini:2: image efi-only boots with UEFI (boot = uefi)" err.txt
+check "... the image without cloud-init at its line" grep -q "vmlab.ini:4: image no-ci has no cloud-init (cloud_init = no)" err.txt
+check "up refuses them too, before libvirt: 2" [ "$(U --uri "$DOWN" up; echo $?)" = 2 ]
+
 echo "$checks checks, $fails failed"
 exit $fails
