@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The real Debian cloud-init image: the lab user, its key, passwordless sudo, the hostname,
 # and the pinned host key, as a real cloud image would be set up.
-if [ ! -f "$E2E_TMP/www/cloudinit.qcow2" ]; then
+if [ ! -f "$E2E_TMP/www/cloudinit-ifupdown.qcow2" ]; then
 	echo "  skip (VL_E2E_SKIP_CLOUDINIT=1)"
 	return 0
 fi

@@ -1,21 +1,46 @@
 #!/bin/bash
-# build-cloudinit.sh OUT.qcow2 - build a real Debian 12 cloud-init guest for vmlab's e2e tests.
+# build-cloudinit.sh [--stack STACK] OUT.qcow2 - build a real Debian 12 cloud-init guest for
+# vmlab's e2e tests, with one of three guest network stacks (STACK, default ifupdown):
+#   ifupdown    ifupdown + isc-dhcp-client, no resolvconf: a stock Debian 12 genericcloud image.
+#               cloud-init renders ENI; `dns-nameservers` of a static config are ignored
+#               (nothing applies them without resolvconf), DHCP's DNS is written by dhclient.
+#   resolvconf  the same plus resolvconf (/etc/resolv.conf -> /run/resolvconf/resolv.conf), which
+#               applies `dns-nameservers` / `dns-search` from cloud-init's ENI rendering.
+#   netplan     netplan.io + systemd-networkd + systemd-resolved, no ifupdown, like Ubuntu's
+#               cloud images: cloud-init renders netplan (forced by a cloud.cfg.d drop-in),
+#               /etc/resolv.conf is resolved's stub (-> /run/systemd/resolve/stub-resolv.conf).
 #
 # mmdebstrap (minbase) of bookworm from the Debian mirror this machine's apt uses, with systemd,
-# udev, dbus, cloud-init (datasources NoCloud and None only, so it never waits for a metadata
-# server), openssh-server, ifupdown + isc-dhcp-client (cloud-init's fallback DHCP on the first
-# NIC), cloud-guest-utils (growpart), sudo and Debian's cloud kernel. Disk: MBR + one ext4
-# partition at 1 MiB filled with `mke2fs -d`, extlinux installed through a loop mount, console
-# on ttyS0. No SSH host keys and an empty machine-id are shipped: every clone gets its own.
+# udev, dbus, cloud-init 22.4 with its default cloud.cfg (all stages and modules; datasources
+# NoCloud and None only, so it never waits for a metadata server), openssh-server,
+# cloud-guest-utils (growpart), sudo, Debian's cloud kernel and the stack's packages. Disk: MBR +
+# one ext4 partition at 1 MiB filled with `mke2fs -d`, extlinux installed through a loop mount,
+# console on ttyS0. No SSH host keys and an empty machine-id are shipped: every clone gets its
+# own. mmdebstrap copies the build host's /etc/resolv.conf into the root; the ifupdown image
+# gets one naming no nameserver instead, so that a test expecting names to resolve cannot pass
+# on the build host's resolver.
 #
-# Cache: $VL_E2E_CACHE (default /var/cache/vmlab-e2e)/cloudinit-<key>.qcow2, key = sha256 of
-# this script; a cached image is copied to OUT without rebuilding.
-# Needs root and network access to the Debian mirror. Measured here: 90-170 s, 143 MB (405 MB
-# unpacked; docs, man pages and locales are left out).
+# Cache: $VL_E2E_CACHE (default /var/cache/vmlab-e2e)/cloudinit-STACK-<key>.qcow2, key = sha256
+# of this script and STACK; a cached image is copied to OUT without rebuilding. The three stacks
+# are cached side by side (building one replaces only older keys of the same stack).
+# Needs root and network access to the Debian mirror of this machine's apt sources (it fails if
+# there is none). Measured here (2 cores): 63 s for one build alone, 80-83 s each for two built
+# in parallel; 143 MB (netplan: 149 MB), about 405 MB unpacked (docs, man pages and locales are
+# left out). Booted with DHCP under TCG (768 MiB, 1 vCPU): SSH after 51-64 s, `cloud-init status
+# --wait` done after 74-88 s (tests/e2e/images/stacktest.sh).
 set -euo pipefail
 
-usage() { echo "usage: $0 OUT.qcow2" >&2; exit 2; }
-[ $# -eq 1 ] || usage
+usage() { echo "usage: $0 [--stack ifupdown|resolvconf|netplan] OUT.qcow2" >&2; exit 2; }
+stack=ifupdown
+while [ $# -gt 1 ]; do
+	case "$1" in
+	--stack) stack=$2; shift 2 ;;
+	--stack=*) stack=${1#--stack=}; shift ;;
+	*) usage ;;
+	esac
+done
+[ $# -eq 1 ] && [ "${1#-}" = "$1" ] || usage
+case "$stack" in ifupdown | resolvconf | netplan) ;; *) usage ;; esac
 out=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${VL_E2E_CACHE:-/var/cache/vmlab-e2e}
@@ -23,22 +48,22 @@ disk_mib=2048   # virtual size; cloud-init's growpart takes whatever more vmlab 
 label=vmlabroot
 suite=bookworm
 
-key=$(sha256sum "$here/build-cloudinit.sh" | cut -c1-16)
-cached=$cache/cloudinit-$key.qcow2
+key=$({ cat "$here/build-cloudinit.sh"; echo "stack=$stack"; } | sha256sum | cut -c1-16)
+cached=$cache/cloudinit-$stack-$key.qcow2
 mkdir -p "$cache"
 
 deliver() {
 	if [ "$(realpath -m "$out")" != "$(realpath "$cached")" ]; then
 		cp "$cached" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
 	fi
-	echo "build-cloudinit: $out ($(du -h "$cached" | cut -f1), key $key)"
+	echo "build-cloudinit: $out ($stack, $(du -h "$cached" | cut -f1), key $key)"
 }
-# One build at a time per cache (two test runs may start together): the second waits, then
-# finds the image cached.
-exec 9>"$cache/cloudinit.lock"
+# One build of a stack at a time per cache (two test runs may start together): the second
+# waits, then finds the image cached. Different stacks build independently.
+exec 9>"$cache/cloudinit-$stack.lock"
 flock 9
 if [ -f "$cached" ]; then
-	echo "build-cloudinit: up to date in cache"
+	echo "build-cloudinit: $stack up to date in cache"
 	deliver
 	exit 0
 fi
@@ -89,7 +114,8 @@ mirror_lines() {
 }
 mapfile -t mirrors < <(mirror_lines)
 if [ ${#mirrors[@]} -eq 0 ]; then
-	mirrors=("deb http://deb.debian.org/debian $suite main")
+	echo "build-cloudinit: no Debian $suite mirror in this machine's apt sources (/etc/apt/sources.list*)" >&2
+	exit 1
 fi
 printf 'build-cloudinit: mirror: %s\n' "${mirrors[@]}"
 
@@ -100,8 +126,14 @@ packages=(
 	linux-image-cloud-amd64 initramfs-tools
 	cloud-init cloud-guest-utils fdisk e2fsprogs
 	openssh-server sudo
-	ifupdown isc-dhcp-client iproute2 netbase iputils-ping procps less
+	iproute2 netbase iputils-ping procps less
 )
+# (cloud-init itself depends on isc-dhcp-client: the netplan image has it too, unused.)
+case "$stack" in
+ifupdown) packages+=(ifupdown isc-dhcp-client) ;;
+resolvconf) packages+=(ifupdown isc-dhcp-client resolvconf) ;;
+netplan) packages+=(netplan.io systemd-resolved) ;;
+esac
 mmdebstrap --quiet --variant=minbase --include="${packages[*]}" \
 	--aptopt='Acquire::Languages "none"' \
 	--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
@@ -123,14 +155,46 @@ manage_etc_hosts: true
 # The image has no locales package; C.UTF-8 is built into libc (en_US.UTF-8 would fail).
 locale: C.UTF-8
 EOF
-# ifupdown reads cloud-init's rendering from interfaces.d.
-cat >"$root/etc/network/interfaces" <<'EOF'
-auto lo
-iface lo inet loopback
+# --- the network stack ---
+# What mmdebstrap left in /etc/resolv.conf is the build host's: never ship it.
+noresolv='# vmlab e2e image: no nameserver configured (DHCP or resolvconf must provide one)'
+case "$stack" in
+ifupdown | resolvconf)
+	# ifupdown reads cloud-init's rendering from interfaces.d.
+	cat >"$root/etc/network/interfaces" <<-'EOF'
+		auto lo
+		iface lo inet loopback
 
-source /etc/network/interfaces.d/*
-EOF
-mkdir -p "$root/etc/network/interfaces.d"
+		source /etc/network/interfaces.d/*
+	EOF
+	mkdir -p "$root/etc/network/interfaces.d"
+	;;&
+ifupdown)
+	rm -f "$root/etc/resolv.conf"
+	echo "$noresolv" >"$root/etc/resolv.conf"
+	;;
+resolvconf)
+	# resolvconf's postinst keeps the old file as "original" (not used by default): not the
+	# host's either. resolv.conf itself is resolvconf's symlink.
+	if [ -f "$root/etc/resolvconf/resolv.conf.d/original" ]; then
+		echo "$noresolv" >"$root/etc/resolvconf/resolv.conf.d/original"
+	fi
+	ln -sfn ../run/resolvconf/resolv.conf "$root/etc/resolv.conf"
+	;;
+netplan)
+	# Debian's cloud.cfg lists renderers [netplan, eni, ...] and takes the first available;
+	# say so explicitly, as Ubuntu's images do, so no other renderer is ever picked.
+	cat >"$root/etc/cloud/cloud.cfg.d/91-vmlab-e2e-netplan.cfg" <<-'EOF'
+		# vmlab e2e image (netplan stack): cloud-init renders netplan for systemd-networkd.
+		system_info:
+		  network:
+		    renderers: [netplan]
+	EOF
+	mkdir -p "$root/etc/netplan"
+	ln -sfn ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
+	chroot "$root" systemctl enable systemd-networkd.service systemd-resolved.service >/dev/null 2>&1
+	;;
+esac
 echo localhost >"$root/etc/hostname"
 # Per-clone identity: host keys are injected or generated by cloud-init, machine-id at boot.
 rm -f "$root"/etc/ssh/ssh_host_*
@@ -176,8 +240,8 @@ with open(path, "r+b") as f:
 EOF
 
 qemu-img convert -c -O qcow2 "$raw" "$work/image.qcow2"
-rm -f "$cache"/cloudinit-*.qcow2   # older keys: superseded
+rm -f "$cache/cloudinit-$stack"-*.qcow2 "$cache"/cloudinit-????????????????.qcow2   # superseded
 mv "$work/image.qcow2" "$cached"
 t1=$(date +%s.%N)
-echo "build-cloudinit: built in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (kernel $kver)"
+echo "build-cloudinit: $stack built in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (kernel $kver)"
 deliver

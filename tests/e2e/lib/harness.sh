@@ -16,6 +16,18 @@
 #   vl_http_start DIR PORT  serve DIR on 127.0.0.1:PORT inside the netns with lighttpd (Range
 #                           requests, ETag, HEAD); several ports may run at once
 #   vl_http_stop [PORT]     stop that server, or all of them
+#   vl_user_add NAME        create system user NAME in group libvirt (primary group NAME), home
+#                           $VL_E2E_STATE/home/NAME with mode 0700 as Debian 12 gives new users,
+#                           shell bash; recorded in $VL_E2E_STATE/users. Fails if NAME exists.
+#   vl_user_exec NAME CMD...  CMD as NAME inside the netns (runuser -u; the environment, hence
+#                           VL_E2E_URI / VMLAB_URI / LIBVIRT_DEFAULT_URI, is kept, HOME is NAME's)
+#   vl_harness_stop also ends the recorded users' processes by PID and removes them with
+#   `userdel -r` (recorded names only, and only while their home is the one made here).
+#
+# Non-root clients. libvirtd's socket is group libvirt, mode 0770, auth_unix_rw "none" (no
+# polkit runs here), in a socket dir of group libvirt (mode 0750): a member of group libvirt
+# (vl_user_add) drives the daemon like Debian's libvirt group allows, without root. The group
+# is created (--system) if missing.
 #
 # Variables set and exported by vl_harness_start:
 #   VL_NS          the netns name
@@ -139,6 +151,7 @@ _vl_stop_name() {
 		_vl_purge "$state" "$uri"
 	fi
 	[ -d "$state" ] && _vl_http_stop_in "$state"
+	[ -f "$state/users" ] && _vl_users_del "$state"
 	_vl_kill "$lpid" libvirtd 15
 	_vl_kill "$vpid" virtlogd 5
 	rm -f "$state/libvirtd.pid" "$state/virtlogd.pid"
@@ -228,8 +241,12 @@ vl_harness_start() {
 	[ -z "$others" ] || _vl_say "note: other libvirt daemons run ($others); ours is isolated from them"
 
 	t0=$(date +%s.%N)
+	getent group libvirt >/dev/null || groupadd --system libvirt
 	mkdir -p "$state/sock" "$pool"
 	chmod 755 "$state"
+	# Clients in group libvirt must reach the socket: traverse for that group only.
+	chgrp libvirt "$state/sock"
+	chmod 750 "$state/sock"
 	_vl_private_dirs "$state"
 	ip netns add "$name"
 	ip -n "$name" link set lo up
@@ -247,6 +264,9 @@ vl_harness_start() {
 	cat >"$state/libvirtd.conf" <<-EOF
 		log_outputs = "${VL_E2E_LOG_LEVEL:-3}:file:$state/libvirtd.log"
 		unix_sock_dir = "$state/sock"
+		unix_sock_group = "libvirt"
+		unix_sock_rw_perms = "0770"
+		auth_unix_rw = "none"
 	EOF
 	# One mount namespace (made by ip netns exec) for both daemons: the private directories are
 	# bind-mounted there only. libvirtd finds virtlogd by its default socket in /run/libvirt.
@@ -356,4 +376,62 @@ _vl_http_stop_in() {
 vl_http_stop() {
 	[ -n "${VL_E2E_STATE:-}" ] || return 0
 	_vl_http_stop_in "$VL_E2E_STATE" "${1:-}"
+}
+
+# --- non-root users (tests of vmlab run by a member of group libvirt) ---
+
+vl_user_add() {
+	local name=${1:?usage: vl_user_add NAME} state=${VL_E2E_STATE:?vl_harness_start first} home
+	case "$name" in
+	[a-z_]*) ;;
+	*) echo "harness: bad user name '$name'" >&2; return 2 ;;
+	esac
+	case "$name" in *[!a-z0-9_-]*) echo "harness: bad user name '$name'" >&2; return 2 ;; esac
+	if getent passwd "$name" >/dev/null; then
+		echo "harness: user $name exists already; not taking it over" >&2
+		return 1
+	fi
+	getent group libvirt >/dev/null || groupadd --system libvirt
+	home=$state/home/$name
+	mkdir -p "$state/home"
+	chmod 755 "$state/home"
+	useradd --system --user-group --groups libvirt --create-home --home-dir "$home" \
+		--shell /bin/bash "$name" || return 1
+	echo "$name" >>"$state/users"
+	chmod 700 "$home"
+	_vl_say "user $name (uid $(id -u "$name"), groups $(id -Gn "$name" | tr ' ' ,)), home $home (0700)"
+}
+
+vl_user_exec() {
+	local name=${1:?usage: vl_user_exec NAME CMD...}
+	shift
+	vl_ns_exec runuser -u "$name" -- "$@"
+}
+
+# _vl_users_del STATE: end the processes of the users recorded in STATE/users (by PID), then
+# userdel -r each of them, if its home still is STATE/home/NAME (never someone else's user).
+_vl_users_del() {
+	local state=$1 name pids pid sig
+	while read -r name; do
+		[ -n "$name" ] || continue
+		if [ "$(getent passwd "$name" | cut -d: -f6)" != "$state/home/$name" ]; then
+			_vl_say "user $name: not the one made here (or gone); left alone"
+			continue
+		fi
+		for sig in TERM KILL; do
+			pids=$(ps -o pid= -u "$name" 2>/dev/null || true)
+			[ -n "$pids" ] || break
+			for pid in $pids; do
+				_vl_say "ending $(cat "/proc/$pid/comm" 2>/dev/null) ($pid) of user $name"
+				kill -"$sig" "$pid" 2>/dev/null || true
+			done
+			sleep 1
+		done
+		if userdel -r "$name" 2>/dev/null || ! getent passwd "$name" >/dev/null; then
+			_vl_say "removed user $name"
+		else
+			_vl_say "cannot remove user $name"
+		fi
+	done <"$state/users"
+	rm -f "$state/users"
 }
