@@ -106,24 +106,41 @@ int lab_wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct 
 	return 0;
 }
 
-/* Run the probe once; its stdout (small) comes back in *out. */
+/* Run the probe once; its stdout (small) comes back in *out. Returns -1 when
+ * no login was possible (a wrong host key at once, anything else once
+ * retry_s has passed), 1 when the session broke off mid-way (a guest whose
+ * sshd restart also ends sessions: try again), 0 with *out. */
 static int probe(struct lab *lab, const struct vl_plan_vm *vm, unsigned wait_s, unsigned retry_s,
 		 char **out, struct vl_err *err)
 {
 	VL_AUTOFREE char *host_pub = NULL, *script = vl_ci_probe_script(wait_s);
 	const char *argv[] = { "sh", "-c", script };
 	struct vl_ssh_target t;
+	struct vl_ssh *s = NULL;
 	struct vl_buf b = VL_BUF_INIT;
 	char chunk[4096];
 	ssize_t r;
 	int status = 0, rc;
-	int fd = memfd_create("vmlab-ci-probe", MFD_CLOEXEC);
+	int fd;
 
-	if (fd < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "memfd_create");
 	lab_ssh_target(lab, vm, &t, &host_pub);
 	t.retry_timeout = retry_s;
-	rc = vl_ssh_exec(&t, argv, VL_ARRAY_SIZE(argv), -1, fd, -1, &status, err);
+	if (vl_ssh_connect(&t, &s, err) < 0)
+		return -1;
+	fd = memfd_create("vmlab-ci-probe", MFD_CLOEXEC);
+	if (fd < 0) {
+		vl_ssh_free(s);
+		return vl_err_sys(err, VL_E_IO, errno, "memfd_create");
+	}
+	rc = vl_ssh_run(s, argv, VL_ARRAY_SIZE(argv), -1, fd, -1, &status, err);
+	vl_ssh_free(s);
+	if (rc < 0 || status >= 128) {   /* broken off, or the shell killed by a signal */
+		close(fd);
+		vl_event_debug(&lab->ctx->events, vm->name, "cloud-init probe cut off (%s): again",
+			       rc < 0 ? err->msg : "killed by a signal");
+		vl_err_clear(err);
+		return 1;
+	}
 	if (rc == 0 && status != 0)
 		rc = vl_err_set(err, VL_E_SSH, "%s: the cloud-init probe exited with %d", vm->name,
 				status);
@@ -178,8 +195,14 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 		}
 		unsigned wait_s = left > PROBE_WAIT_S ? PROBE_WAIT_S : (unsigned)left;
 		/* a refused or reset connection (cloud-init restarting sshd) is retried */
-		if (probe(lab, vm, wait_s, (unsigned)left + 1, &text, err) < 0)
+		int pr = probe(lab, vm, wait_s, (unsigned)left + 1, &text, err);
+		if (pr < 0)
 			return -1;
+		if (pr > 0) {
+			struct timespec pause = { 1, 0 };
+			nanosleep(&pause, NULL);
+			continue;
+		}
 		vl_ci_status_release(&r->ci);
 		vl_ci_parse(text, &r->ci);
 		decision = vl_ready_decide(true, &r->ci, o->strict);
