@@ -3,12 +3,19 @@
 # vmlab's e2e tests, with one of three guest network stacks (STACK, default ifupdown):
 #   ifupdown    ifupdown + isc-dhcp-client, no resolvconf: a stock Debian 12 genericcloud image.
 #               cloud-init renders ENI; `dns-nameservers` of a static config are ignored
-#               (nothing applies them without resolvconf), DHCP's DNS is written by dhclient.
+#               (nothing applies them without resolvconf). With DHCP, dhclient-script writes
+#               /etc/resolv.conf itself: "domain LAB / search LAB / nameserver GATEWAY".
 #   resolvconf  the same plus resolvconf (/etc/resolv.conf -> /run/resolvconf/resolv.conf), which
-#               applies `dns-nameservers` / `dns-search` from cloud-init's ENI rendering.
+#               applies `dns-nameservers` / `dns-search` from cloud-init's ENI rendering; with
+#               DHCP it holds "nameserver GATEWAY / search LAB".
 #   netplan     netplan.io + systemd-networkd + systemd-resolved, no ifupdown, like Ubuntu's
 #               cloud images: cloud-init renders netplan (forced by a cloud.cfg.d drop-in),
 #               /etc/resolv.conf is resolved's stub (-> /run/systemd/resolve/stub-resolv.conf).
+#               With plain `dhcp4: true` networkd ignores DHCP's domain (UseDomains defaults to
+#               no; the stub file says "search .") and resolved never sends a single-label name
+#               to unicast DNS, so NAME.LAB resolves and a bare NAME does not; `dhcp4-overrides:
+#               {use-domains: true}` in the network-config makes it "search LAB" (ENI ignores
+#               that key). Measured with stacktest.sh.
 #
 # mmdebstrap (minbase) of bookworm from the Debian mirror this machine's apt uses, with systemd,
 # udev, dbus, cloud-init 22.4 with its default cloud.cfg (all stages and modules; datasources
@@ -182,8 +189,10 @@ resolvconf)
 	ln -sfn ../run/resolvconf/resolv.conf "$root/etc/resolv.conf"
 	;;
 netplan)
-	# Debian's cloud.cfg lists renderers [netplan, eni, ...] and takes the first available;
-	# say so explicitly, as Ubuntu's images do, so no other renderer is ever picked.
+	# Debian's cloud.cfg names no renderers, so cloud-init 22.4 takes the first available of its
+	# built-in order (eni, sysconfig, netplan, ...): the ifupdown images log "Selected renderer
+	# 'eni' from priority list: None". eni needs ifup, absent here, so netplan would win anyway;
+	# say so explicitly, as Ubuntu's cloud.cfg does.
 	cat >"$root/etc/cloud/cloud.cfg.d/91-vmlab-e2e-netplan.cfg" <<-'EOF'
 		# vmlab e2e image (netplan stack): cloud-init renders netplan for systemd-networkd.
 		system_info:
