@@ -31,8 +31,8 @@
 # of this script and STACK; a cached image is copied to OUT without rebuilding. The three stacks
 # are cached side by side (building one replaces only older keys of the same stack).
 # Needs root and network access to the Debian mirror of this machine's apt sources (it fails if
-# there is none). Measured here (2 cores): 63 s for one build alone, 80-83 s each for two built
-# in parallel; 143 MB (netplan: 149 MB), about 405 MB unpacked (docs, man pages and locales are
+# there is none). Measured here (2 cores): 63-81 s for one build alone, 80-83 s each for two
+# built in parallel, 112 s for all three in parallel; 143 MB (netplan: 149 MB), about 405 MB unpacked (docs, man pages and locales are
 # left out). Booted with DHCP under TCG (768 MiB, 1 vCPU): SSH after 51-64 s, `cloud-init status
 # --wait` done after 74-88 s (tests/e2e/images/stacktest.sh).
 set -euo pipefail
@@ -46,7 +46,7 @@ while [ $# -gt 1 ]; do
 	*) usage ;;
 	esac
 done
-[ $# -eq 1 ] && [ "${1#-}" = "$1" ] || usage
+if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then usage; fi
 case "$stack" in ifupdown | resolvconf | netplan) ;; *) usage ;; esac
 out=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
