@@ -29,7 +29,8 @@
 #
 # Cache: $VL_E2E_CACHE (default /var/cache/vmlab-e2e)/cloudinit-STACK-<key>.qcow2, key = sha256
 # of this script and STACK; a cached image is copied to OUT without rebuilding. The three stacks
-# are cached side by side (building one replaces only older keys of the same stack).
+# are cached side by side. Per stack, the two most recently used keys are kept (a use touches
+# the file), so two versions of this script (two branches, say) do not evict each other.
 # Needs root and network access to the Debian mirror of this machine's apt sources (it fails if
 # there is none). Measured here (2 cores): 63-81 s for one build alone, 80-83 s each for two
 # built in parallel, 112 s for all three in parallel; 143 MB (netplan: 149 MB), about 405 MB unpacked (docs, man pages and locales are
@@ -63,6 +64,7 @@ deliver() {
 	if [ "$(realpath -m "$out")" != "$(realpath "$cached")" ]; then
 		cp "$cached" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
 	fi
+	touch "$cached"
 	echo "build-cloudinit: $out ($stack, $(du -h "$cached" | cut -f1), key $key)"
 }
 # One build of a stack at a time per cache (two test runs may start together): the second
@@ -249,8 +251,11 @@ with open(path, "r+b") as f:
 EOF
 
 qemu-img convert -c -O qcow2 "$raw" "$work/image.qcow2"
-rm -f "$cache/cloudinit-$stack"-*.qcow2 "$cache"/cloudinit-????????????????.qcow2   # superseded
 mv "$work/image.qcow2" "$cached"
+# Keep this key and the one used last before it; older ones (and unnamed-stack images of
+# before --stack) are superseded.
+ls -t "$cache/cloudinit-$stack"-*.qcow2 | tail -n +3 | xargs -r rm -f
+rm -f "$cache"/cloudinit-????????????????.qcow2
 t1=$(date +%s.%N)
 echo "build-cloudinit: $stack built in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (kernel $kver)"
 deliver
