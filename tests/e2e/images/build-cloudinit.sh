@@ -3,12 +3,19 @@
 # vmlab's e2e tests, with one of three guest network stacks (STACK, default ifupdown):
 #   ifupdown    ifupdown + isc-dhcp-client, no resolvconf: a stock Debian 12 genericcloud image.
 #               cloud-init renders ENI; `dns-nameservers` of a static config are ignored
-#               (nothing applies them without resolvconf), DHCP's DNS is written by dhclient.
+#               (nothing applies them without resolvconf). With DHCP, dhclient-script writes
+#               /etc/resolv.conf itself: "domain LAB / search LAB / nameserver GATEWAY".
 #   resolvconf  the same plus resolvconf (/etc/resolv.conf -> /run/resolvconf/resolv.conf), which
-#               applies `dns-nameservers` / `dns-search` from cloud-init's ENI rendering.
+#               applies `dns-nameservers` / `dns-search` from cloud-init's ENI rendering; with
+#               DHCP it holds "nameserver GATEWAY / search LAB".
 #   netplan     netplan.io + systemd-networkd + systemd-resolved, no ifupdown, like Ubuntu's
 #               cloud images: cloud-init renders netplan (forced by a cloud.cfg.d drop-in),
 #               /etc/resolv.conf is resolved's stub (-> /run/systemd/resolve/stub-resolv.conf).
+#               With plain `dhcp4: true` networkd ignores DHCP's domain (UseDomains defaults to
+#               no; the stub file says "search .") and resolved never sends a single-label name
+#               to unicast DNS, so NAME.LAB resolves and a bare NAME does not; `dhcp4-overrides:
+#               {use-domains: true}` in the network-config makes it "search LAB" (ENI ignores
+#               that key). Measured with stacktest.sh.
 #
 # mmdebstrap (minbase) of bookworm from the Debian mirror this machine's apt uses, with systemd,
 # udev, dbus, cloud-init 22.4 with its default cloud.cfg (all stages and modules; datasources
@@ -22,10 +29,11 @@
 #
 # Cache: $VL_E2E_CACHE (default /var/cache/vmlab-e2e)/cloudinit-STACK-<key>.qcow2, key = sha256
 # of this script and STACK; a cached image is copied to OUT without rebuilding. The three stacks
-# are cached side by side (building one replaces only older keys of the same stack).
+# are cached side by side. Per stack, the two most recently used keys are kept (a use touches
+# the file), so two versions of this script (two branches, say) do not evict each other.
 # Needs root and network access to the Debian mirror of this machine's apt sources (it fails if
-# there is none). Measured here (2 cores): 63 s for one build alone, 80-83 s each for two built
-# in parallel; 143 MB (netplan: 149 MB), about 405 MB unpacked (docs, man pages and locales are
+# there is none). Measured here (2 cores): 63-81 s for one build alone, 80-83 s each for two
+# built in parallel, 112 s for all three in parallel; 143 MB (netplan: 149 MB), about 405 MB unpacked (docs, man pages and locales are
 # left out). Booted with DHCP under TCG (768 MiB, 1 vCPU): SSH after 51-64 s, `cloud-init status
 # --wait` done after 74-88 s (tests/e2e/images/stacktest.sh).
 set -euo pipefail
@@ -39,7 +47,7 @@ while [ $# -gt 1 ]; do
 	*) usage ;;
 	esac
 done
-[ $# -eq 1 ] && [ "${1#-}" = "$1" ] || usage
+if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then usage; fi
 case "$stack" in ifupdown | resolvconf | netplan) ;; *) usage ;; esac
 out=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,6 +64,7 @@ deliver() {
 	if [ "$(realpath -m "$out")" != "$(realpath "$cached")" ]; then
 		cp "$cached" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
 	fi
+	touch "$cached"
 	echo "build-cloudinit: $out ($stack, $(du -h "$cached" | cut -f1), key $key)"
 }
 # One build of a stack at a time per cache (two test runs may start together): the second
@@ -182,8 +191,10 @@ resolvconf)
 	ln -sfn ../run/resolvconf/resolv.conf "$root/etc/resolv.conf"
 	;;
 netplan)
-	# Debian's cloud.cfg lists renderers [netplan, eni, ...] and takes the first available;
-	# say so explicitly, as Ubuntu's images do, so no other renderer is ever picked.
+	# Debian's cloud.cfg names no renderers, so cloud-init 22.4 takes the first available of its
+	# built-in order (eni, sysconfig, netplan, ...): the ifupdown images log "Selected renderer
+	# 'eni' from priority list: None". eni needs ifup, absent here, so netplan would win anyway;
+	# say so explicitly, as Ubuntu's cloud.cfg does.
 	cat >"$root/etc/cloud/cloud.cfg.d/91-vmlab-e2e-netplan.cfg" <<-'EOF'
 		# vmlab e2e image (netplan stack): cloud-init renders netplan for systemd-networkd.
 		system_info:
@@ -240,8 +251,11 @@ with open(path, "r+b") as f:
 EOF
 
 qemu-img convert -c -O qcow2 "$raw" "$work/image.qcow2"
-rm -f "$cache/cloudinit-$stack"-*.qcow2 "$cache"/cloudinit-????????????????.qcow2   # superseded
 mv "$work/image.qcow2" "$cached"
+# Keep this key and the one used last before it; older ones (and unnamed-stack images of
+# before --stack) are superseded.
+ls -t "$cache/cloudinit-$stack"-*.qcow2 | tail -n +3 | xargs -r rm -f
+rm -f "$cache"/cloudinit-????????????????.qcow2
 t1=$(date +%s.%N)
 echo "build-cloudinit: $stack built in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (kernel $kver)"
 deliver

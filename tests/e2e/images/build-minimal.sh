@@ -12,7 +12,8 @@
 #
 # Cache: the image is kept in $VL_E2E_CACHE (default /var/cache/vmlab-e2e) as
 # minimal-<key>.qcow2, key = sha256 of this script and every file in minimal/; a cached image
-# is copied to OUT without rebuilding. The kernel .deb is cached in $VL_E2E_CACHE/debs.
+# is copied to OUT without rebuilding. The two most recently used keys are kept (a use touches
+# the file), so two versions of the image (two branches, say) do not evict each other. The kernel .deb is cached in $VL_E2E_CACHE/debs.
 # Needs root (mknod, a loop mount for `extlinux --install`), and the host packages listed in
 # ../lib/packages.txt. Measured here: 8-14 s to build (more on a busy machine), 17 MB.
 set -euo pipefail
@@ -34,6 +35,7 @@ deliver() {
 	if [ "$(realpath -m "$out")" != "$(realpath "$cached")" ]; then
 		cp "$cached" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
 	fi
+	touch "$cached"
 	echo "build-minimal: $out ($(du -h "$cached" | cut -f1), key $key)"
 }
 # One build at a time per cache (two test runs may start together): the second waits, then
@@ -222,8 +224,8 @@ with open(path, "r+b") as f:
 EOF
 
 qemu-img convert -c -O qcow2 "$raw" "$work/image.qcow2"
-rm -f "$cache"/minimal-*.qcow2   # older keys: superseded
 mv "$work/image.qcow2" "$cached"
+ls -t "$cache"/minimal-*.qcow2 | tail -n +3 | xargs -r rm -f   # older keys: superseded
 t1=$(date +%s.%N)
 echo "build-minimal: built in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (kernel $kver)"
 deliver

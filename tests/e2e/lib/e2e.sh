@@ -65,8 +65,9 @@ e2e_setup() { # VMLAB NAME
 	mkdir -p "$E2E_HOME" "$E2E_TMP/www" "$E2E_TMP/cache" "$E2E_TMP/logs"
 	"$here/images/build-minimal.sh" "$E2E_TMP/www/minimal.qcow2" >&2
 	if [ "${VL_E2E_SKIP_CLOUDINIT:-0}" != 1 ]; then
-		# The three stacks build in parallel: on 2 cores two builds took 84 s together against
-		# 63 s for one alone (downloads and dpkg leave the CPUs half idle). Cached: instant.
+		# The three stacks build in parallel: on 2 cores all three took 112 s together against
+		# 63-81 s for one alone (downloads and dpkg leave the CPUs half idle; load average 3).
+		# Cached: a copy each.
 		local stack pids=() failed=0 pid
 		for stack in $E2E_CI_STACKS; do
 			"$here/images/build-cloudinit.sh" --stack "$stack" \

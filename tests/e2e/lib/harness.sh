@@ -57,18 +57,20 @@
 # configuration files of /etc/libvirt are copied, persistent objects are not). The client
 # socket is moved to $VL_E2E_STATE/sock (unix_sock_dir), which every namespace sees. So several
 # harnesses (different NAMEs) and a host libvirtd can run at once; each start is a clean slate:
-# no objects, no leases (a reservation whose IP is still leased is ignored, see HOST-NOTES).
+# no objects, no leases (dnsmasq ignores a reservation whose IP is still leased to another MAC,
+# and leases outlive a destroyed guest by about an hour).
 # Under the same NAME, a previous crashed run (daemons, guests, netns recorded in the state dir)
 # is ended first; calling vl_harness_start NAME again in the same shell reuses the running one.
 #
 # /dev/kvm. In the daemons' namespace /dev/kvm is covered by an empty file of mode 000, unless
-# VL_E2E_KVM=1. On this machine KVM hangs Linux guests (HOST-NOTES), so tests use TCG anyway,
-# and libvirt 9.0 gets its capabilities wrong here: /dev/kvm is root-only (0600), libvirt's
-# check "can libvirt-qemu open /dev/kvm" says no while its QEMU probe does get KVM, so every
-# cached capability set is judged stale and each API call that looks capabilities up re-probes
-# QEMU (about 4 s each: a `virsh define` took minutes). With /dev/kvm hidden both agree that
-# there is no KVM, the cache holds, and domain capabilities report no kvm (so vmlab's "auto"
-# picks TCG). The private qemu.conf then also says `namespaces = [ ]` (no per-guest /dev).
+# VL_E2E_KVM=1. On the test machine KVM hangs Linux guests (right after "Probing EDD"), so
+# tests use TCG anyway, and libvirt 9.0 gets its capabilities wrong here: /dev/kvm is root-only
+# (0600), libvirt's check "can libvirt-qemu open /dev/kvm" says no while its QEMU probe does
+# get KVM, so every cached capability set is judged stale and each API call that looks
+# capabilities up re-probes QEMU (about 4 s each: a `virsh define` took minutes). With
+# /dev/kvm hidden both agree that there is no KVM, the cache holds, and domain capabilities
+# report no kvm (so vmlab's "auto" picks TCG). The private qemu.conf then also says
+# `namespaces = [ ]` (no per-guest /dev).
 #
 # Measured here (2 cores, libvirt 9.0.0, QEMU 7.2): vl_harness_start about 4 s the first time
 # (libvirtd's first answer waits for the QEMU capabilities probe), 0.5 s once the
