@@ -1,4 +1,4 @@
-# vmlab — plain Makefile with pkg-config (STYLE.md rule 15).
+# vmlab — plain Makefile with pkg-config (docs/design.md, "Build").
 #   make            build ./vmlab
 #   make deps       install every Debian package the project needs (root)
 #   make check      unit + CLI + download + end-to-end tests (SAN=1: ASan+UBSan)

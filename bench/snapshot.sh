@@ -14,7 +14,7 @@
 #  2. Destroy of a running four-VM lab, DRUNS times: `vmlab destroy --force`, against a second
 #     identical lab (another project dir) removed by hand, one guest after the other:
 #     `virsh destroy` (each timed), `virsh undefine --remove-all-storage`, then the network.
-#     Shows that vmlab's destroy runs the guests' destroys in parallel (HOST-NOTES: ~2 s each).
+#     Shows that vmlab's destroy runs the guests' destroys in parallel (docs/host-notes.md: ~2 s each).
 #
 # usage: bench/snapshot.sh [VMLAB]   (VL_BENCH_RUNS=N: snapshot runs, 5;
 #                                     VL_BENCH_DESTROY_RUNS=N: destroy runs, 3)

@@ -187,5 +187,9 @@ char *vl_cloudinit_network_config(const struct vl_plan_vm *vm)
 	vl_buf_append(&b, "version: 2\nethernets:\n  lab0:\n    match:\n");
 	kv(&b, 6, "macaddress", vm->mac);
 	vl_buf_append(&b, "    dhcp4: true\n");
+	/* systemd-networkd (netplan images) ignores the lease's domain unless
+	 * told, and systemd-resolved sends no one-word name to DNS without a
+	 * search domain; ifupdown's dhclient takes it anyway */
+	vl_buf_append(&b, "    dhcp4-overrides:\n      use-domains: true\n");
 	return vl_buf_steal(&b);
 }

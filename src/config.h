@@ -29,7 +29,7 @@ struct vl_config {
 	unsigned halt_timeout;   /* [halt] timeout: ACPI shutdown grace before force */
 };
 
-/* Load from explicit path (--config) or the search order of DESIGN.md:
+/* Load from explicit path (--config) or the search order of docs/design.md:
  * $VMLAB_CONFIG, ~/.config/vmlab/vmlab.conf, /etc/vmlab/vmlab.conf, then
  * built-in defaults; environment overrides apply last. Problems go to diags
  * as FILE:LINE and the call fails with VL_E_CONFIG. */

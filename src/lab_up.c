@@ -260,7 +260,7 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 			.type = st->kvm ? VL_DOMAIN_KVM : VL_DOMAIN_QEMU,
 			.pool = lab->ctx->config.pool_name,
 			.serial_log = log,
-			.tb_cache_mib = st->kvm ? 0 : 64,   /* caps TCG's RSS (HOST-NOTES) */
+			.tb_cache_mib = st->kvm ? 0 : 64,   /* caps TCG's RSS (docs/host-notes.md) */
 		};
 		VL_AUTOFREE char *xml = vl_render_domain(&lab->plan, vm, &dopts, err);
 		if (!xml || vl_virt_domain_define(lab->ctx->virt, xml, NULL, err) < 0)

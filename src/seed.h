@@ -1,5 +1,5 @@
 /* The cloud-init NoCloud seed: meta-data, user-data and network-config as an
- * ISO9660 image labelled "cidata" (DESIGN.md "Up", step 5). */
+ * ISO9660 image labelled "cidata" (docs/design.md "Up", step 5). */
 #ifndef VL_SEED_H
 #define VL_SEED_H
 

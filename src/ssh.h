@@ -1,4 +1,4 @@
-/* SSH to lab VMs (DESIGN.md: keys, host-key pinning, exec, PTY shell). The
+/* SSH to lab VMs (docs/design.md: keys, host-key pinning, exec, PTY shell). The
  * only door to libssh: nothing here exposes a libssh type. Every function may
  * be called from worker threads (one session per call or per struct vl_ssh). */
 #ifndef VL_SSH_H

@@ -1441,7 +1441,7 @@ int vl_virt_domain_supports_internal_snapshot(struct vl_virt *v, const char *nam
 		return vl_err_set(err, VL_E_FAIL, "domain %s: uses UEFI firmware with NVRAM; libvirt "
 				  "cannot take internal snapshots of it (use BIOS firmware)", name);
 	/* Every writable disk must be qcow2 to hold an internal snapshot; a
-	 * read-only raw seed ISO is fine (HOST-NOTES). */
+	 * read-only raw seed ISO is fine (docs/host-notes.md). */
 	disks = xnodes(&x, "/domain/devices/disk[not(readonly)][not(@device) or @device='disk']");
 	for (size_t i = 0; i < xcount(disks); i++) {
 		xmlNodePtr dn = disks->nodesetval->nodeTab[i];

@@ -45,7 +45,7 @@ struct vl_virt_host {
 int vl_virt_host_info(struct vl_virt *v, struct vl_virt_host *out, struct vl_err *err);
 
 /* Whether libvirt's capabilities list <domain type='kvm'> for an hvm guest.
- * This is what libvirt says, not a proof KVM works (see HOST-NOTES: KVM may be
+ * This is what libvirt says, not a proof KVM works (see docs/host-notes.md: KVM may be
  * listed and still hang); the engine lets the config force tcg. */
 int vl_virt_kvm_usable(struct vl_virt *v, bool *out, struct vl_err *err);
 
@@ -152,7 +152,7 @@ const char *vl_dom_state_name(enum vl_dom_state s);
 #define VL_UUID_STRLEN 37
 
 /* Define (or redefine) a persistent domain. libvirt rejects a redefinition
- * without the old <uuid> (HOST-NOTES), so when xml has none the existing one
+ * without the old <uuid> (docs/host-notes.md), so when xml has none the existing one
  * is put in. A running domain gets the new definition at its next start.
  * uuid (if not NULL) gets its UUID string. */
 int vl_virt_domain_define(struct vl_virt *v, const char *xml, char uuid[VL_UUID_STRLEN],

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Layering rules of DESIGN.md/STYLE.md, checked by grep:
+# Layering rules of docs/design.md ("Layers"), checked by grep:
 #  - ncurses only under ui/; src/ never includes curses
 #  - libvirt only in src/virt.c, libssh only in src/ssh.c, libcurl only in src/image.c
 #  - no system()/popen() anywhere in src/ or ui/ (profile values never reach a shell)

@@ -1,4 +1,4 @@
-/* vl_err: fill, prefix and map errors to exit statuses (DESIGN.md: 0 done,
+/* vl_err: fill, prefix and map errors to exit statuses (docs/design.md: 0 done,
  * 1 failed, 2 bad usage or profile, 3 libvirt unreachable). */
 #include "util/err.h"
 

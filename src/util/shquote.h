@@ -1,5 +1,5 @@
 /* Quoting argv words for a remote POSIX shell, so `vmlab ssh VM -- CMD ARG...`
- * keeps every word exactly (DESIGN.md "Command line"). Pure, no I/O. */
+ * keeps every word exactly (docs/design.md "Command line"). Pure, no I/O. */
 #ifndef VL_UTIL_SHQUOTE_H
 #define VL_UTIL_SHQUOTE_H
 

@@ -206,7 +206,8 @@ static void test_network_config(void **state)
 	/* DHCP only: the address comes from the network's reservation, DNS and
 	 * the search domain with it, whatever the guest's network stack */
 	vl_buf_printf(&want, "version: 2\nethernets:\n  lab0:\n    match:\n"
-			     "      macaddress: \"%s\"\n    dhcp4: true\n", vm->mac);
+			     "      macaddress: \"%s\"\n    dhcp4: true\n"
+			     "    dhcp4-overrides:\n      use-domains: true\n", vm->mac);
 	assert_string_equal(d, vl_buf_str(&want));
 	assert_null(strstr(d, "addresses:"));
 	vl_buf_release(&want);

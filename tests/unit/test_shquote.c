@@ -76,7 +76,7 @@ static void test_round_trip_sh(void **state)
 	vl_buf_release(&want);
 }
 
-/* The DESIGN.md example: `sh -c 'make && make test'` arrives as one word. */
+/* The docs/design.md example: `sh -c 'make && make test'` arrives as one word. */
 static void test_round_trip_nested(void **state)
 {
 	const char *const argv[] = { "sh", "-c", "printf '%s|' \"$@\"; echo ok && echo yes",

@@ -29,7 +29,7 @@ stop() {
 	done
 	ip netns delete "$ns" || echo "real-daemon: could not delete netns $ns" >&2
 	rm -rf "$run"
-	# libvirt leaves per-object runtime files and QEMU logs behind (HOST-NOTES).
+	# libvirt leaves per-object runtime files and QEMU logs behind (docs/host-notes.md).
 	rm -f /var/log/libvirt/qemu/vltest-*.log /run/libvirt/network/vltest-*.pid
 	echo "real-daemon: daemons stopped, netns $ns deleted" >&2
 }
