@@ -88,7 +88,8 @@ for vm in $vms "$first"; do
 	prev=$vm
 done
 for vm in $vms; do
-	got=$(cd "$p" && vmlab ssh "$vm" -- ip -4 addr show 2>&1 | awk '/inet / && $2 !~ /^127\./ { print $2 }')
+	got=$(cd "$p" && vmlab ssh "$vm" -- sh -c 'PATH=$PATH:/sbin:/usr/sbin; ip -4 addr show' 2>&1 |
+		awk '/inet / && $2 !~ /^127\./ { print $2 }')
 	check_eq "$vm has its planned address" "$(ip_of "$vm")/24" "$got"
 done
 
