@@ -17,22 +17,22 @@
 /* ---- errors ---- */
 
 /* Silence libvirt's default error printer: errors come back through vl_err. */
-void quiet_errors(void *ud, virErrorPtr e)
+void virt_quiet_errors(void *ud, virErrorPtr e)
 {
 	(void)ud;
 	(void)e;
 }
 
-int last_code(void)
+int virt_last_code(void)
 {
 	virErrorPtr e = virGetLastError();
 
 	return e ? e->code : VIR_ERR_OK;
 }
 
-bool last_is_missing(void)
+bool virt_last_is_missing(void)
 {
-	switch (last_code()) {
+	switch (virt_last_code()) {
 	case VIR_ERR_NO_DOMAIN:
 	case VIR_ERR_NO_NETWORK:
 	case VIR_ERR_NO_STORAGE_POOL:
@@ -49,7 +49,7 @@ static enum vl_errcode map_code(virErrorPtr e)
 {
 	if (!e)
 		return VL_E_FAIL;
-	if (last_is_missing())
+	if (virt_last_is_missing())
 		return VL_E_NOTFOUND;
 	if (e->code == VIR_ERR_NO_CONNECT || e->code == VIR_ERR_INVALID_CONN ||
 	    e->domain == VIR_FROM_RPC || e->domain == VIR_FROM_REMOTE)
@@ -59,7 +59,7 @@ static enum vl_errcode map_code(virErrorPtr e)
 
 /* "<what>: <libvirt's message>". Call right after the failing libvirt call:
  * the last error is per thread and the next libvirt call resets it. */
-int verr(struct vl_err *err, const char *fmt, ...)
+int virt_err(struct vl_err *err, const char *fmt, ...)
 {
 	virErrorPtr e = virGetLastError();
 	char what[512];
@@ -81,7 +81,7 @@ static void xml_init(void)
 	xmlInitParser();
 }
 
-int xdoc_parse(struct xdoc *x, const char *xml)
+int virt_xdoc_parse(struct xdoc *x, const char *xml)
 {
 	x->ctx = NULL;
 	x->doc = xmlReadMemory(xml, (int)strlen(xml), "libvirt.xml", NULL,
@@ -98,7 +98,7 @@ int xdoc_parse(struct xdoc *x, const char *xml)
 }
 
 /* string(expr) evaluated at node (NULL: the document); NULL when empty. */
-char *xstr(struct xdoc *x, xmlNodePtr node, const char *expr)
+char *virt_xstr(struct xdoc *x, xmlNodePtr node, const char *expr)
 {
 	VL_AUTOFREE char *full = NULL;
 	xmlXPathObjectPtr o;
@@ -119,7 +119,7 @@ char *xstr(struct xdoc *x, xmlNodePtr node, const char *expr)
 	return r;
 }
 
-bool xbool(struct xdoc *x, xmlNodePtr node, const char *expr)
+bool virt_xbool(struct xdoc *x, xmlNodePtr node, const char *expr)
 {
 	VL_AUTOFREE char *full = NULL;
 	xmlXPathObjectPtr o;
@@ -137,32 +137,32 @@ bool xbool(struct xdoc *x, xmlNodePtr node, const char *expr)
 }
 
 /* Nodes matching expr (absolute); the caller frees with xmlXPathFreeObject. */
-xmlXPathObjectPtr xnodes(struct xdoc *x, const char *expr)
+xmlXPathObjectPtr virt_xnodes(struct xdoc *x, const char *expr)
 {
 	x->ctx->node = xmlDocGetRootElement(x->doc);
 	return xmlXPathEvalExpression((const xmlChar *)expr, x->ctx);
 }
 
-size_t xcount(xmlXPathObjectPtr o)
+size_t virt_xcount(xmlXPathObjectPtr o)
 {
 	return o && o->nodesetval ? (size_t)o->nodesetval->nodeNr : 0;
 }
 
 /* The name inside an XML string we are about to hand libvirt, for messages. */
-char *xml_name(const char *xml, const char *expr)
+char *virt_xml_name(const char *xml, const char *expr)
 {
 	VL_AUTO(xdoc) x = { 0 };
 	char *s = NULL;
 
-	if (xml && xdoc_parse(&x, xml) == 0)
-		s = xstr(&x, NULL, expr);
+	if (xml && virt_xdoc_parse(&x, xml) == 0)
+		s = virt_xstr(&x, NULL, expr);
 	return s ? s : vl_strdup("?");
 }
 
 /* libvirt refuses to redefine an object whose new XML has no <uuid> ("already
  * exists with uuid ..."), and renderers need not know it: give the new
  * definition the existing uuid. NULL: use xml as it is. */
-char *xml_with_uuid(const char *xml, const char *uuid)
+char *virt_xml_with_uuid(const char *xml, const char *uuid)
 {
 	VL_AUTO(xdoc) x = { 0 };
 	xmlNodePtr root, name, node;
@@ -170,7 +170,7 @@ char *xml_with_uuid(const char *xml, const char *uuid)
 	char *r;
 	int len = 0;
 
-	if (xdoc_parse(&x, xml) < 0 || xbool(&x, NULL, "uuid"))
+	if (virt_xdoc_parse(&x, xml) < 0 || virt_xbool(&x, NULL, "uuid"))
 		return NULL;
 	root = xmlDocGetRootElement(x.doc);
 	for (name = root->children; name; name = name->next)
@@ -188,7 +188,7 @@ char *xml_with_uuid(const char *xml, const char *uuid)
 }
 
 /* Text made safe for element content or a double-quoted attribute. */
-char *xml_escape(const char *s)
+char *virt_xml_escape(const char *s)
 {
 	xmlChar *e = xmlEncodeSpecialChars(NULL, (const xmlChar *)s);
 	char *r = vl_strdup(e ? (const char *)e : "");
@@ -205,7 +205,7 @@ struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struc
 	virConnectPtr conn;
 
 	pthread_once(&xml_once, xml_init);
-	virSetErrorFunc(NULL, quiet_errors);
+	virSetErrorFunc(NULL, virt_quiet_errors);
 	conn = virConnectOpen(uri);
 	if (!conn) {
 		virErrorPtr e = virGetLastError();
@@ -243,15 +243,15 @@ int vl_virt_host_info(struct vl_virt *v, struct vl_virt_host *out, struct vl_err
 	memset(out, 0, sizeof(*out));
 	uri = virConnectGetURI(v->conn);
 	if (!uri)
-		return verr(err, "libvirt connection: get URI");
+		return virt_err(err, "libvirt connection: get URI");
 	vl_strlcpy(out->uri, uri, sizeof(out->uri));
 	free(uri);
 	type = virConnectGetType(v->conn);
 	if (!type)
-		return verr(err, "libvirt connection: get driver type");
+		return virt_err(err, "libvirt connection: get driver type");
 	vl_strlcpy(out->driver, type, sizeof(out->driver));
 	if (virGetVersion(&lib, NULL, NULL) < 0)
-		return verr(err, "libvirt: get library version");
+		return virt_err(err, "libvirt: get library version");
 	fmt_version(lib, out->libvirt, sizeof(out->libvirt));
 	/* These two may be unsupported by a driver: leave them empty. */
 	if (virConnectGetLibVersion(v->conn, &ver) == 0)
@@ -269,9 +269,9 @@ int vl_virt_kvm_usable(struct vl_virt *v, bool *out, struct vl_err *err)
 
 	*out = false;
 	if (!caps)
-		return verr(err, "libvirt capabilities");
-	if (xdoc_parse(&x, caps) < 0)
+		return virt_err(err, "libvirt capabilities");
+	if (virt_xdoc_parse(&x, caps) < 0)
 		return vl_err_set(err, VL_E_FAIL, "libvirt capabilities: unparsable XML");
-	*out = xbool(&x, NULL, "/capabilities/guest[os_type='hvm']/arch/domain[@type='kvm']");
+	*out = virt_xbool(&x, NULL, "/capabilities/guest[os_type='hvm']/arch/domain[@type='kvm']");
 	return 0;
 }

@@ -35,15 +35,15 @@ static enum vl_dom_state map_state(int s)
 	}
 }
 
-virDomainPtr dom_get(struct vl_virt *v, const char *name, struct vl_err *err)
+virDomainPtr virt_dom_get(struct vl_virt *v, const char *name, struct vl_err *err)
 {
 	virDomainPtr d = virDomainLookupByName(v->conn, name);
 
 	if (!d) {
-		if (last_is_missing())
+		if (virt_last_is_missing())
 			vl_err_set(err, VL_E_NOTFOUND, "domain %s: not found", name);
 		else
-			verr(err, "domain %s", name);
+			virt_err(err, "domain %s", name);
 	}
 	return d;
 }
@@ -61,41 +61,41 @@ static int dom_state(virDomainPtr d, enum vl_dom_state *out)
 int vl_virt_domain_define(struct vl_virt *v, const char *xml, char uuid[VL_UUID_STRLEN],
 			  struct vl_err *err)
 {
-	VL_AUTOFREE char *name = xml_name(xml, "/domain/name");
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/domain/name");
 	VL_AUTOFREE char *fixed = NULL;
 	AUTO_LV(virDomainPtr) d = virDomainLookupByName(v->conn, name);
 	char old[VIR_UUID_STRING_BUFLEN];
 
-	if (!d && !last_is_missing())
-		return verr(err, "domain %s", name);
+	if (!d && !virt_last_is_missing())
+		return virt_err(err, "domain %s", name);
 	if (d) {
 		if (virDomainGetUUIDString(d, old) < 0)
-			return verr(err, "domain %s: UUID", name);
-		fixed = xml_with_uuid(xml, old);
+			return virt_err(err, "domain %s: UUID", name);
+		fixed = virt_xml_with_uuid(xml, old);
 		virDomainFree(d);
 	}
 	d = virDomainDefineXML(v->conn, fixed ? fixed : xml);
 	if (!d)
-		return verr(err, "domain %s: define", name);
+		return virt_err(err, "domain %s: define", name);
 	if (uuid && virDomainGetUUIDString(d, uuid) < 0)
-		return verr(err, "domain %s: UUID", name);
+		return virt_err(err, "domain %s: UUID", name);
 	return 0;
 }
 
 int vl_virt_domain_start(struct vl_virt *v, const char *name, struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
 	int active;
 
 	if (!d)
 		return -1;
 	active = virDomainIsActive(d);
 	if (active < 0)
-		return verr(err, "domain %s", name);
+		return virt_err(err, "domain %s", name);
 	if (active)
 		return 0;
 	if (virDomainCreate(d) < 0)
-		return verr(err, "domain %s: start", name);
+		return virt_err(err, "domain %s: start", name);
 	return 0;
 }
 
@@ -106,28 +106,28 @@ int vl_virt_domain_state(struct vl_virt *v, const char *name, enum vl_dom_state 
 
 	*out = VL_DOM_MISSING;
 	if (!d)
-		return last_is_missing() ? 0 : verr(err, "domain %s", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", name);
 	if (dom_state(d, out) < 0) {
 		*out = VL_DOM_MISSING;
-		return last_is_missing() ? 0 : verr(err, "domain %s: state", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s: state", name);
 	}
 	return 0;
 }
 
 int vl_virt_domain_shutdown(struct vl_virt *v, const char *name, struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
 	int active;
 
 	if (!d)
 		return -1;
 	active = virDomainIsActive(d);
 	if (active < 0)
-		return verr(err, "domain %s", name);
+		return virt_err(err, "domain %s", name);
 	if (!active)
 		return 0;
-	if (virDomainShutdown(d) < 0 && last_code() != VIR_ERR_OPERATION_INVALID)
-		return verr(err, "domain %s: shutdown", name);
+	if (virDomainShutdown(d) < 0 && virt_last_code() != VIR_ERR_OPERATION_INVALID)
+		return virt_err(err, "domain %s: shutdown", name);
 	return 0;
 }
 
@@ -137,23 +137,23 @@ int vl_virt_domain_destroy(struct vl_virt *v, const char *name, struct vl_err *e
 	int active;
 
 	if (!d)
-		return last_is_missing() ? 0 : verr(err, "domain %s", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", name);
 	active = virDomainIsActive(d);
 	if (active < 0)
-		return last_is_missing() ? 0 : verr(err, "domain %s", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", name);
 	if (!active)
 		return 0;
 	/* A racing destroy (ours or the user's) leaves "not running" or, for a
 	 * transient domain, "not found": both mean done. */
-	if (virDomainDestroy(d) < 0 && last_code() != VIR_ERR_OPERATION_INVALID &&
-	    !last_is_missing())
-		return verr(err, "domain %s: destroy", name);
+	if (virDomainDestroy(d) < 0 && virt_last_code() != VIR_ERR_OPERATION_INVALID &&
+	    !virt_last_is_missing())
+		return virt_err(err, "domain %s: destroy", name);
 	return 0;
 }
 
 static bool last_is_unsupported_flag(void)
 {
-	int c = last_code();
+	int c = virt_last_code();
 
 	return c == VIR_ERR_INVALID_ARG || c == VIR_ERR_NO_SUPPORT ||
 	       c == VIR_ERR_ARGUMENT_UNSUPPORTED;
@@ -173,7 +173,7 @@ int vl_virt_domain_undefine(struct vl_virt *v, const char *name, struct vl_err *
 	int r = -1;
 
 	if (!d)
-		return last_is_missing() ? 0 : verr(err, "domain %s", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", name);
 	for (size_t i = 0; i < VL_ARRAY_SIZE(flag_sets); i++) {
 		r = virDomainUndefineFlags(d, flag_sets[i]);
 		if (r == 0 || !last_is_unsupported_flag())
@@ -181,8 +181,8 @@ int vl_virt_domain_undefine(struct vl_virt *v, const char *name, struct vl_err *
 	}
 	if (r < 0 && last_is_unsupported_flag())
 		r = virDomainUndefine(d);
-	if (r < 0 && !last_is_missing())
-		return verr(err, "domain %s: undefine", name);
+	if (r < 0 && !virt_last_is_missing())
+		return virt_err(err, "domain %s: undefine", name);
 	return 0;
 }
 
@@ -192,18 +192,18 @@ int vl_virt_domain_undefine(struct vl_virt *v, const char *name, struct vl_err *
 static int set_run_state(struct vl_virt *v, const char *name, enum vl_dom_state want,
 			 struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
 	const char *what = want == VL_DOM_PAUSED ? "pause" : "resume";
 	enum vl_dom_state s;
 
 	if (!d)
 		return -1;
 	if (dom_state(d, &s) < 0)
-		return verr(err, "domain %s: state", name);
+		return virt_err(err, "domain %s: state", name);
 	if (s == want)
 		return 0;
 	if ((want == VL_DOM_PAUSED ? virDomainSuspend(d) : virDomainResume(d)) < 0) {
-		verr(err, "domain %s: %s", name, what);  /* before the state call resets it */
+		virt_err(err, "domain %s: %s", name, what);  /* before the state call resets it */
 		if (dom_state(d, &s) < 0 || s != want)
 			return -1;
 		vl_err_clear(err);
@@ -238,7 +238,7 @@ int vl_virt_domain_list(struct vl_virt *v, const char *prefix, struct vl_virt_do
 	*n = 0;
 	total = virConnectListAllDomains(v->conn, &doms, 0);
 	if (total < 0)
-		return verr(err, "list domains");
+		return virt_err(err, "list domains");
 	list = vl_calloc((size_t)total + 1, sizeof(*list));
 	for (int i = 0; i < total; i++) {
 		const char *name = virDomainGetName(doms[i]);
@@ -271,54 +271,54 @@ void vl_virt_dom_list_free(struct vl_virt_dom *list, size_t n)
 int vl_virt_domain_get_metadata(struct vl_virt *v, const char *name, const char *ns_uri,
 				char **out, struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
 
 	*out = NULL;
 	if (!d)
 		return -1;
 	*out = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, ns_uri, 0);
-	if (!*out && last_code() != VIR_ERR_NO_DOMAIN_METADATA)
-		return verr(err, "domain %s: metadata %s", name, ns_uri);
+	if (!*out && virt_last_code() != VIR_ERR_NO_DOMAIN_METADATA)
+		return virt_err(err, "domain %s: metadata %s", name, ns_uri);
 	return 0;
 }
 
 int vl_virt_domain_get_xml(struct vl_virt *v, const char *name, bool inactive, char **out,
 			   struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
 
 	*out = NULL;
 	if (!d)
 		return -1;
 	*out = virDomainGetXMLDesc(d, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
 	if (!*out)
-		return verr(err, "domain %s: XML", name);
+		return virt_err(err, "domain %s: XML", name);
 	return 0;
 }
 
 int vl_virt_domain_get_uuid(struct vl_virt *v, const char *name, char uuid[VL_UUID_STRLEN],
 			    struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
 
 	if (!d)
 		return -1;
 	if (virDomainGetUUIDString(d, uuid) < 0)
-		return verr(err, "domain %s: UUID", name);
+		return virt_err(err, "domain %s: UUID", name);
 	return 0;
 }
 
 int vl_virt_domain_info(struct vl_virt *v, const char *name, struct vl_virt_dominfo *out,
 			struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, name, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
 	virDomainInfo info;
 
 	memset(out, 0, sizeof(*out));
 	if (!d)
 		return -1;
 	if (virDomainGetInfo(d, &info) < 0)
-		return verr(err, "domain %s: info", name);
+		return virt_err(err, "domain %s: info", name);
 	out->state = map_state(info.state);
 	out->vcpus = info.nrVirtCpu;
 	out->memory_kib = info.memory;
@@ -364,21 +364,22 @@ int vl_virt_domain_supports_internal_snapshot(struct vl_virt *v, const char *nam
 
 	if (vl_virt_domain_get_xml(v, name, true, &xml, err) < 0)
 		return -1;
-	if (xdoc_parse(&x, xml) < 0)
+	if (virt_xdoc_parse(&x, xml) < 0)
 		return vl_err_set(err, VL_E_FAIL, "domain %s: unparsable XML", name);
 	/* libvirt refuses internal snapshots when firmware state lives in a
 	 * pflash/NVRAM file: say so before the engine pauses anything. */
-	if (xbool(&x, NULL, "/domain/os/loader[@type='pflash'] | /domain/os/nvram") ||
-	    xbool(&x, NULL, "/domain/os[@firmware='efi']"))
+	if (virt_xbool(&x, NULL, "/domain/os/loader[@type='pflash'] | /domain/os/nvram") ||
+	    virt_xbool(&x, NULL, "/domain/os[@firmware='efi']"))
 		return vl_err_set(err, VL_E_FAIL, "domain %s: uses UEFI firmware with NVRAM; libvirt "
 				  "cannot take internal snapshots of it (use BIOS firmware)", name);
 	/* Every writable disk must be qcow2 to hold an internal snapshot; a
 	 * read-only raw seed ISO is fine (docs/host-notes.md). */
-	disks = xnodes(&x, "/domain/devices/disk[not(readonly)][not(@device) or @device='disk']");
-	for (size_t i = 0; i < xcount(disks); i++) {
+	disks = virt_xnodes(&x,
+			    "/domain/devices/disk[not(readonly)][not(@device) or @device='disk']");
+	for (size_t i = 0; i < virt_xcount(disks); i++) {
 		xmlNodePtr dn = disks->nodesetval->nodeTab[i];
-		VL_AUTOFREE char *fmt = xstr(&x, dn, "driver/@type");
-		VL_AUTOFREE char *dev = xstr(&x, dn, "target/@dev");
+		VL_AUTOFREE char *fmt = virt_xstr(&x, dn, "driver/@type");
+		VL_AUTOFREE char *dev = virt_xstr(&x, dn, "target/@dev");
 
 		if (!vl_streq(fmt, "qcow2")) {
 			r = vl_err_set(err, VL_E_FAIL, "domain %s: disk %s is %s, not qcow2; internal "

@@ -34,11 +34,11 @@ int vl_virt_events_init(struct vl_err *err)
 {
 	int r = 0;
 
-	virSetErrorFunc(NULL, quiet_errors);
+	virSetErrorFunc(NULL, virt_quiet_errors);
 	/* libvirt allows one registration per process, ever. */
 	pthread_once(&loop_once, loop_register);
 	if (loop_rc < 0)
-		return verr(err, "libvirt event loop");
+		return virt_err(err, "libvirt event loop");
 	pthread_mutex_lock(&loop_lock);
 	if (!loop_running) {
 		atomic_store(&loop_quit, false);
@@ -138,7 +138,7 @@ int vl_virt_watch_domains(struct vl_virt *v, const char *prefix, vl_virt_dom_cb 
 	r = virConnectDomainEventRegisterAny(v->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 					     VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), w, watch_free);
 	if (r < 0) {
-		verr(err, "watch domains");
+		virt_err(err, "watch domains");
 		watch_free(w);
 		return -1;
 	}
@@ -149,6 +149,6 @@ int vl_virt_watch_domains(struct vl_virt *v, const char *prefix, vl_virt_dom_cb 
 int vl_virt_unwatch(struct vl_virt *v, int id, struct vl_err *err)
 {
 	if (virConnectDomainEventDeregisterAny(v->conn, id) < 0)
-		return verr(err, "unwatch domains");
+		return virt_err(err, "unwatch domains");
 	return 0;
 }

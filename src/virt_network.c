@@ -14,10 +14,10 @@ static virNetworkPtr net_get(struct vl_virt *v, const char *name, struct vl_err 
 	virNetworkPtr n = virNetworkLookupByName(v->conn, name);
 
 	if (!n) {
-		if (last_is_missing())
+		if (virt_last_is_missing())
 			vl_err_set(err, VL_E_NOTFOUND, "network %s: not found", name);
 		else
-			verr(err, "network %s", name);
+			virt_err(err, "network %s", name);
 	}
 	return n;
 }
@@ -31,7 +31,7 @@ int vl_virt_network_get_xml(struct vl_virt *v, const char *name, char **out, str
 		return -1;
 	*out = virNetworkGetXMLDesc(n, 0);
 	if (!*out)
-		return verr(err, "network %s: XML", name);
+		return virt_err(err, "network %s: XML", name);
 	return 0;
 }
 
@@ -40,38 +40,38 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
 	AUTO_LV(virNetworkPtr) n = virNetworkLookupByName(v->conn, name);
 
 	*out = n != NULL;
-	if (!n && !last_is_missing())
-		return verr(err, "network %s", name);
+	if (!n && !virt_last_is_missing())
+		return virt_err(err, "network %s", name);
 	return 0;
 }
 
 int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err)
 {
-	VL_AUTOFREE char *name = xml_name(xml, "/network/name");
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/network/name");
 	VL_AUTOFREE char *fixed = NULL;
 	AUTO_LV(virNetworkPtr) n = virNetworkLookupByName(v->conn, name);
 	bool existed = n != NULL;
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	int active;
 
-	if (!n && !last_is_missing())
-		return verr(err, "network %s", name);
+	if (!n && !virt_last_is_missing())
+		return virt_err(err, "network %s", name);
 	if (n) {
 		if (virNetworkGetUUIDString(n, uuid) < 0)
-			return verr(err, "network %s: UUID", name);
-		fixed = xml_with_uuid(xml, uuid);
+			return virt_err(err, "network %s: UUID", name);
+		fixed = virt_xml_with_uuid(xml, uuid);
 		virNetworkFree(n);
 	}
 	n = virNetworkDefineXML(v->conn, fixed ? fixed : xml);
 	if (!n)
-		return verr(err, "network %s: define", name);
+		return virt_err(err, "network %s: define", name);
 	active = virNetworkIsActive(n);
 	if (active < 0)
-		return verr(err, "network %s", name);
+		return virt_err(err, "network %s", name);
 	if (active)
 		return 0;
 	if (virNetworkCreate(n) < 0) {
-		verr(err, "network %s: start", name);
+		virt_err(err, "network %s: start", name);
 		if (!existed)
 			virNetworkUndefine(n);
 		return -1;
@@ -86,31 +86,31 @@ int vl_virt_network_destroy_undefine(struct vl_virt *v, const char *name, struct
 	int r;
 
 	if (!n)
-		return last_is_missing() ? 0 : verr(err, "network %s", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "network %s", name);
 	r = virNetworkIsActive(n);
 	if (r < 0)
-		return last_is_missing() ? 0 : verr(err, "network %s", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "network %s", name);
 	/* Another thread or user may have got there first: "not running" or
 	 * "not found" from the call itself still means done. */
-	if (r > 0 && virNetworkDestroy(n) < 0 && last_code() != VIR_ERR_OPERATION_INVALID) {
-		if (last_is_missing())
+	if (r > 0 && virNetworkDestroy(n) < 0 && virt_last_code() != VIR_ERR_OPERATION_INVALID) {
+		if (virt_last_is_missing())
 			return 0;
-		return verr(err, "network %s: stop", name);
+		return virt_err(err, "network %s: stop", name);
 	}
 	r = virNetworkIsPersistent(n);
 	if (r < 0)
-		return last_is_missing() ? 0 : verr(err, "network %s", name);
-	if (r > 0 && virNetworkUndefine(n) < 0 && !last_is_missing())
-		return verr(err, "network %s: undefine", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "network %s", name);
+	if (r > 0 && virNetworkUndefine(n) < 0 && !virt_last_is_missing())
+		return virt_err(err, "network %s: undefine", name);
 	return 0;
 }
 
 /* The IPv4 subnet of one <ip> element; false if it is not a usable one. */
 static bool ip_subnet(struct xdoc *x, xmlNodePtr ip, struct vl_subnet *out)
 {
-	VL_AUTOFREE char *addr = xstr(x, ip, "@address");
-	VL_AUTOFREE char *mask = xstr(x, ip, "@netmask");
-	VL_AUTOFREE char *pfx = xstr(x, ip, "@prefix");
+	VL_AUTOFREE char *addr = virt_xstr(x, ip, "@address");
+	VL_AUTOFREE char *mask = virt_xstr(x, ip, "@netmask");
+	VL_AUTOFREE char *pfx = virt_xstr(x, ip, "@prefix");
 	unsigned long long p = 33;
 	uint32_t a, m;
 
@@ -164,7 +164,7 @@ int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_n
 	*n = 0;
 	total = virConnectListAllNetworks(v->conn, &nets, 0);
 	if (total < 0)
-		return verr(err, "list networks");
+		return virt_err(err, "list networks");
 	list = vl_calloc((size_t)total + 1, sizeof(*list));
 	for (int i = 0; i < total; i++) {
 		const char *name = virNetworkGetName(nets[i]);
@@ -177,19 +177,19 @@ int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_n
 			continue;
 		xml = virNetworkGetXMLDesc(nets[i], 0);
 		if (!xml) {
-			if (last_is_missing())
+			if (virt_last_is_missing())
 				continue;  /* undefined while we listed */
-			verr(err, "network %s", name);
+			virt_err(err, "network %s", name);
 			goto fail;
 		}
-		if (xdoc_parse(&x, xml) < 0)
+		if (virt_xdoc_parse(&x, xml) < 0)
 			continue;
 		e = &list[cnt++];
 		e->name = vl_strdup(name);
-		e->bridge = xstr(&x, NULL, "/network/bridge/@name");
+		e->bridge = virt_xstr(&x, NULL, "/network/bridge/@name");
 		e->active = virNetworkIsActive(nets[i]) == 1;
-		ips = xnodes(&x, IPV4_XPATH);
-		for (size_t k = 0; k < xcount(ips) && !e->has_subnet; k++)
+		ips = virt_xnodes(&x, IPV4_XPATH);
+		for (size_t k = 0; k < virt_xcount(ips) && !e->has_subnet; k++)
 			e->has_subnet = ip_subnet(&x, ips->nodesetval->nodeTab[k], &e->subnet);
 		xmlXPathFreeObject(ips);
 	}
@@ -226,24 +226,24 @@ int vl_virt_used_subnets(struct vl_virt *v, struct vl_subnet **out, size_t *n, s
 	*n = 0;
 	total = virConnectListAllNetworks(v->conn, &nets, 0);
 	if (total < 0)
-		return verr(err, "list networks");
+		return virt_err(err, "list networks");
 	for (int i = 0; i < total; i++) {
 		VL_AUTOFREE char *xml = virNetworkGetXMLDesc(nets[i], 0);
 		VL_AUTO(xdoc) x = { 0 };
 		xmlXPathObjectPtr ips;
 
 		if (!xml) {
-			if (last_is_missing())
+			if (virt_last_is_missing())
 				continue;
-			verr(err, "network %s", virNetworkGetName(nets[i]));
+			virt_err(err, "network %s", virNetworkGetName(nets[i]));
 			free_nets(nets, total);
 			free(list);
 			return -1;
 		}
-		if (xdoc_parse(&x, xml) < 0)
+		if (virt_xdoc_parse(&x, xml) < 0)
 			continue;
-		ips = xnodes(&x, IPV4_XPATH);
-		for (size_t k = 0; k < xcount(ips); k++) {
+		ips = virt_xnodes(&x, IPV4_XPATH);
+		for (size_t k = 0; k < virt_xcount(ips); k++) {
 			struct vl_subnet s;
 
 			if (!ip_subnet(&x, ips->nodesetval->nodeTab[k], &s))
@@ -277,7 +277,7 @@ int vl_virt_network_leases(struct vl_virt *v, const char *network, const char *m
 		return -1;
 	total = virNetworkGetDHCPLeases(net, mac, &leases, 0);
 	if (total < 0)
-		return verr(err, "network %s: DHCP leases", network);
+		return virt_err(err, "network %s: DHCP leases", network);
 	list = vl_calloc((size_t)total + 1, sizeof(*list));
 	for (int i = 0; i < total; i++) {
 		virNetworkDHCPLeasePtr l = leases[i];

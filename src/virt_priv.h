@@ -1,6 +1,8 @@
 /* What the libvirt adapter's files (src/virt*.c) share: the connection, the
  * handle cleanups, libvirt error translation and the XML readers. Only
- * src/virt*.c include this; the rest of vmlab sees virt.h. */
+ * src/virt*.c include this; the rest of vmlab sees virt.h. Shared helpers
+ * are external symbols of libvmlab.a, hence the virt_ prefix (lab_priv.h has
+ * lab_): a bare verr() would also be glibc's verr(3). */
 #ifndef VL_VIRT_PRIV_H
 #define VL_VIRT_PRIV_H
 
@@ -20,7 +22,7 @@ struct vl_virt {
 };
 
 /* Scope-bound release of libvirt handles. The free functions reset libvirt's
- * last error, which is safe here: `return verr(...)` reads it before the
+ * last error, which is safe here: `return virt_err(...)` reads it before the
  * cleanups run. */
 #define DEFINE_UNREF(T, fn) \
 	static inline void T##_unref(T *p) { if (*p) fn(*p); }
@@ -34,12 +36,13 @@ DEFINE_UNREF(virDomainSnapshotPtr, virDomainSnapshotFree)
 /* ---- errors (virt.c) ---- */
 
 /* Silence libvirt's default error printer: errors come back through vl_err. */
-void quiet_errors(void *ud, virErrorPtr e);
-int last_code(void);
-bool last_is_missing(void);
+void virt_quiet_errors(void *ud, virErrorPtr e);
+int virt_last_code(void);
+bool virt_last_is_missing(void);
 /* "<what>: <libvirt's message>". Call right after the failing libvirt call:
  * the last error is per thread and the next libvirt call resets it. */
-int verr(struct vl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int virt_err(struct vl_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- libxml2 helpers for reading libvirt's XML (virt.c) ---- */
 
@@ -57,22 +60,22 @@ static inline void xdoc_autoptr(struct xdoc *x)
 		xmlFreeDoc(x->doc);
 }
 
-int xdoc_parse(struct xdoc *x, const char *xml);
+int virt_xdoc_parse(struct xdoc *x, const char *xml);
 /* string(expr) evaluated at node (NULL: the document); NULL when empty. */
-char *xstr(struct xdoc *x, xmlNodePtr node, const char *expr);
-bool xbool(struct xdoc *x, xmlNodePtr node, const char *expr);
+char *virt_xstr(struct xdoc *x, xmlNodePtr node, const char *expr);
+bool virt_xbool(struct xdoc *x, xmlNodePtr node, const char *expr);
 /* Nodes matching expr (absolute); the caller frees with xmlXPathFreeObject. */
-xmlXPathObjectPtr xnodes(struct xdoc *x, const char *expr);
-size_t xcount(xmlXPathObjectPtr o);
+xmlXPathObjectPtr virt_xnodes(struct xdoc *x, const char *expr);
+size_t virt_xcount(xmlXPathObjectPtr o);
 /* The name inside an XML string we are about to hand libvirt, for messages. */
-char *xml_name(const char *xml, const char *expr);
+char *virt_xml_name(const char *xml, const char *expr);
 /* xml with the given <uuid> added; NULL: use xml as it is (see virt.c). */
-char *xml_with_uuid(const char *xml, const char *uuid);
+char *virt_xml_with_uuid(const char *xml, const char *uuid);
 /* Text made safe for element content or a double-quoted attribute. */
-char *xml_escape(const char *s);
+char *virt_xml_escape(const char *s);
 
 /* ---- domains (virt_domain.c) ---- */
 
-virDomainPtr dom_get(struct vl_virt *v, const char *name, struct vl_err *err);
+virDomainPtr virt_dom_get(struct vl_virt *v, const char *name, struct vl_err *err);
 
 #endif

@@ -14,10 +14,10 @@ static virDomainSnapshotPtr snap_get(virDomainPtr d, const char *domain, const c
 	virDomainSnapshotPtr s = virDomainSnapshotLookupByName(d, name, 0);
 
 	if (!s) {
-		if (last_is_missing())
+		if (virt_last_is_missing())
 			vl_err_set(err, VL_E_NOTFOUND, "domain %s: snapshot %s: not found", domain, name);
 		else
-			verr(err, "domain %s: snapshot %s", domain, name);
+			virt_err(err, "domain %s: snapshot %s", domain, name);
 	}
 	return s;
 }
@@ -25,8 +25,8 @@ static virDomainSnapshotPtr snap_get(virDomainPtr d, const char *domain, const c
 int vl_virt_snapshot_create(struct vl_virt *v, const char *domain, const char *xml,
 			    unsigned flags, struct vl_err *err)
 {
-	VL_AUTOFREE char *name = xml_name(xml, "/domainsnapshot/name");
-	AUTO_LV(virDomainPtr) d = dom_get(v, domain, err);
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/domainsnapshot/name");
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, domain, err);
 	AUTO_LV(virDomainSnapshotPtr) s = NULL;
 	unsigned vflags = 0;
 
@@ -36,7 +36,7 @@ int vl_virt_snapshot_create(struct vl_virt *v, const char *domain, const char *x
 		vflags |= VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC;
 	s = virDomainSnapshotCreateXML(d, xml, vflags);
 	if (!s)
-		return verr(err, "domain %s: snapshot %s: create", domain, name);
+		return virt_err(err, "domain %s: snapshot %s: create", domain, name);
 	return 0;
 }
 
@@ -65,7 +65,7 @@ static int cmp_snap(const void *a, const void *b)
 int vl_virt_snapshot_list(struct vl_virt *v, const char *domain, struct vl_virt_snap **out,
 			  size_t *n, struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, domain, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, domain, err);
 	virDomainSnapshotPtr *snaps = NULL;
 	struct vl_virt_snap *list;
 	size_t cnt = 0;
@@ -77,7 +77,7 @@ int vl_virt_snapshot_list(struct vl_virt *v, const char *domain, struct vl_virt_
 		return -1;
 	total = virDomainListAllSnapshots(d, &snaps, 0);
 	if (total < 0)
-		return verr(err, "domain %s: list snapshots", domain);
+		return virt_err(err, "domain %s: list snapshots", domain);
 	list = vl_calloc((size_t)total + 1, sizeof(*list));
 	for (int i = 0; i < total; i++) {
 		VL_AUTOFREE char *xml = NULL;
@@ -91,23 +91,23 @@ int vl_virt_snapshot_list(struct vl_virt *v, const char *domain, struct vl_virt_
 			goto next;
 		xml = virDomainSnapshotGetXMLDesc(snaps[i], 0);
 		if (!xml) {
-			if (!last_is_missing())
-				r = verr(err, "domain %s: snapshot %s", domain,
+			if (!virt_last_is_missing())
+				r = virt_err(err, "domain %s: snapshot %s", domain,
 					 virDomainSnapshotGetName(snaps[i]));
 			goto next;
 		}
-		if (xdoc_parse(&x, xml) < 0)
+		if (virt_xdoc_parse(&x, xml) < 0)
 			goto next;
 		e = &list[cnt++];
-		e->name = xstr(&x, NULL, "/domainsnapshot/name");
+		e->name = virt_xstr(&x, NULL, "/domainsnapshot/name");
 		if (!e->name)
 			e->name = vl_strdup(virDomainSnapshotGetName(snaps[i]));
-		e->parent = xstr(&x, NULL, "/domainsnapshot/parent/name");
-		e->description = xstr(&x, NULL, "/domainsnapshot/description");
-		created = xstr(&x, NULL, "/domainsnapshot/creationTime");
+		e->parent = virt_xstr(&x, NULL, "/domainsnapshot/parent/name");
+		e->description = virt_xstr(&x, NULL, "/domainsnapshot/description");
+		created = virt_xstr(&x, NULL, "/domainsnapshot/creationTime");
 		if (created && vl_str_to_u64(created, &t))
 			e->created = (long long)t;
-		state = xstr(&x, NULL, "/domainsnapshot/state");
+		state = virt_xstr(&x, NULL, "/domainsnapshot/state");
 		e->state = snap_state(state);
 		e->current = virDomainSnapshotIsCurrent(snaps[i], 0) == 1;
 next:
@@ -139,7 +139,7 @@ void vl_virt_snap_list_free(struct vl_virt_snap *list, size_t n)
 int vl_virt_snapshot_exists(struct vl_virt *v, const char *domain, const char *name, bool *out,
 			    struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, domain, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, domain, err);
 	AUTO_LV(virDomainSnapshotPtr) s = NULL;
 
 	*out = false;
@@ -147,15 +147,15 @@ int vl_virt_snapshot_exists(struct vl_virt *v, const char *domain, const char *n
 		return -1;
 	s = virDomainSnapshotLookupByName(d, name, 0);
 	*out = s != NULL;
-	if (!s && !last_is_missing())
-		return verr(err, "domain %s: snapshot %s", domain, name);
+	if (!s && !virt_last_is_missing())
+		return virt_err(err, "domain %s: snapshot %s", domain, name);
 	return 0;
 }
 
 int vl_virt_snapshot_revert(struct vl_virt *v, const char *domain, const char *name,
 			    unsigned flags, struct vl_err *err)
 {
-	AUTO_LV(virDomainPtr) d = dom_get(v, domain, err);
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, domain, err);
 	AUTO_LV(virDomainSnapshotPtr) s = NULL;
 	unsigned vflags = 0;
 
@@ -169,7 +169,7 @@ int vl_virt_snapshot_revert(struct vl_virt *v, const char *domain, const char *n
 	if (flags & VL_SNAP_REVERT_PAUSED)
 		vflags |= VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED;
 	if (virDomainRevertToSnapshot(s, vflags) < 0)
-		return verr(err, "domain %s: snapshot %s: revert", domain, name);
+		return virt_err(err, "domain %s: snapshot %s: revert", domain, name);
 	return 0;
 }
 
@@ -180,11 +180,12 @@ int vl_virt_snapshot_delete(struct vl_virt *v, const char *domain, const char *n
 	AUTO_LV(virDomainSnapshotPtr) s = NULL;
 
 	if (!d)
-		return last_is_missing() ? 0 : verr(err, "domain %s", domain);
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", domain);
 	s = virDomainSnapshotLookupByName(d, name, 0);
 	if (!s)
-		return last_is_missing() ? 0 : verr(err, "domain %s: snapshot %s", domain, name);
-	if (virDomainSnapshotDelete(s, 0) < 0 && !last_is_missing())
-		return verr(err, "domain %s: snapshot %s: delete", domain, name);
+		return virt_last_is_missing() ? 0 :
+		       virt_err(err, "domain %s: snapshot %s", domain, name);
+	if (virDomainSnapshotDelete(s, 0) < 0 && !virt_last_is_missing())
+		return virt_err(err, "domain %s: snapshot %s: delete", domain, name);
 	return 0;
 }

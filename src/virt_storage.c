@@ -18,10 +18,10 @@ static virStoragePoolPtr pool_get(struct vl_virt *v, const char *name, struct vl
 	virStoragePoolPtr p = virStoragePoolLookupByName(v->conn, name);
 
 	if (!p) {
-		if (last_is_missing())
+		if (virt_last_is_missing())
 			vl_err_set(err, VL_E_NOTFOUND, "pool %s: not found", name);
 		else
-			verr(err, "pool %s", name);
+			virt_err(err, "pool %s", name);
 	}
 	return p;
 }
@@ -37,10 +37,10 @@ static virStorageVolPtr vol_get(struct vl_virt *v, const char *pool, const char 
 		return NULL;
 	vol = virStorageVolLookupByName(p, name);
 	if (!vol) {
-		if (last_is_missing())
+		if (virt_last_is_missing())
 			vl_err_set(err, VL_E_NOTFOUND, "volume %s in pool %s: not found", name, pool);
 		else
-			verr(err, "volume %s in pool %s", name, pool);
+			virt_err(err, "volume %s in pool %s", name, pool);
 	}
 	return vol;
 }
@@ -51,11 +51,11 @@ int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, st
 	bool created = false;
 	int active, autostart = 0;
 
-	if (!p && !last_is_missing())
-		return verr(err, "pool %s", name);
+	if (!p && !virt_last_is_missing())
+		return virt_err(err, "pool %s", name);
 	if (!p) {
-		VL_AUTOFREE char *ename = xml_escape(name);
-		VL_AUTOFREE char *edir = xml_escape(dir);
+		VL_AUTOFREE char *ename = virt_xml_escape(name);
+		VL_AUTOFREE char *edir = virt_xml_escape(dir);
 		VL_AUTOFREE char *xml = NULL;
 
 		if (asprintf(&xml, "<pool type=\"dir\"><name>%s</name><target><path>%s</path>"
@@ -63,7 +63,7 @@ int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, st
 			abort();
 		p = virStoragePoolDefineXML(v->conn, xml, 0);
 		if (!p)
-			return verr(err, "pool %s: define (%s)", name, dir);
+			return virt_err(err, "pool %s: define (%s)", name, dir);
 		created = true;
 		vl_event_debug(v->evs, NULL, "pool %s defined at %s", name, dir);
 	} else {
@@ -72,9 +72,9 @@ int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, st
 		VL_AUTOFREE char *path = NULL;
 
 		if (!xml)
-			return verr(err, "pool %s", name);
-		if (xdoc_parse(&x, xml) == 0)
-			path = xstr(&x, NULL, "/pool/target/path");
+			return virt_err(err, "pool %s", name);
+		if (virt_xdoc_parse(&x, xml) == 0)
+			path = virt_xstr(&x, NULL, "/pool/target/path");
 		if (path && !vl_streq(path, dir))
 			vl_event_warn(v->evs, NULL, "pool %s already exists at %s (not %s); using it",
 				      name, path, dir);
@@ -85,23 +85,23 @@ int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, st
 	if (!active) {
 		/* Build makes the directory (and is harmless when it exists). */
 		if (virStoragePoolBuild(p, 0) < 0) {
-			verr(err, "pool %s: build %s", name, dir);
+			virt_err(err, "pool %s: build %s", name, dir);
 			goto fail;
 		}
 		if (virStoragePoolCreate(p, 0) < 0) {
-			verr(err, "pool %s: start", name);
+			virt_err(err, "pool %s: start", name);
 			goto fail;
 		}
 	} else if (virStoragePoolRefresh(p, 0) < 0) {
-		return verr(err, "pool %s: refresh", name);
+		return virt_err(err, "pool %s: refresh", name);
 	}
 	if (virStoragePoolGetAutostart(p, &autostart) < 0)
-		return verr(err, "pool %s", name);
+		return virt_err(err, "pool %s", name);
 	if (!autostart && virStoragePoolSetAutostart(p, 1) < 0)
-		return verr(err, "pool %s: set autostart", name);
+		return virt_err(err, "pool %s: set autostart", name);
 	return 0;
 fail_verr_state:
-	verr(err, "pool %s", name);
+	virt_err(err, "pool %s", name);
 fail:
 	/* Leave nothing half-made: a pool we just defined goes again. */
 	if (created)
@@ -115,18 +115,18 @@ int vl_virt_pool_remove(struct vl_virt *v, const char *name, struct vl_err *err)
 	int r;
 
 	if (!p)
-		return last_is_missing() ? 0 : verr(err, "pool %s", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "pool %s", name);
 	r = virStoragePoolIsActive(p);
 	if (r < 0)
-		return last_is_missing() ? 0 : verr(err, "pool %s", name);
-	if (r > 0 && virStoragePoolDestroy(p) < 0 && last_code() != VIR_ERR_OPERATION_INVALID &&
-	    !last_is_missing())
-		return verr(err, "pool %s: stop", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "pool %s", name);
+	if (r > 0 && virStoragePoolDestroy(p) < 0 &&
+	    virt_last_code() != VIR_ERR_OPERATION_INVALID && !virt_last_is_missing())
+		return virt_err(err, "pool %s: stop", name);
 	r = virStoragePoolIsPersistent(p);
 	if (r < 0)
-		return last_is_missing() ? 0 : verr(err, "pool %s", name);
-	if (r > 0 && virStoragePoolUndefine(p) < 0 && !last_is_missing())
-		return verr(err, "pool %s: undefine", name);
+		return virt_last_is_missing() ? 0 : virt_err(err, "pool %s", name);
+	if (r > 0 && virStoragePoolUndefine(p) < 0 && !virt_last_is_missing())
+		return virt_err(err, "pool %s: undefine", name);
 	return 0;
 }
 
@@ -135,8 +135,8 @@ int vl_virt_pool_exists(struct vl_virt *v, const char *name, bool *out, struct v
 	AUTO_LV(virStoragePoolPtr) p = virStoragePoolLookupByName(v->conn, name);
 
 	*out = p != NULL;
-	if (!p && !last_is_missing())
-		return verr(err, "pool %s", name);
+	if (!p && !virt_last_is_missing())
+		return virt_err(err, "pool %s", name);
 	return 0;
 }
 
@@ -147,7 +147,7 @@ int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err
 	if (!p)
 		return -1;
 	if (virStoragePoolRefresh(p, 0) < 0)
-		return verr(err, "pool %s: refresh", name);
+		return virt_err(err, "pool %s: refresh", name);
 	return 0;
 }
 
@@ -162,15 +162,15 @@ int vl_virt_volume_exists(struct vl_virt *v, const char *pool, const char *name,
 		return -1;
 	vol = virStorageVolLookupByName(p, name);
 	*out = vol != NULL;
-	if (!vol && !last_is_missing())
-		return verr(err, "volume %s in pool %s", name, pool);
+	if (!vol && !virt_last_is_missing())
+		return virt_err(err, "volume %s in pool %s", name, pool);
 	return 0;
 }
 
 int vl_virt_volume_create_xml(struct vl_virt *v, const char *pool, const char *xml,
 			      char **path_out, struct vl_err *err)
 {
-	VL_AUTOFREE char *name = xml_name(xml, "/volume/name");
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/volume/name");
 	AUTO_LV(virStoragePoolPtr) p = pool_get(v, pool, err);
 	AUTO_LV(virStorageVolPtr) vol = NULL;
 
@@ -180,11 +180,11 @@ int vl_virt_volume_create_xml(struct vl_virt *v, const char *pool, const char *x
 		return -1;
 	vol = virStorageVolCreateXML(p, xml, 0);
 	if (!vol)
-		return verr(err, "volume %s in pool %s: create", name, pool);
+		return virt_err(err, "volume %s in pool %s: create", name, pool);
 	if (path_out) {
 		*path_out = virStorageVolGetPath(vol);
 		if (!*path_out)
-			return verr(err, "volume %s in pool %s: path", name, pool);
+			return virt_err(err, "volume %s in pool %s: path", name, pool);
 	}
 	return 0;
 }
@@ -195,12 +195,13 @@ int vl_virt_volume_delete(struct vl_virt *v, const char *pool, const char *name,
 	AUTO_LV(virStorageVolPtr) vol = NULL;
 
 	if (!p) /* no pool, no volume: already gone */
-		return last_is_missing() ? 0 : verr(err, "pool %s", pool);
+		return virt_last_is_missing() ? 0 : virt_err(err, "pool %s", pool);
 	vol = virStorageVolLookupByName(p, name);
 	if (!vol)
-		return last_is_missing() ? 0 : verr(err, "volume %s in pool %s", name, pool);
-	if (virStorageVolDelete(vol, 0) < 0 && !last_is_missing())
-		return verr(err, "volume %s in pool %s: delete", name, pool);
+		return virt_last_is_missing() ? 0 :
+		       virt_err(err, "volume %s in pool %s", name, pool);
+	if (virStorageVolDelete(vol, 0) < 0 && !virt_last_is_missing())
+		return virt_err(err, "volume %s in pool %s: delete", name, pool);
 	return 0;
 }
 
@@ -225,9 +226,9 @@ static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64
 	uint64_t done = 0;
 
 	if (!st)
-		return verr(err, "%s: upload", what);
+		return virt_err(err, "%s: upload", what);
 	if (virStorageVolUpload(vol, st, 0, size, 0) < 0) {
-		verr(err, "%s: upload", what);
+		virt_err(err, "%s: upload", what);
 		virStreamFree(st);
 		return -1;
 	}
@@ -244,7 +245,7 @@ static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64
 			int s = virStreamSend(st, buf + off, (size_t)(r - off));
 
 			if (s < 0) {
-				verr(err, "%s: upload", what);
+				virt_err(err, "%s: upload", what);
 				goto abort;
 			}
 			off += s;
@@ -255,7 +256,7 @@ static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64
 			vl_event_progress(v->evs, what, "upload", done, size, 0);
 	}
 	if (virStreamFinish(st) < 0) {
-		verr(err, "%s: upload", what);
+		virt_err(err, "%s: upload", what);
 		virStreamFree(st);
 		return -1;
 	}
@@ -300,7 +301,7 @@ int vl_virt_volume_upload(struct vl_virt *v, const char *pool, const char *name,
 		abort();
 	vol = virStorageVolCreateXML(p, xml, 0);
 	if (!vol) {
-		verr(err, "%s: create", what);
+		virt_err(err, "%s: create", what);
 		goto out_fd;
 	}
 	if (upload_stream(v, vol, fd, (uint64_t)st.st_size, what, err) < 0) {
@@ -330,9 +331,9 @@ int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *nam
 	snprintf(what, sizeof(what), "volume %s in pool %s", name, pool);
 	st = virStreamNew(v->conn, 0);
 	if (!st)
-		return verr(err, "%s: download", what);
+		return virt_err(err, "%s: download", what);
 	if (virStorageVolDownload(vol, st, offset, length, 0) < 0) {
-		verr(err, "%s: download", what);
+		virt_err(err, "%s: download", what);
 		virStreamFree(st);
 		return -1;
 	}
@@ -342,14 +343,14 @@ int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *nam
 		if (r == 0)
 			break;
 		if (r < 0) {
-			verr(err, "%s: download", what);
+			virt_err(err, "%s: download", what);
 			goto abort;
 		}
 		if (sink(ud, buf, (size_t)r, err) < 0)
 			goto abort;
 	}
 	if (virStreamFinish(st) < 0) {
-		verr(err, "%s: download", what);
+		virt_err(err, "%s: download", what);
 		virStreamFree(st);
 		return -1;
 	}
@@ -370,7 +371,7 @@ int vl_virt_volume_physical(struct vl_virt *v, const char *pool, const char *nam
 	if (!vol)
 		return -1;
 	if (virStorageVolGetInfoFlags(vol, &info, VIR_STORAGE_VOL_GET_PHYSICAL) < 0)
-		return verr(err, "volume %s in pool %s: info", name, pool);
+		return virt_err(err, "volume %s in pool %s: info", name, pool);
 	*physical = info.allocation;   /* with GET_PHYSICAL: the file's size */
 	return 0;
 }
@@ -385,7 +386,7 @@ int vl_virt_volume_path(struct vl_virt *v, const char *pool, const char *name, c
 		return -1;
 	*out = virStorageVolGetPath(vol);
 	if (!*out)
-		return verr(err, "volume %s in pool %s: path", name, pool);
+		return virt_err(err, "volume %s in pool %s: path", name, pool);
 	return 0;
 }
 
@@ -401,10 +402,10 @@ int vl_virt_volume_backing(struct vl_virt *v, const char *pool, const char *name
 		return -1;
 	xml = virStorageVolGetXMLDesc(vol, 0);
 	if (!xml)
-		return verr(err, "volume %s in pool %s: XML", name, pool);
-	if (xdoc_parse(&x, xml) < 0)
+		return virt_err(err, "volume %s in pool %s: XML", name, pool);
+	if (virt_xdoc_parse(&x, xml) < 0)
 		return vl_err_set(err, VL_E_FAIL, "volume %s in pool %s: unparsable XML", name, pool);
-	*out = xstr(&x, NULL, "/volume/backingStore/path");
+	*out = virt_xstr(&x, NULL, "/volume/backingStore/path");
 	return 0;
 }
 
@@ -428,7 +429,7 @@ int vl_virt_volume_list(struct vl_virt *v, const char *pool, const char *prefix,
 		return -1;
 	total = virStoragePoolListAllVolumes(p, &vols, 0);
 	if (total < 0)
-		return verr(err, "pool %s: list volumes", pool);
+		return virt_err(err, "pool %s: list volumes", pool);
 	names = vl_calloc((size_t)total + 1, sizeof(*names));
 	for (int i = 0; i < total; i++) {
 		const char *name = virStorageVolGetName(vols[i]);
@@ -462,7 +463,7 @@ int vl_virt_volume_capacity(struct vl_virt *v, const char *pool, const char *nam
 	if (!vol)
 		return -1;
 	if (virStorageVolGetInfo(vol, &info) < 0)
-		return verr(err, "volume %s in pool %s: info", name, pool);
+		return virt_err(err, "volume %s in pool %s: info", name, pool);
 	if (capacity)
 		*capacity = info.capacity;
 	if (allocation)
