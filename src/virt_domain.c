@@ -1,0 +1,393 @@
+/* libvirt adapter, domains: define, start, stop, undefine, pause, state and
+ * its waits, listing, metadata and XML. */
+#include "virt_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/mem.h"
+#include "util/str.h"
+
+static const char *const state_names[] = {
+	[VL_DOM_MISSING] = "missing", [VL_DOM_RUNNING] = "running", [VL_DOM_PAUSED] = "paused",
+	[VL_DOM_SHUTOFF] = "shutoff", [VL_DOM_CRASHED] = "crashed", [VL_DOM_OTHER] = "other",
+};
+
+const char *vl_dom_state_name(enum vl_dom_state s)
+{
+	return (unsigned)s < VL_ARRAY_SIZE(state_names) ? state_names[s] : "other";
+}
+
+static enum vl_dom_state map_state(int s)
+{
+	switch (s) {
+	case VIR_DOMAIN_RUNNING:
+		return VL_DOM_RUNNING;
+	case VIR_DOMAIN_PAUSED:
+		return VL_DOM_PAUSED;
+	case VIR_DOMAIN_SHUTOFF:
+		return VL_DOM_SHUTOFF;
+	case VIR_DOMAIN_CRASHED:
+		return VL_DOM_CRASHED;
+	default:
+		return VL_DOM_OTHER;
+	}
+}
+
+virDomainPtr virt_dom_get(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	virDomainPtr d = virDomainLookupByName(v->conn, name);
+
+	if (!d) {
+		if (virt_last_is_missing())
+			vl_err_set(err, VL_E_NOTFOUND, "domain %s: not found", name);
+		else
+			virt_err(err, "domain %s", name);
+	}
+	return d;
+}
+
+static int dom_state(virDomainPtr d, enum vl_dom_state *out)
+{
+	int s, reason;
+
+	if (virDomainGetState(d, &s, &reason, 0) < 0)
+		return -1;
+	*out = map_state(s);
+	return 0;
+}
+
+int vl_virt_domain_define(struct vl_virt *v, const char *xml, char uuid[VL_UUID_STRLEN],
+			  struct vl_err *err)
+{
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/domain/name");
+	VL_AUTOFREE char *fixed = NULL;
+	AUTO_LV(virDomainPtr) d = virDomainLookupByName(v->conn, name);
+	char old[VIR_UUID_STRING_BUFLEN];
+
+	if (!d && !virt_last_is_missing())
+		return virt_err(err, "domain %s", name);
+	if (d) {
+		if (virDomainGetUUIDString(d, old) < 0)
+			return virt_err(err, "domain %s: UUID", name);
+		fixed = virt_xml_with_uuid(xml, old);
+		virDomainFree(d);
+	}
+	d = virDomainDefineXML(v->conn, fixed ? fixed : xml);
+	if (!d)
+		return virt_err(err, "domain %s: define", name);
+	if (uuid && virDomainGetUUIDString(d, uuid) < 0)
+		return virt_err(err, "domain %s: UUID", name);
+	return 0;
+}
+
+int vl_virt_domain_start(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+	int active;
+
+	if (!d)
+		return -1;
+	active = virDomainIsActive(d);
+	if (active < 0)
+		return virt_err(err, "domain %s", name);
+	if (active)
+		return 0;
+	if (virDomainCreate(d) < 0)
+		return virt_err(err, "domain %s: start", name);
+	return 0;
+}
+
+int vl_virt_domain_state(struct vl_virt *v, const char *name, enum vl_dom_state *out,
+			 struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virDomainLookupByName(v->conn, name);
+
+	*out = VL_DOM_MISSING;
+	if (!d)
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", name);
+	if (dom_state(d, out) < 0) {
+		*out = VL_DOM_MISSING;
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s: state", name);
+	}
+	return 0;
+}
+
+int vl_virt_domain_shutdown(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+	int active;
+
+	if (!d)
+		return -1;
+	active = virDomainIsActive(d);
+	if (active < 0)
+		return virt_err(err, "domain %s", name);
+	if (!active)
+		return 0;
+	if (virDomainShutdown(d) < 0 && virt_last_code() != VIR_ERR_OPERATION_INVALID)
+		return virt_err(err, "domain %s: shutdown", name);
+	return 0;
+}
+
+int vl_virt_domain_destroy(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virDomainLookupByName(v->conn, name);
+	int active;
+
+	if (!d)
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", name);
+	active = virDomainIsActive(d);
+	if (active < 0)
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", name);
+	if (!active)
+		return 0;
+	/* A racing destroy (ours or the user's) leaves "not running" or, for a
+	 * transient domain, "not found": both mean done. */
+	if (virDomainDestroy(d) < 0 && virt_last_code() != VIR_ERR_OPERATION_INVALID &&
+	    !virt_last_is_missing())
+		return virt_err(err, "domain %s: destroy", name);
+	return 0;
+}
+
+static bool last_is_unsupported_flag(void)
+{
+	int c = virt_last_code();
+
+	return c == VIR_ERR_INVALID_ARG || c == VIR_ERR_NO_SUPPORT ||
+	       c == VIR_ERR_ARGUMENT_UNSUPPORTED;
+}
+
+int vl_virt_domain_undefine(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	/* From most to least complete: older drivers reject flags they lack. */
+	static const unsigned flag_sets[] = {
+		VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+			VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
+		VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+			VIR_DOMAIN_UNDEFINE_NVRAM,
+		VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+	};
+	AUTO_LV(virDomainPtr) d = virDomainLookupByName(v->conn, name);
+	int r = -1;
+
+	if (!d)
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s", name);
+	for (size_t i = 0; i < VL_ARRAY_SIZE(flag_sets); i++) {
+		r = virDomainUndefineFlags(d, flag_sets[i]);
+		if (r == 0 || !last_is_unsupported_flag())
+			break;
+	}
+	if (r < 0 && last_is_unsupported_flag())
+		r = virDomainUndefine(d);
+	if (r < 0 && !virt_last_is_missing())
+		return virt_err(err, "domain %s: undefine", name);
+	return 0;
+}
+
+/* Pause or resume. The state may change under us (another client, a start
+ * finishing: libvirt starts a domain paused, then resumes it), so what
+ * counts is that the domain ends up in the wanted state. */
+static int set_run_state(struct vl_virt *v, const char *name, enum vl_dom_state want,
+			 struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+	const char *what = want == VL_DOM_PAUSED ? "pause" : "resume";
+	enum vl_dom_state s;
+
+	if (!d)
+		return -1;
+	if (dom_state(d, &s) < 0)
+		return virt_err(err, "domain %s: state", name);
+	if (s == want)
+		return 0;
+	if ((want == VL_DOM_PAUSED ? virDomainSuspend(d) : virDomainResume(d)) < 0) {
+		virt_err(err, "domain %s: %s", name, what);  /* before the state call resets it */
+		if (dom_state(d, &s) < 0 || s != want)
+			return -1;
+		vl_err_clear(err);
+	}
+	return 0;
+}
+
+int vl_virt_domain_suspend(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	return set_run_state(v, name, VL_DOM_PAUSED, err);
+}
+
+int vl_virt_domain_resume(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	return set_run_state(v, name, VL_DOM_RUNNING, err);
+}
+
+static int cmp_dom(const void *a, const void *b)
+{
+	return strcmp(((const struct vl_virt_dom *)a)->name, ((const struct vl_virt_dom *)b)->name);
+}
+
+int vl_virt_domain_list(struct vl_virt *v, const char *prefix, struct vl_virt_dom **out,
+			size_t *n, struct vl_err *err)
+{
+	virDomainPtr *doms = NULL;
+	struct vl_virt_dom *list;
+	size_t cnt = 0;
+	int total;
+
+	*out = NULL;
+	*n = 0;
+	total = virConnectListAllDomains(v->conn, &doms, 0);
+	if (total < 0)
+		return virt_err(err, "list domains");
+	list = vl_calloc((size_t)total + 1, sizeof(*list));
+	for (int i = 0; i < total; i++) {
+		const char *name = virDomainGetName(doms[i]);
+		struct vl_virt_dom e = { 0 };
+
+		if (name && (!prefix || vl_str_startswith(name, prefix)) &&
+		    virDomainGetUUIDString(doms[i], e.uuid) == 0 && dom_state(doms[i], &e.state) == 0) {
+			e.name = vl_strdup(name);
+			list[cnt++] = e;
+		}
+		/* A domain undefined while we listed is simply left out. */
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	qsort(list, cnt, sizeof(*list), cmp_dom);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+void vl_virt_dom_list_free(struct vl_virt_dom *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(list[i].name);
+	free(list);
+}
+
+int vl_virt_domain_get_metadata(struct vl_virt *v, const char *name, const char *ns_uri,
+				char **out, struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+
+	*out = NULL;
+	if (!d)
+		return -1;
+	*out = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, ns_uri, 0);
+	if (!*out && virt_last_code() != VIR_ERR_NO_DOMAIN_METADATA)
+		return virt_err(err, "domain %s: metadata %s", name, ns_uri);
+	return 0;
+}
+
+int vl_virt_domain_get_xml(struct vl_virt *v, const char *name, bool inactive, char **out,
+			   struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+
+	*out = NULL;
+	if (!d)
+		return -1;
+	*out = virDomainGetXMLDesc(d, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+	if (!*out)
+		return virt_err(err, "domain %s: XML", name);
+	return 0;
+}
+
+int vl_virt_domain_get_uuid(struct vl_virt *v, const char *name, char uuid[VL_UUID_STRLEN],
+			    struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+
+	if (!d)
+		return -1;
+	if (virDomainGetUUIDString(d, uuid) < 0)
+		return virt_err(err, "domain %s: UUID", name);
+	return 0;
+}
+
+int vl_virt_domain_info(struct vl_virt *v, const char *name, struct vl_virt_dominfo *out,
+			struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+	virDomainInfo info;
+
+	memset(out, 0, sizeof(*out));
+	if (!d)
+		return -1;
+	if (virDomainGetInfo(d, &info) < 0)
+		return virt_err(err, "domain %s: info", name);
+	out->state = map_state(info.state);
+	out->vcpus = info.nrVirtCpu;
+	out->memory_kib = info.memory;
+	out->max_memory_kib = info.maxMem;
+	out->cpu_time_ns = info.cpuTime;
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_state want,
+			      unsigned timeout_ms, struct vl_err *err)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	enum vl_dom_state s;
+
+	for (;;) {
+		if (vl_virt_domain_state(v, name, &s, err) < 0)
+			return -1;
+		if (s == want)
+			return 0;
+		if (now_ms() >= deadline)
+			return vl_err_set(err, VL_E_TIMEOUT, "domain %s: still %s after %.1f s (waiting for %s)",
+					  name, vl_dom_state_name(s), timeout_ms / 1000.0,
+					  vl_dom_state_name(want));
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	}
+}
+
+int vl_virt_domain_supports_internal_snapshot(struct vl_virt *v, const char *name,
+					      struct vl_err *err)
+{
+	VL_AUTOFREE char *xml = NULL;
+	VL_AUTO(xdoc) x = { 0 };
+	xmlXPathObjectPtr disks;
+	int r = 0;
+
+	if (vl_virt_domain_get_xml(v, name, true, &xml, err) < 0)
+		return -1;
+	if (virt_xdoc_parse(&x, xml) < 0)
+		return vl_err_set(err, VL_E_FAIL, "domain %s: unparsable XML", name);
+	/* libvirt refuses internal snapshots when firmware state lives in a
+	 * pflash/NVRAM file: say so before the engine pauses anything. */
+	if (virt_xbool(&x, NULL, "/domain/os/loader[@type='pflash'] | /domain/os/nvram") ||
+	    virt_xbool(&x, NULL, "/domain/os[@firmware='efi']"))
+		return vl_err_set(err, VL_E_FAIL, "domain %s: uses UEFI firmware with NVRAM; libvirt "
+				  "cannot take internal snapshots of it (use BIOS firmware)", name);
+	/* Every writable disk must be qcow2 to hold an internal snapshot; a
+	 * read-only raw seed ISO is fine (docs/host-notes.md). */
+	disks = virt_xnodes(&x,
+			    "/domain/devices/disk[not(readonly)][not(@device) or @device='disk']");
+	for (size_t i = 0; i < virt_xcount(disks); i++) {
+		xmlNodePtr dn = disks->nodesetval->nodeTab[i];
+		VL_AUTOFREE char *fmt = virt_xstr(&x, dn, "driver/@type");
+		VL_AUTOFREE char *dev = virt_xstr(&x, dn, "target/@dev");
+
+		if (!vl_streq(fmt, "qcow2")) {
+			r = vl_err_set(err, VL_E_FAIL, "domain %s: disk %s is %s, not qcow2; internal "
+				       "snapshots need qcow2 disks", name, dev ? dev : "?",
+				       fmt ? fmt : "of unknown format");
+			break;
+		}
+	}
+	xmlXPathFreeObject(disks);
+	return r;
+}
