@@ -160,8 +160,10 @@ struct vl_gc_item {
 
 /* Find them (and remove them unless dry_run). Projects whose lock is held
  * (a vmlab command is running on them) are left alone. */
+/* Labs of other owners (another machine or user on a shared libvirt host,
+ * per the metadata) are left alone and counted in *skipped (may be NULL). */
 int vl_lab_gc(struct vl_ctx *ctx, bool dry_run, struct vl_gc_item **items, size_t *n,
-	      struct vl_err *err);
+	      size_t *skipped, struct vl_err *err);
 void vl_gc_items_free(struct vl_gc_item *items, size_t n);
 const char *vl_gc_kind_name(enum vl_gc_kind k);
 

@@ -3,6 +3,8 @@
  * pick the VMs a command acts on. Plus the parallel runner over VMs. */
 #include "lab_priv.h"
 
+#include <openssl/evp.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "hostroutes.h"
+#include "owner.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/parallel.h"
@@ -110,6 +113,7 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 	struct vl_plan_opts popts = { used, n_used, have_own ? &own : NULL };
 	if (vl_plan_build_opts(&lab->plan, &ctx->profile, &ctx->config, &popts, err) < 0)
 		goto out;
+	vl_owner_self(&lab->plan.owner_machine, &lab->plan.owner_user);
 	if ((flags & LAB_KEYS) && vl_keys_open(&lab->keys, ctx->profile.dir, err) < 0)
 		goto out;
 	if (select_vms(lab, sel, err) < 0)
@@ -120,6 +124,50 @@ out:
 	vl_buf_release(&dir);
 	if (rc < 0)
 		lab_close(lab);
+	return rc;
+}
+
+int lab_replan(struct lab *lab, struct vl_err *err)
+{
+	VL_AUTOFREE struct vl_subnet *used = NULL;
+	struct vl_subnet own;
+	struct vl_plan fresh;
+	bool have_own;
+	size_t n_used = 0;
+
+	if (gather_used_subnets(lab->ctx->virt, lab->plan.network, &used, &n_used, &own, &have_own,
+				err) < 0)
+		return -1;
+	struct vl_plan_opts popts = { used, n_used, have_own ? &own : NULL };
+	if (vl_plan_build_opts(&fresh, &lab->ctx->profile, &lab->ctx->config, &popts, err) < 0)
+		return -1;
+	vl_owner_self(&fresh.owner_machine, &fresh.owner_user);
+	/* the same profile: the same VMs in the same order, so lab->chosen holds */
+	vl_plan_release(&lab->plan);
+	lab->plan = fresh;
+	return 0;
+}
+
+int lab_alloc_lock(struct lab *lab, struct vl_lock *l, struct vl_err *err)
+{
+	struct vl_virt_host h;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	struct vl_buf path = VL_BUF_INIT;
+	int rc;
+
+	if (vl_virt_host_info(lab->ctx->virt, &h, err) < 0)
+		return -1;
+	if (EVP_Digest(h.uri, strlen(h.uri), md, &mdlen, EVP_sha256(), NULL) != 1)
+		abort();
+	/* /run/lock (1777 on Debian) is cleared at boot; /tmp where it is missing */
+	vl_buf_append(&path, access("/run/lock", W_OK | X_OK) == 0 ? "/run/lock" : "/tmp");
+	vl_buf_append(&path, "/vmlab-alloc-");
+	for (int i = 0; i < 8; i++)
+		vl_buf_printf(&path, "%02x", md[i]);
+	vl_buf_append(&path, ".lock");
+	rc = vl_lock_take_shared(l, path.s, 300, err);
+	vl_buf_release(&path);
 	return rc;
 }
 

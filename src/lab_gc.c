@@ -12,6 +12,7 @@
 
 #include "image.h"
 #include "meta.h"
+#include "owner.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -19,7 +20,33 @@
 struct found {
 	struct vl_gc_item *items;
 	size_t n;
+	size_t skipped;          /* objects of other owners */
+	char *machine, *user;    /* this owner */
+	char **others;           /* lab ids of other owners (their volumes are theirs too) */
+	size_t n_others;
 };
+
+/* Another owner's object: counted, its lab id remembered for its volumes. */
+static bool other_owner(struct found *f, const struct vl_meta *m)
+{
+	if (!vl_owner_other(m->owner_machine, m->owner_user, f->machine, f->user))
+		return false;
+	f->skipped++;
+	f->others = vl_realloc(f->others, (f->n_others + 1) * sizeof(char *));
+	f->others[f->n_others++] = vl_strdup(m->id);
+	return true;
+}
+
+static bool volume_of_other(const struct found *f, const char *vol)
+{
+	for (size_t i = 0; i < f->n_others; i++) {
+		size_t len = strlen(f->others[i]);
+		if (strncmp(vol, "vmlab-", 6) == 0 && strncmp(vol + 6, f->others[i], len) == 0 &&
+		    vol[6 + len] == '-')
+			return true;
+	}
+	return false;
+}
 
 static void add(struct found *f, enum vl_gc_kind kind, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -113,6 +140,10 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 			goto out;
 		if (!vl_meta_parse(xml, &m))
 			continue; /* named like ours, but not made by vmlab: leave it */
+		if (other_owner(f, &m)) {
+			vl_meta_release(&m);
+			continue;
+		}
 		gone = project_gone(m.project, &why);
 		if (gone && !project_busy(m.project))
 			add(f, VL_GC_DOMAIN, doms[i].name, "%s", gone);
@@ -127,7 +158,7 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 			goto out;
 		if (!vl_meta_parse(xml, &m))
 			continue;
-		if (project_busy(m.project)) {
+		if (other_owner(f, &m) || project_busy(m.project)) {
 			vl_meta_release(&m);
 			continue;
 		}
@@ -146,6 +177,10 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 		size_t len = strlen(vols[i]);
 		if (vl_plan_is_base_volume(vols[i]))
 			continue; /* shared by labs: `vmlab image prune` removes unused ones */
+		if (volume_of_other(f, vols[i])) {
+			f->skipped++;
+			continue;
+		}
 		if (vl_str_endswith(vols[i], "-seed.iso"))
 			len -= strlen("-seed.iso");
 		else if (vl_str_endswith(vols[i], ".qcow2"))
@@ -165,17 +200,31 @@ out:
 	return rc;
 }
 
+static void found_release(struct found *f)
+{
+	free(f->machine);
+	free(f->user);
+	for (size_t i = 0; i < f->n_others; i++)
+		free(f->others[i]);
+	free(f->others);
+}
+
 int vl_lab_gc(struct vl_ctx *ctx, bool dry_run, struct vl_gc_item **items, size_t *n,
-	      struct vl_err *err)
+	      size_t *skipped, struct vl_err *err)
 {
 	struct found f = { 0 };
 
 	*items = NULL;
 	*n = 0;
+	vl_owner_self(&f.machine, &f.user);
 	if (scan(ctx, &f, err) < 0) {
 		vl_gc_items_free(f.items, f.n);
+		found_release(&f);
 		return -1;
 	}
+	if (skipped)
+		*skipped = f.skipped;
+	found_release(&f);
 	/* domains first (they take their volumes), then volumes, then networks */
 	for (int pass = 0; pass < 3 && !dry_run; pass++) {
 		enum vl_gc_kind want = pass == 0 ? VL_GC_DOMAIN : pass == 1 ? VL_GC_VOLUME : VL_GC_NETWORK;

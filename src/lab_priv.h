@@ -33,6 +33,13 @@ enum lab_open_flags {
 int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct vl_lab_sel *sel,
 	     struct vl_err *err);
 void lab_close(struct lab *lab);
+/* Plan again against the subnets libvirt and the host use now (another up
+ * may have taken the first choice since lab_open). */
+int lab_replan(struct lab *lab, struct vl_err *err);
+/* The lock per libvirt host (its URI) under which up chooses a subnet and
+ * defines the network, so simultaneous ups of different projects on this
+ * machine never take the same subnet. Waits up to 300 s. */
+int lab_alloc_lock(struct lab *lab, struct vl_lock *l, struct vl_err *err);
 /* Run fn over the chosen VMs in parallel (config's width); failures are
  * reported as warnings and summed up in err. */
 typedef int (*lab_vm_fn)(struct lab *lab, const struct vl_plan_vm *vm, void *ud,

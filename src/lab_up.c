@@ -381,6 +381,7 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	struct up_state st = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct vl_up_report report = { 0 };
 	struct lab_ready_opts ready = { .strict = opts->strict };
+	struct vl_lock alloc = VL_LOCK_INIT;  /* held while the subnet is chosen and taken */
 	struct lab lab;
 	/* phase marks: plan, images, bases, network, converge, wait, provision */
 	double t[8] = { mono() };
@@ -397,8 +398,10 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	    ensure_bases(&lab, &st, err) < 0)
 		goto out;
 	t[3] = mono();
-	if (ensure_network(&lab, &st, err) < 0)
+	if (lab_alloc_lock(&lab, &alloc, err) < 0 || lab_replan(&lab, err) < 0 ||
+	    ensure_network(&lab, &st, err) < 0)
 		goto out;
+	vl_lock_release(&alloc);
 	t[4] = mono();
 	if (lab_for_each_vm(&lab, cfg->parallel, converge_vm, &st, "up", err) < 0)
 		goto out;
@@ -414,6 +417,7 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	t[7] = mono();
 	rc = 0;
 out:
+	vl_lock_release(&alloc);
 	fill_report(&lab, ready.vms, &report);
 	report.plan_s = t[1] - t[0];
 	report.images_s = t[2] > t[1] ? t[2] - t[1] : 0;

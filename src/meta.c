@@ -44,6 +44,8 @@ bool vl_meta_parse(const char *xml, struct vl_meta *m)
 		m->ip = field(ctx, "ip");
 		m->mac = field(ctx, "mac");
 		m->subnet = field(ctx, "subnet");
+		m->owner_machine = field(ctx, "owner-machine");
+		m->owner_user = field(ctx, "owner-user");
 	}
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
@@ -65,5 +67,7 @@ void vl_meta_release(struct vl_meta *m)
 	free(m->ip);
 	free(m->mac);
 	free(m->subnet);
+	free(m->owner_machine);
+	free(m->owner_user);
 	*m = (struct vl_meta){ 0 };
 }

@@ -10,6 +10,7 @@ struct vl_meta {
 	char *id, *name, *project, *user;   /* lab */
 	char *vm, *spec, *ip, *mac;         /* domains only */
 	char *subnet;                       /* networks only */
+	char *owner_machine, *owner_user;   /* NULL on objects made before owners */
 };
 
 /* false when xml has no vmlab metadata (or is not XML): not ours. */

@@ -460,6 +460,8 @@ void vl_plan_release(struct vl_plan *plan)
 	free(plan->bridge);
 	free(plan->user);
 	free(plan->project_dir);
+	free(plan->owner_machine);
+	free(plan->owner_user);
 	memset(plan, 0, sizeof(*plan));
 }
 

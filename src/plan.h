@@ -56,6 +56,10 @@ struct vl_plan {
 	char netmask_str[VL_IPV4_STRLEN];
 	char *user;
 	char *project_dir;
+	/* who made the lab, recorded in its metadata so gc on a libvirt host
+	 * shared by several machines and users removes only its own (NULL: not
+	 * recorded; set by the engine, vl_plan_build leaves them NULL) */
+	char *owner_machine, *owner_user;
 	struct vl_plan_vm *vms;
 	size_t n_vms;
 };

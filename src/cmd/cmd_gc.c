@@ -15,8 +15,9 @@ static const struct vl_opt opts[] = {
 	VL_OPT_END,
 };
 
-/* { "dry_run": bool, "removed": bool, "items": [ { "kind", "name", "reason" } ] } */
-static void print_json(const struct vl_gc_item *items, size_t n, bool dry)
+/* { "dry_run": bool, "removed": bool, "items": [ { "kind", "name", "reason" } ],
+ *   "skipped_other_owners": int } */
+static void print_json(const struct vl_gc_item *items, size_t n, bool dry, size_t skipped)
 {
 	struct vl_buf b = VL_BUF_INIT;
 	struct vl_json j;
@@ -35,6 +36,7 @@ static void print_json(const struct vl_gc_item *items, size_t n, bool dry)
 		vl_json_obj_end(&j);
 	}
 	vl_json_arr_end(&j);
+	vl_json_kuint(&j, "skipped_other_owners", skipped);
 	vl_json_obj_end(&j);
 	printf("%s\n", vl_buf_str(&b));
 	vl_buf_release(&b);
@@ -57,7 +59,8 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 	bool json = ctx->json || vl_args_has(a, "json");
 	int rc = 0;
 
-	if (vl_lab_gc(ctx, true, &items, &n, err) < 0)
+	size_t skipped = 0;
+	if (vl_lab_gc(ctx, true, &items, &n, &skipped, err) < 0)
 		return -1;
 	if (!json) {
 		for (size_t i = 0; i < n; i++)
@@ -65,6 +68,9 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 			       items[i].reason);
 		if (n == 0 && !ctx->quiet)
 			printf("nothing to collect\n");
+		if (skipped && !ctx->quiet)
+			printf("left %zu object%s of other owners alone (another machine or user)\n",
+			       skipped, skipped == 1 ? "" : "s");
 	}
 	if (n > 0 && !dry) {
 		struct vl_gc_item *gone = NULL;
@@ -72,11 +78,11 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		if (!vl_args_has(a, "force") && !vl_out_confirm(ctx, "Remove these?"))
 			rc = vl_err_set(err, VL_E_CANCELLED, "gc cancelled");
 		else
-			rc = vl_lab_gc(ctx, false, &gone, &ngone, err);
+			rc = vl_lab_gc(ctx, false, &gone, &ngone, NULL, err);
 		vl_gc_items_free(gone, ngone);
 	}
 	if (rc == 0 && json)
-		print_json(items, n, dry);
+		print_json(items, n, dry, skipped);
 	vl_gc_items_free(items, n);
 	return rc;
 }
@@ -88,7 +94,8 @@ const struct vl_cmd vl_cmd_gc = {
 	.description =
 		"Finds vmlab domains and networks whose project directory (or its vmlab.ini)\n"
 		"is gone, volumes whose domain is gone and lab networks with no VM left, and\n"
-		"removes them. Projects with a vmlab command running (lock held) are skipped.\n"
+		"removes them. Projects with a vmlab command running (lock held) are skipped,\n"
+		"and so are labs another machine or user made (owner in their metadata).\n"
 		"On a terminal it asks first; without a terminal it refuses (exit 2) unless\n"
 		"--force or --dry-run is given.",
 	.opts = opts,

@@ -15,6 +15,7 @@
 
 #include "plan.h"
 #include "meta.h"
+#include "owner.h"
 #include "render.h"
 #include "util/ipv4.h"
 #include "util/mem.h"
@@ -357,6 +358,28 @@ static void test_metadata_roundtrip(void **state)
 	assert_true(vl_meta_parse(net, &m));
 	assert_string_equal(m.subnet, "10.77.125.0/24");
 	assert_null(m.vm);
+	assert_null(m.owner_machine);   /* not recorded: an older vmlab's object */
+	vl_meta_release(&m);
+	free(net);
+
+	/* the owner gc goes by */
+	struct vl_plan owned = g_plan;
+	owned.owner_machine = (char *)"0123456789abcdef0123456789abcdef";
+	owned.owner_user = (char *)"dev";
+	net = vl_render_network(&owned, NULL, &err);
+	assert_non_null(net);
+	xmlDocPtr ndoc = parse(net);
+	validate(ndoc, "network.rng");
+	xmlFreeDoc(ndoc);
+	assert_true(vl_meta_parse(net, &m));
+	assert_string_equal(m.owner_machine, "0123456789abcdef0123456789abcdef");
+	assert_string_equal(m.owner_user, "dev");
+	assert_false(vl_owner_other(m.owner_machine, m.owner_user,
+				    "0123456789abcdef0123456789abcdef", "dev"));
+	assert_true(vl_owner_other(m.owner_machine, m.owner_user,
+				   "0123456789abcdef0123456789abcdef", "root"));
+	assert_true(vl_owner_other(m.owner_machine, m.owner_user, "fedcba", "dev"));
+	assert_false(vl_owner_other(NULL, NULL, "fedcba", "root"));
 	vl_meta_release(&m);
 	free(net);
 

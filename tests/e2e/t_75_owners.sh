@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# gc removes only its own: two owners (root and a user in group libvirt) on one daemon, each
+# with a lab whose project directory is then deleted. Each gc removes its own orphan, leaves
+# the other's alone and says how many objects it skipped.
+if ! declare -F vl_user_add >/dev/null; then
+	bad "harness has no vl_user_add"
+	return 0
+fi
+owner=vlowner2
+vl_user_add "$owner"
+ohome=$(getent passwd "$owner" | cut -d: -f6)
+conf_o=$E2E_TMP/vmlab-owner.conf
+grep -v '^cache *=' "$E2E_CONF" >"$conf_o"
+chmod 644 "$conf_o"
+asowner() { vl_ns_exec runuser -u "$owner" -- env HOME="$ohome" VMLAB_CONFIG="$conf_o" \
+	"$E2E_VMLAB" -C "$ohome/gone" "$@"; }
+runuser -u "$owner" -- mkdir -p "$ohome/gone"
+printf '[lab]\nname = theirs\n[defaults]\nimage = test-minimal\nmemory = 256M\n[vm box]\n' |
+	runuser -u "$owner" -- sh -c "cat > '$ohome/gone/vmlab.ini'"
+pr=$E2E_TMP/mine-gone
+e2e_project "$pr" <<'INI'
+[lab]
+name = mine
+[defaults]
+image  = test-minimal
+memory = 256M
+[vm box]
+INI
+oid=$(asowner plan --json | jq -r .lab.id)
+rid=$(lab_id "$pr")
+(cd "$pr" && vmlab up >/dev/null 2>&1); r1=$?
+asowner up >/dev/null 2>&1; r2=$?
+check_eq "a lab of each owner is up" "0 0" "$r1 $r2"
+rm -rf "$pr" "$ohome/gone"
+out=$(cd "$E2E_TMP" && vmlab gc --force 2>&1); rc=$?
+check_rc "root's gc" 0 "$rc"
+check_eq "root's gc removed its own orphan" "" "$(leftovers "$rid")"
+check_eq "root's gc left the other owner's lab" 2 "$(leftovers "$oid" | grep -cE '^(domain|network)')"
+check_contains "root's gc says it skipped the other owner's objects" "of other owners alone" "$out"
+out=$(vl_ns_exec runuser -u "$owner" -- env HOME="$ohome" VMLAB_CONFIG="$conf_o" \
+	"$E2E_VMLAB" -C "$ohome" gc --json --force 2>&1); rc=$?
+check_rc "the other owner's gc" 0 "$rc"
+check_eq "the other owner's gc removed its orphan" "" "$(leftovers "$oid")"
