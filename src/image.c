@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/datadir.h"
+#include "util/file.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/str.h"
@@ -73,61 +75,20 @@ static int mkdir_p(const char *path, struct vl_err *err)
 	return 0;
 }
 
+/* A small cache file (metadata, a sidecar), or NULL if missing or unreadable. */
 static char *read_small(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	struct vl_buf b = VL_BUF_INIT;
-	char chunk[4096];
-	size_t n;
+	char *text = NULL;
+	size_t len;
 
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (1u << 20))
-		vl_buf_appendn(&b, chunk, n);
-	fclose(f);
-	vl_buf_putc(&b, '\0');
-	b.len--;
-	return vl_buf_steal(&b);
+	return vl_file_read(path, 1u << 20, &text, &len, NULL) == 0 ? text : NULL;
 }
 
-static int write_full(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Write a small file by temp + rename, so readers see old or new, never half. */
+/* Small files of the cache (metadata, registrations): readers see the old
+ * content or the new, never half. */
 static int write_atomic(const char *path, const char *text, struct vl_err *err)
 {
-	VL_AUTOFREE char *tmp = path_fmt("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "cannot write %s", tmp);
-	if (write_full(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return vl_err_sys(err, VL_E_IO, e, "cannot write %s", tmp);
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return vl_err_sys(err, VL_E_IO, e, "cannot rename %s", tmp);
-	}
-	return 0;
+	return vl_file_write_atomic(path, text, strlen(text), 0644, err);
 }
 
 static void fsync_dir(const char *dir)
@@ -138,14 +99,6 @@ static void fsync_dir(const char *dir)
 		fsync(fd);
 		close(fd);
 	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -536,7 +489,7 @@ static int xz_feed(struct job *j, const unsigned char *p, size_t n, bool finish)
 		size_t got = IO_BUF - j->lz.avail_out;
 		if (got) {
 			note_head(j, j->lzbuf, got);
-			if (write_full(j->out_fd, j->lzbuf, got) < 0)
+			if (vl_fd_write_all(j->out_fd, j->lzbuf, got) < 0)
 				return hasher_fail(j, VL_E_IO, "cannot write %s: %s", j->img_part,
 						   strerror(errno));
 			j->out_written += got;
@@ -851,7 +804,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 		       curl_off_t ulnow)
 {
 	struct job *j = ud;
-	double t = now();
+	double t = vl_now_mono();
 
 	(void)ultotal;
 	(void)ulnow;
@@ -1301,7 +1254,7 @@ static void job_try_start(struct job *j, CURLM *multi, const struct vl_image_pul
 		curl_easy_setopt(j->h, CURLOPT_RANGE, range);
 	}
 	j->range_start = -1;
-	j->t0 = now();
+	j->t0 = vl_now_mono();
 	vl_event_info(j->evs, j->info->name, "pulling %s", j->info->url);
 	if (curl_multi_add_handle(multi, j->h) != CURLM_OK) {
 		job_fail(j, VL_E_FAIL, "cannot start the transfer");
@@ -1336,8 +1289,9 @@ static void job_done(struct job *j, CURLcode rc)
 					rc == CURLE_SEND_ERROR || rc == CURLE_HTTP2_STREAM);
 		}
 	} else {
+		double t = vl_now_mono();
 		vl_event_progress(j->evs, j->info->name, "download", j->written, j->written,
-				  now() > j->t0 ? (double)(j->written - j->offset) / (now() - j->t0) : 0);
+				  t > j->t0 ? (double)(j->written - j->offset) / (t - j->t0) : 0);
 		if (job_finish(j) == 0)
 			j->state = J_DONE;
 	}
