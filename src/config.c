@@ -12,6 +12,7 @@
 
 #include "ini_lines.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/ipv4.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -373,8 +374,8 @@ int vl_config_load(struct vl_config *cfg, const char *explicit_path, struct vl_d
 	set_defaults(cfg);
 	if (path) {
 		size_t len = 0;
-		VL_AUTOFREE char *text = vl_ini_read_file(path, CONF_MAX_BYTES, &len, err);
-		if (!text) {
+		VL_AUTOFREE char *text = NULL;
+		if (vl_file_read(path, CONF_MAX_BYTES, &text, &len, err) < 0) {
 			if (err && err->code == VL_E_NOTFOUND && !must_exist)
 				vl_err_clear(err);
 			else {

@@ -5,11 +5,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/buf.h"
+#include "util/file.h"
 #include "util/mem.h"
 
 #define RTF_UP_FLAG 0x0001u
@@ -89,29 +90,20 @@ int vl_hostroutes_parse(const char *text, struct vl_subnet **out, size_t *n)
 
 int vl_hostroutes_read(const char *path, struct vl_subnet **out, size_t *n, struct vl_err *err)
 {
-	VL_AUTO(vl_buf) b = VL_BUF_INIT;
-	char chunk[4096];
-	size_t got;
-	FILE *f;
+	VL_AUTOFREE char *text = NULL;
+	struct vl_err e = VL_ERR_INIT;
+	size_t len;
 
 	*out = NULL;
 	*n = 0;
 	if (!path)
 		path = "/proc/net/route";
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT)
+	if (vl_file_read(path, SIZE_MAX, &text, &len, &e) < 0) {
+		if (e.code == VL_E_NOTFOUND)
 			return 0;
-		return vl_err_sys(err, VL_E_IO, errno, "%s", path);
+		if (err)
+			*err = e;
+		return -1;
 	}
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		vl_buf_appendn(&b, chunk, got);
-	if (ferror(f)) {
-		int e = errno;
-
-		fclose(f);
-		return vl_err_sys(err, VL_E_IO, e, "%s: read", path);
-	}
-	fclose(f);
-	return vl_hostroutes_parse(vl_buf_str(&b), out, n);
+	return vl_hostroutes_parse(text, out, n);
 }

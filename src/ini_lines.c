@@ -5,11 +5,8 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -264,46 +261,4 @@ void vl_ini_lines_release(struct vl_ini_lines *ini)
 	free(ini->secs);
 	free(ini->keys);
 	*ini = (struct vl_ini_lines)VL_INI_LINES_INIT;
-}
-
-char *vl_ini_read_file(const char *path, size_t max, size_t *len, struct vl_err *err)
-{
-	struct vl_buf b = VL_BUF_INIT;
-	char chunk[4096];
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		vl_err_sys(err, errno == ENOENT ? VL_E_NOTFOUND : VL_E_IO, errno, "%s", path);
-		return NULL;
-	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		vl_err_sys(err, VL_E_IO, EISDIR, "%s", path);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			vl_buf_release(&b);
-			vl_err_sys(err, VL_E_IO, e, "reading %s", path);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		if (b.len + (size_t)n > max) {
-			close(fd);
-			vl_buf_release(&b);
-			vl_err_set(err, VL_E_IO, "%s: larger than %zu bytes", path, max);
-			return NULL;
-		}
-		vl_buf_appendn(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	*len = b.len;
-	return b.s ? vl_buf_steal(&b) : vl_strdup("");
 }

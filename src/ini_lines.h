@@ -51,11 +51,6 @@ const struct vl_ini_key *vl_ini_get(const struct vl_ini_lines *ini, size_t sec, 
 void vl_ini_unknown(struct vl_diags *diags, const char *file, int line, const char *what,
 		    const char *word, const char *sec, const char *const *known, size_t n);
 
-/* Read a whole (small) file into a NUL-terminated buffer; *len excludes the
- * NUL. Fails with VL_E_IO (ENOENT is reported as such so callers can skip). */
-struct vl_err;
-char *vl_ini_read_file(const char *path, size_t max, size_t *len, struct vl_err *err);
-
 static inline void vl_ini_lines_autoptr(struct vl_ini_lines *ini)
 {
 	vl_ini_lines_release(ini);

@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "image.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 #include "util/str.h"
@@ -122,14 +122,6 @@ static int is_complete(struct vl_virt *v, const char *pool, const char *vol,
 	return 0;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, double *upload_s,
 		    double *verify_s, struct vl_err *err)
 {
@@ -161,12 +153,12 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 		vl_event_warn(evs, img->name, "base volume %s in pool %s is incomplete (an "
 			      "interrupted upload): uploading it again", vol, pool);
 	if (!ok) {
-		double t0 = mono();
+		double t0 = vl_now_mono();
 		vl_event_info(evs, img->name, "uploading into pool %s as %s (%.1f MiB)", pool, vol,
 			      (double)img->size / (1 << 20));
 		if (vl_virt_volume_upload(ctx->virt, pool, vol, img->path, err) < 0)
 			goto out;
-		double took = mono() - t0, t1 = mono();
+		double took = vl_now_mono() - t0, t1 = vl_now_mono();
 		if (verify_full(ctx->virt, pool, vol, img->content_sha256, &ok, err) < 0 || !ok) {
 			struct vl_err ignore = VL_ERR_INIT;
 			vl_virt_volume_delete(ctx->virt, pool, vol, &ignore);
@@ -177,10 +169,10 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 			goto out;
 		}
 		*upload_s += took;
-		*verify_s += mono() - t1;
+		*verify_s += vl_now_mono() - t1;
 		vl_event_info(evs, img->name, "uploaded in %.1f s (%.0f MiB/s), read back and verified "
 			      "in %.1f s", took, took > 0 ? (double)img->size / (1 << 20) / took : 0,
-			      mono() - t1);
+			      vl_now_mono() - t1);
 	}
 	rc = vl_virt_volume_path(ctx->virt, pool, vol, path, err);
 out:

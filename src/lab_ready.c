@@ -14,6 +14,7 @@
 
 #include "ready.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/str.h"
 #include "util/tail.h"
@@ -21,14 +22,6 @@
 /* Seconds one probe waits on the guest before reporting "running", so the
  * deadline is checked between probes without a new SSH login each second. */
 #define PROBE_WAIT_S 15
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The tail of a VM's console log, so a VM that never answers shows why. */
 static void console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl_buf *out)
@@ -75,7 +68,7 @@ static int wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, unsigned timeo
 {
 	VL_AUTOFREE char *host_pub = NULL;
 	struct vl_ssh_target t;
-	double t0 = mono();
+	double t0 = vl_now_mono();
 
 	lab_ssh_target(lab, vm, &t, &host_pub);
 	vl_event_info(&lab->ctx->events, vm->name, "waiting for ssh on %s", vm->ip_str);
@@ -90,7 +83,7 @@ static int wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, unsigned timeo
 		}
 		return -1;
 	}
-	*took = mono() - t0;
+	*took = vl_now_mono() - t0;
 	return 0;
 }
 
@@ -172,7 +165,7 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 	struct lab_ready *r = &o->vms[vm - lab->plan.vms];
 	const struct vl_events *evs = &lab->ctx->events;
 	unsigned timeout = lab->ctx->config.boot_timeout;
-	double t0 = mono(), deadline, t1;
+	double t0 = vl_now_mono(), deadline, t1;
 	enum vl_ready decision = VL_READY_WAIT;
 	bool announced = false;
 
@@ -180,10 +173,10 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 		return -1;
 	/* one budget for the whole boot: SSH, then cloud-init */
 	deadline = t0 + timeout;
-	t1 = mono();
+	t1 = vl_now_mono();
 	while (decision == VL_READY_WAIT) {
 		VL_AUTOFREE char *text = NULL;
-		double left = deadline - mono();
+		double left = deadline - vl_now_mono();
 		if (left <= 0) {
 			struct vl_buf msg = VL_BUF_INIT;
 			vl_buf_printf(&msg, "cloud-init on %s has not finished within %u s (state: %s)",
@@ -212,7 +205,7 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 		}
 		vl_event_debug(evs, vm->name, "cloud-init: %s", vl_ci_state_name(r->ci.state));
 	}
-	r->ci_s = mono() - t1;
+	r->ci_s = vl_now_mono() - t1;
 	if (decision == VL_READY_ERRORS || decision == VL_READY_FAILED) {
 		struct vl_buf msg = VL_BUF_INIT;
 		describe_errors(&r->ci, &msg);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #include "seed.h"
 #include "ssh.h"
 #include "util/buf.h"
+#include "util/clock.h"
+#include "util/file.h"
 #include "util/mem.h"
 #include "util/str.h"
 #include "util/tail.h"
@@ -33,24 +36,15 @@ struct up_state {
 	double net_start;               /* libvirt network start: bridge, dnsmasq */
 };
 
+/* Keys and user-data for the seed, read whole, as "cannot read PATH: ...". */
 static int read_file(const char *path, char **out, struct vl_err *err)
 {
-	struct vl_buf b = VL_BUF_INIT;
-	char chunk[8192];
-	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct vl_err e = VL_ERR_INIT;
+	size_t len;
 
-	if (fd < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "cannot read %s", path);
-	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-		vl_buf_appendn(&b, chunk, (size_t)r);
-	close(fd);
-	if (r < 0) {
-		vl_buf_release(&b);
-		return vl_err_sys(err, VL_E_IO, errno, "cannot read %s", path);
-	}
-	*out = vl_buf_steal(&b);
-	return 0;
+	if (vl_file_read(path, SIZE_MAX, out, &len, &e) == 0)
+		return 0;
+	return vl_err_sys(err, VL_E_IO, e.sys_errno, "cannot read %s", path);
 }
 
 /* auto: KVM when libvirt offers it and /dev/kvm opens; else TCG with a warning. */
@@ -108,14 +102,6 @@ static int ensure_images(struct lab *lab, struct up_state *st, struct vl_err *er
 	return 0;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int ensure_network(struct lab *lab, struct up_state *st, struct vl_err *err)
 {
 	bool exists, active;
@@ -131,9 +117,9 @@ static int ensure_network(struct lab *lab, struct up_state *st, struct vl_err *e
 		return -1;
 	vl_event_info(&lab->ctx->events, NULL, "network %s (%s, %s)", lab->plan.network,
 		      lab->plan.subnet_str, lab->plan.mode == VL_NET_NAT ? "nat" : "isolated");
-	double t0 = mono();
+	double t0 = vl_now_mono();
 	int rc = vl_virt_network_define_start(lab->ctx->virt, xml, err);
-	st->net_start = mono() - t0;
+	st->net_start = vl_now_mono() - t0;
 	return rc;
 }
 
@@ -278,9 +264,9 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 	default: {
 		vl_event_info(evs, vm->name, "starting (%u cpu, %llu MiB, %s)", vm->cpus,
 			      (unsigned long long)(vm->memory >> 20), vm->ip_str);
-		double t0 = mono();
+		double t0 = vl_now_mono();
 		int rc = vl_virt_domain_start(lab->ctx->virt, vm->domain, err);
-		double took = mono() - t0;
+		double took = vl_now_mono() - t0;
 		pthread_mutex_lock(&st->lock);
 		if (took > st->start_max)
 			st->start_max = took;
@@ -384,37 +370,37 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	struct vl_lock alloc = VL_LOCK_INIT;  /* held while the subnet is chosen and taken */
 	struct lab lab;
 	/* phase marks: plan, images, bases, network, converge, wait, provision */
-	double t[8] = { mono() };
+	double t[8] = { vl_now_mono() };
 	int rc = -1;
 
 	if (lab_open(&lab, ctx, LAB_LOCK | LAB_KEYS, &opts->sel, err) < 0)
 		return -1;
 	ready.vms = vl_calloc(lab.plan.n_vms + 1, sizeof(*ready.vms));
-	t[1] = t[2] = t[3] = t[4] = t[5] = t[6] = t[7] = mono();
+	t[1] = t[2] = t[3] = t[4] = t[5] = t[6] = t[7] = vl_now_mono();
 	if (resolve_accel(&lab, &st.kvm, err) < 0 || ensure_images(&lab, &st, err) < 0)
 		goto out;
-	t[2] = mono();
+	t[2] = vl_now_mono();
 	if (vl_virt_pool_ensure(ctx->virt, cfg->pool_name, cfg->pool_dir, err) < 0 ||
 	    ensure_bases(&lab, &st, err) < 0)
 		goto out;
-	t[3] = mono();
+	t[3] = vl_now_mono();
 	if (lab_alloc_lock(&lab, &alloc, err) < 0 || lab_replan(&lab, err) < 0 ||
 	    ensure_network(&lab, &st, err) < 0)
 		goto out;
 	vl_lock_release(&alloc);
-	t[4] = mono();
+	t[4] = vl_now_mono();
 	if (lab_for_each_vm(&lab, cfg->parallel, converge_vm, &st, "up", err) < 0)
 		goto out;
-	t[5] = mono();
+	t[5] = vl_now_mono();
 	/* waiting costs nothing but a socket each: wait for every VM at once */
 	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, lab_wait_ready, &ready, "up", err) < 0)
 		goto out;
-	t[6] = mono();
+	t[6] = vl_now_mono();
 	/* provisioners start only once cloud-init is done (no dpkg lock fight) */
 	if (!opts->no_provision &&
 	    lab_for_each_vm(&lab, cfg->parallel, provision_vm, NULL, "provision", err) < 0)
 		goto out;
-	t[7] = mono();
+	t[7] = vl_now_mono();
 	rc = 0;
 out:
 	vl_lock_release(&alloc);
@@ -427,7 +413,7 @@ out:
 	report.create_s = t[5] > t[4] ? t[5] - t[4] : 0;
 	report.wait_s = t[6] > t[5] ? t[6] - t[5] : 0;
 	report.provision_s = t[7] > t[6] ? t[7] - t[6] : 0;
-	report.total_s = mono() - t[0];
+	report.total_s = vl_now_mono() - t[0];
 	if (rc == 0) {
 		/* for -v and bench/up.sh: what vmlab spent itself vs. waiting for
 		 * guests; the libvirt figures (inside create+start and network) are

@@ -15,6 +15,7 @@
 #include "ini_lines.h"
 #include "layout.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/ipv4.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -665,8 +666,7 @@ int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *dia
 	p->path = realpath(path, NULL);
 	if (!p->path)
 		return vl_err_sys(err, VL_E_PROFILE, errno, "%s", path);
-	text = vl_ini_read_file(p->path, PROFILE_MAX_BYTES, &len, err);
-	if (!text) {
+	if (vl_file_read(p->path, PROFILE_MAX_BYTES, &text, &len, err) < 0) {
 		vl_profile_release(p);
 		if (err)
 			err->code = VL_E_PROFILE;

@@ -25,7 +25,9 @@
 
 #include "event.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/mem.h"
 #include "util/shquote.h"
 #include "util/str.h"
@@ -50,32 +52,22 @@ static void ssh_key_autoptr(ssh_key *k)
 
 /* Files ------------------------------------------------------------------ */
 
+/* Key files, read whole (at most 1 MiB), with this adapter's wording:
+ * "open PATH: ..." or "read PATH: ...". */
 static int read_small_file(const char *path, char **out, struct vl_err *err)
 {
-	struct vl_buf b = VL_BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct vl_err e = VL_ERR_INIT;
+	size_t len;
+	int en;
 
-	if (fd < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "open %s", path);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || b.len > 1 << 20) {
-			int e = n < 0 ? errno : EFBIG;
-			close(fd);
-			vl_buf_release(&b);
-			return vl_err_sys(err, VL_E_IO, e, "read %s", path);
-		}
-		vl_buf_appendn(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	vl_buf_append(&b, "");
-	*out = vl_buf_steal(&b);
-	return 0;
+	if (vl_file_read(path, 1u << 20, out, &len, &e) == 0)
+		return 0;
+	en = e.sys_errno ? e.sys_errno : EFBIG;
+	return vl_err_sys(err, VL_E_IO, en, "%s %s", en == EISDIR || en == EFBIG ? "read" : "open",
+			  path);
 }
 
+/* All of data to a pipe or terminal that may be non-blocking (waits on EAGAIN). */
 static int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
@@ -95,32 +87,6 @@ static int write_all(int fd, const void *data, size_t len)
 		len -= (size_t)w;
 	}
 	return 0;
-}
-
-/* Write a temp file next to path (created 0600 with O_EXCL by mkostemp),
- * then publish it: link() when path must not exist yet, rename() otherwise. */
-static int write_file_atomic(const char *path, const char *data, mode_t mode, bool exclusive,
-			     struct vl_err *err)
-{
-	VL_AUTOFREE char *tmp = NULL;
-	int fd, ret = 0;
-
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		abort();
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "create %s", tmp);
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, strlen(data)) < 0 || fsync(fd) < 0)
-		ret = vl_err_sys(err, VL_E_IO, errno, "write %s", tmp);
-	if (close(fd) < 0 && ret == 0)
-		ret = vl_err_sys(err, VL_E_IO, errno, "close %s", tmp);
-	if (ret == 0 && exclusive && link(tmp, path) < 0)
-		ret = vl_err_sys(err, errno == EEXIST ? VL_E_EXISTS : VL_E_IO, errno,
-				 "create %s", path);
-	else if (ret == 0 && !exclusive && rename(tmp, path) < 0)
-		ret = vl_err_sys(err, VL_E_IO, errno, "rename %s to %s", tmp, path);
-	unlink(tmp); /* after link(), or on failure */
-	return ret;
 }
 
 /* Keys ------------------------------------------------------------------- */
@@ -201,10 +167,11 @@ int vl_ssh_keygen_ed25519(const char *priv_path, const char *pub_path, const cha
 		VL_AUTOFREE char *publine = NULL;
 		if (asprintf(&publine, "%s\n", pub) < 0)
 			abort();
-		if (write_file_atomic(pub_path, publine, 0644, false, err) < 0)
+		if (vl_file_write_atomic(pub_path, publine, strlen(publine), 0644, err) < 0)
 			return -1;
 	}
-	int ret = write_file_atomic(priv_path, pem, 0600, true, err);
+	/* link(): of two racing writers, one wins and the other gets VL_E_EXISTS */
+	int ret = vl_file_write_new(priv_path, pem, strlen(pem), 0600, err);
 	explicit_bzero(pem, strlen(pem));
 	return ret;
 }
@@ -438,14 +405,6 @@ void vl_ssh_free(struct vl_ssh *s)
 	free(s);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
@@ -468,7 +427,7 @@ int vl_ssh_wait_ready(const struct vl_ssh_target *t, unsigned timeout_s,
 int vl_ssh_connect_retry(const struct vl_ssh_target *t, unsigned timeout_s,
 			 const struct vl_events *evs, struct vl_ssh **out, struct vl_err *err)
 {
-	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	int64_t deadline = vl_now_mono_ms() + (int64_t)timeout_s * 1000;
 	int64_t per_try = (int64_t)(t->connect_timeout ? t->connect_timeout : 10) * 1000;
 	int64_t backoff = 250;   /* a refused or unreachable try costs little: poll often */
 	struct vl_err last = VL_ERR_INIT;
@@ -478,7 +437,7 @@ int vl_ssh_connect_retry(const struct vl_ssh_target *t, unsigned timeout_s,
 	describe(t, where, sizeof(where));
 	for (;;) {
 		struct vl_ssh *s = NULL;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - vl_now_mono_ms();
 		if (left <= 0)
 			break;
 		tries++;
@@ -501,7 +460,7 @@ int vl_ssh_connect_retry(const struct vl_ssh_target *t, unsigned timeout_s,
 			vl_event_debug(evs, t->label, "SSH not ready, retrying: %s", last.msg);
 			break;
 		}
-		left = deadline - now_ms();
+		left = deadline - vl_now_mono_ms();
 		if (left <= 0)
 			break;
 		sleep_ms(backoff < left ? backoff : left);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -327,18 +328,10 @@ int vl_virt_domain_info(struct vl_virt *v, const char *name, struct vl_virt_domi
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_state want,
 			      unsigned timeout_ms, struct vl_err *err)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = (uint64_t)vl_now_mono_ms() + timeout_ms;
 	enum vl_dom_state s;
 
 	for (;;) {
@@ -346,7 +339,7 @@ int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_s
 			return -1;
 		if (s == want)
 			return 0;
-		if (now_ms() >= deadline)
+		if ((uint64_t)vl_now_mono_ms() >= deadline)
 			return vl_err_set(err, VL_E_TIMEOUT, "domain %s: still %s after %.1f s (waiting for %s)",
 					  name, vl_dom_state_name(s), timeout_ms / 1000.0,
 					  vl_dom_state_name(want));

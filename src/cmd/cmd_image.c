@@ -15,6 +15,7 @@
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/size.h"
 #include "util/str.h"
 
 static const struct vl_opt opts[] = {
@@ -40,19 +41,6 @@ static const struct { const char *opt, *sub; } opt_sub[] = {
 	{ "sha256", "pull" }, { "insecure", "pull" }, { "name", "pull" },
 	{ "force", "prune" }, { "dry-run", "prune" },
 };
-
-static void human(char *out, size_t n, uint64_t v)
-{
-	static const char *const unit[] = { "B", "K", "M", "G", "T" };
-	double d = (double)v;
-	int u = 0;
-
-	while (d >= 1024 && u < 4) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(out, n, u ? "%.1f%s" : "%.0f%s", d, unit[u]);
-}
 
 static void info_json(struct vl_json *j, const struct vl_image_info *in)
 {
@@ -96,8 +84,10 @@ static int do_list(struct vl_ctx *ctx, struct vl_err *err)
 			char size[16] = "-", vsize[16] = "-", when[32] = "-";
 			if (v[i].cached) {
 				struct tm tm;
-				human(size, sizeof(size), v[i].size);
-				human(vsize, sizeof(vsize), v[i].virtual_size);
+				vl_human_bytes(size, sizeof(size), (double)v[i].size,
+					       VL_SIZE_SHORT);
+				vl_human_bytes(vsize, sizeof(vsize), (double)v[i].virtual_size,
+					       VL_SIZE_SHORT);
 				localtime_r(&v[i].pulled, &tm);
 				strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 			}

@@ -15,6 +15,7 @@
 #include "ini_lines.h"
 #include "util/buf.h"
 #include "util/datadir.h"
+#include "util/file.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -64,10 +65,10 @@ static char *describe(const char *path)
 {
 	struct vl_err e = VL_ERR_INIT;
 	size_t len;
-	VL_AUTOFREE char *text = vl_ini_read_file(path, 64 * 1024, &len, &e);
+	VL_AUTOFREE char *text = NULL;
 	char *line, *save = NULL;
 
-	if (!text)
+	if (vl_file_read(path, 64 * 1024, &text, &len, &e) < 0)
 		return vl_strdup("");
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		vl_str_trim(line);
@@ -129,49 +130,6 @@ static int unknown_profile(const char *name, const struct shipped *s, struct vl_
 			  vl_buf_str(&all));
 }
 
-/* Write via a temporary file in the same directory and rename, so a crash
- * or a full disk never leaves a half-written vmlab.ini. */
-static int write_atomic(const char *path, const char *data, size_t len, struct vl_err *err)
-{
-	struct vl_buf tmp = VL_BUF_INIT;
-	int fd, e;
-	size_t off = 0;
-
-	vl_buf_printf(&tmp, "%s.tmp-XXXXXX", path);
-	fd = mkstemp(tmp.s);
-	if (fd < 0) {
-		e = errno;
-		vl_buf_release(&tmp);
-		return vl_err_sys(err, VL_E_IO, e, "cannot create a file next to %s", path);
-	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp.s, path) < 0)
-		goto fail;
-	vl_buf_release(&tmp);
-	return 0;
-fail:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp.s);
-	vl_buf_release(&tmp);
-	return vl_err_sys(err, VL_E_IO, e, "writing %s", path);
-}
-
 static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	const char *name = vl_args_get(a, "profile");
@@ -211,10 +169,9 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 	if (access(dst, F_OK) == 0 && !vl_args_has(a, "force"))
 		return vl_err_set(err, VL_E_EXISTS, "%s already exists; use --force to overwrite it",
 				  dst);
-	text = vl_ini_read_file(src, 64 * 1024, &len, err);
-	if (!text)
+	if (vl_file_read(src, 64 * 1024, &text, &len, err) < 0)
 		return -1;
-	if (write_atomic(dst, text, len, err) < 0)
+	if (vl_file_write_atomic(dst, text, len, 0644, err) < 0)
 		return -1;
 	if (ctx->json) {
 		struct vl_json j;

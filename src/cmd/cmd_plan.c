@@ -10,28 +10,12 @@
 #include "plan.h"
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/size.h"
 
 static const struct vl_opt opts[] = {
 	{ "json", 0, VL_OPT_FLAG, NULL, "machine-readable output (same as the global --json)" },
 	VL_OPT_END,
 };
-
-/* 2147483648 -> "2 GiB", 1610612736 -> "1.5 GiB", 1000 -> "1000 B". */
-static void human_size(uint64_t v, char *out, size_t n)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	unsigned u = 0;
-	uint64_t div = 1;
-
-	while (u + 1 < VL_ARRAY_SIZE(units) && v / div >= 1024) {
-		div *= 1024;
-		u++;
-	}
-	if (v % div == 0)
-		snprintf(out, n, "%" PRIu64 " %s", v / div, units[u]);
-	else
-		snprintf(out, n, "%.1f %s", (double)v / (double)div, units[u]);
-}
 
 static void print_text(const struct vl_plan *plan)
 {
@@ -66,8 +50,8 @@ static void print_text(const struct vl_plan *plan)
 	for (size_t i = 0; i < plan->n_vms; i++) {
 		const struct vl_plan_vm *vm = &plan->vms[i];
 		char mem[32], disk[32];
-		human_size(vm->memory, mem, sizeof(mem));
-		human_size(vm->disk, disk, sizeof(disk));
+		vl_human_bytes_exact(mem, sizeof(mem), vm->memory);
+		vl_human_bytes_exact(disk, sizeof(disk), vm->disk);
 		printf("%-*s  %-*s  %-17s  %-*s  %4u  %9s  %9s  %s\n", wn, vm->name, wd, vm->domain,
 		       vm->mac, wi, vm->ip_str, vm->cpus, mem, disk, vm->image ? vm->image : "-");
 	}

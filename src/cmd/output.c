@@ -8,10 +8,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/mem.h"
+#include "util/size.h"
 
 #define MAX_BARS 8
 
@@ -33,26 +34,6 @@ struct sink {
 };
 
 static struct sink the_sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void human_bytes(char *out, size_t n, double v)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
 
 static void end_bar(struct sink *s)
 {
@@ -78,9 +59,9 @@ static void draw_one(const struct bar *b, bool finished)
 	int pct = b->total ? (int)(b->done * 100 / b->total) : 0;
 	char bar[21];
 
-	human_bytes(done, sizeof(done), (double)b->done);
-	human_bytes(total, sizeof(total), (double)b->total);
-	human_bytes(rate, sizeof(rate), b->rate);
+	vl_human_bytes(done, sizeof(done), (double)b->done, VL_SIZE_IEC);
+	vl_human_bytes(total, sizeof(total), (double)b->total, VL_SIZE_IEC);
+	vl_human_bytes(rate, sizeof(rate), b->rate, VL_SIZE_IEC);
 	eta_of(eta, sizeof(eta), b->done, b->total, finished ? 0 : b->rate);
 	memset(bar, ' ', 20);
 	bar[20] = '\0';
@@ -112,7 +93,7 @@ static void draw_many(const struct sink *s, size_t nused)
 		else
 			fprintf(stderr, " %s", b->subject);
 	}
-	human_bytes(r, sizeof(r), rate);
+	vl_human_bytes(r, sizeof(r), rate, VL_SIZE_IEC);
 	eta_of(eta, sizeof(eta), done, total, rate);
 	fprintf(stderr, ", %s/s%s\033[K", r, eta);
 }
@@ -139,7 +120,7 @@ static void progress(struct sink *s, const struct vl_event *ev)
 {
 	char done[32], total[32], rate[32], eta[32];
 	bool finished = ev->total && ev->done >= ev->total;
-	double t = now();
+	double t = vl_now_mono();
 
 	if (s->tty) {
 		struct bar *b = bar_for(s, ev->subject ? ev->subject : "");
@@ -169,9 +150,9 @@ static void progress(struct sink *s, const struct vl_event *ev)
 	if (!finished && t - s->last_plain < 5)
 		return;
 	s->last_plain = t;
-	human_bytes(done, sizeof(done), (double)ev->done);
-	human_bytes(total, sizeof(total), (double)ev->total);
-	human_bytes(rate, sizeof(rate), ev->rate);
+	vl_human_bytes(done, sizeof(done), (double)ev->done, VL_SIZE_IEC);
+	vl_human_bytes(total, sizeof(total), (double)ev->total, VL_SIZE_IEC);
+	vl_human_bytes(rate, sizeof(rate), ev->rate, VL_SIZE_IEC);
 	eta_of(eta, sizeof(eta), ev->done, ev->total, finished ? 0 : ev->rate);
 	if (ev->total)
 		fprintf(stderr, "%s: %s %s of %s (%d%%) %s/s%s\n", ev->subject ? ev->subject : "",

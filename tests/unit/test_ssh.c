@@ -24,6 +24,7 @@
 #include "fixture.h"
 #include "ssh.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -210,13 +211,6 @@ static int run_local(char *const argv[], char **out)
 
 	*out = vl_test_run(argv, true, &status);
 	return status;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void test_keygen(void **state)
@@ -432,10 +426,10 @@ static void test_wrong_host_key(void **state)
 	assert_int_equal(access(p(3, "ran"), F_OK), -1);
 
 	/* wait_ready does not retry a mismatch */
-	double t0 = now_s();
+	double t0 = vl_now_mono();
 	assert_int_equal(vl_ssh_wait_ready(&t, 20, NULL, &err), -1);
 	assert_int_equal(err.code, VL_E_SSH);
-	assert_true(now_s() - t0 < 3);
+	assert_true(vl_now_mono() - t0 < 3);
 
 	/* nor an unknown client key: that one is retried (user not there yet) */
 	t = target();
@@ -454,17 +448,17 @@ static void test_wait_ready(void **state)
 
 	/* nothing listens: times out within the given time */
 	t.port = free_port();
-	double t0 = now_s();
+	double t0 = vl_now_mono();
 	assert_int_equal(vl_ssh_wait_ready(&t, 2, NULL, &err), -1);
-	double took = now_s() - t0;
+	double took = vl_now_mono() - t0;
 	assert_int_equal(err.code, VL_E_TIMEOUT);
 	assert_true(took >= 1.9 && took < 3.0);
 
 	/* sshd comes up 1.5 s later: ready soon after */
 	pid_t late = start_sshd(t.port, 1500, 0);
-	t0 = now_s();
+	t0 = vl_now_mono();
 	assert_int_equal(vl_ssh_wait_ready(&t, 15, NULL, &err), 0);
-	took = now_s() - t0;
+	took = vl_now_mono() - t0;
 	stop(late);
 	assert_true(took >= 1.4 && took < 5.0);
 }

@@ -1,20 +1,28 @@
-/* Unit tests for src/util: strings, suggestions, buffers, JSON, IPv4. */
+/* Unit tests for src/util: strings, suggestions, buffers, JSON, IPv4, whole
+ * files, the monotonic clock, human sizes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/sha256.h"
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/ipv4.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/size.h"
 #include "util/str.h"
 
 static void test_suggest(void **state)
@@ -132,6 +140,171 @@ static void test_sha256(void **state)
 	assert_int_equal(err.code, VL_E_IO);
 }
 
+static void test_file_read(void **state)
+{
+	char dir[] = "/tmp/vmlab-test-file-XXXXXX";
+	struct vl_err err = VL_ERR_INIT;
+	char *text = (char *)"x";
+	size_t len = 7;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	VL_AUTOFREE char *path = NULL;
+	assert_true(asprintf(&path, "%s/f", dir) > 0);
+
+	/* missing: NOTFOUND with errno, outputs cleared */
+	assert_int_equal(vl_file_read(path, 100, &text, &len, &err), -1);
+	assert_int_equal(err.code, VL_E_NOTFOUND);
+	assert_int_equal(err.sys_errno, ENOENT);
+	assert_null(text);
+	assert_int_equal(len, 0);
+
+	/* empty file: "" not NULL */
+	assert_int_equal(vl_file_write_atomic(path, "", 0, 0644, &err), 0);
+	assert_int_equal(vl_file_read(path, 100, &text, &len, &err), 0);
+	assert_string_equal(text, "");
+	assert_int_equal(len, 0);
+	free(text);
+
+	/* embedded NUL counts; exactly max is fine, one more is not */
+	assert_int_equal(vl_file_write_atomic(path, "ab\0cd", 5, 0644, &err), 0);
+	assert_int_equal(vl_file_read(path, 5, &text, &len, &err), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(text, "ab\0cd", 6);
+	free(text);
+	vl_err_clear(&err);
+	assert_int_equal(vl_file_read(path, 4, &text, &len, &err), -1);
+	assert_int_equal(err.code, VL_E_IO);
+	assert_int_equal(err.sys_errno, 0);
+	assert_non_null(strstr(err.msg, "larger than 4 bytes"));
+	assert_null(text);
+
+	/* a file larger than one read chunk, unbounded */
+	VL_AUTOFREE char *big = vl_malloc(10000);
+	for (size_t i = 0; i < 10000; i++)
+		big[i] = (char)('a' + i % 26);
+	assert_int_equal(vl_file_write_atomic(path, big, 10000, 0644, &err), 0);
+	assert_int_equal(vl_file_read(path, SIZE_MAX, &text, &len, &err), 0);
+	assert_int_equal(len, 10000);
+	assert_memory_equal(text, big, 10000);
+	assert_int_equal(text[10000], '\0');
+	free(text);
+
+	/* a directory */
+	assert_int_equal(vl_file_read(dir, 100, &text, &len, &err), -1);
+	assert_int_equal(err.code, VL_E_IO);
+	assert_int_equal(err.sys_errno, EISDIR);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_file_write(void **state)
+{
+	char dir[] = "/tmp/vmlab-test-file-XXXXXX";
+	struct vl_err err = VL_ERR_INIT;
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	VL_AUTOFREE char *path = NULL;
+	assert_true(asprintf(&path, "%s/f", dir) > 0);
+
+	/* the mode is the one asked for, whatever the umask */
+	mode_t old = umask(077);
+	assert_int_equal(vl_file_write_atomic(path, "one\n", 4, 0644, &err), 0);
+	umask(old);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	/* replaces */
+	assert_int_equal(vl_file_write_atomic(path, "two\n", 4, 0600, &err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(vl_file_read(path, 100, &text, &len, &err), 0);
+	assert_string_equal(text, "two\n");
+	free(text);
+
+	/* write_new refuses an existing file and keeps it */
+	assert_int_equal(vl_file_write_new(path, "three\n", 6, 0600, &err), -1);
+	assert_int_equal(err.code, VL_E_EXISTS);
+	assert_int_equal(vl_file_read(path, 100, &text, &len, &err), 0);
+	assert_string_equal(text, "two\n");
+	free(text);
+	unlink(path);
+	assert_int_equal(vl_file_write_new(path, "three\n", 6, 0600, &err), 0);
+	assert_int_equal(vl_file_read(path, 100, &text, &len, &err), 0);
+	assert_string_equal(text, "three\n");
+	free(text);
+	unlink(path);
+
+	/* into a missing directory: an error, no file */
+	VL_AUTOFREE char *bad = NULL;
+	assert_true(asprintf(&bad, "%s/no/f", dir) > 0);
+	assert_int_equal(vl_file_write_atomic(bad, "x", 1, 0644, &err), -1);
+	assert_int_equal(err.code, VL_E_IO);
+	assert_int_equal(err.sys_errno, ENOENT);
+
+	/* no temporary files left behind */
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_clock(void **state)
+{
+	(void)state;
+	double a = vl_now_mono();
+	int64_t ma = vl_now_mono_ms();
+	struct timespec ts = { 0, 20 * 1000000 };
+	nanosleep(&ts, NULL);
+	double b = vl_now_mono();
+	int64_t mb = vl_now_mono_ms();
+	assert_true(b - a >= 0.019);
+	assert_true(b - a < 5);
+	assert_true(mb - ma >= 19);
+	assert_true(ma >= (int64_t)(a * 1000) - 1 && ma <= (int64_t)(b * 1000) + 1);
+}
+
+static void test_human_bytes(void **state)
+{
+	char s[32];
+	(void)state;
+
+	vl_human_bytes(s, sizeof(s), 0, VL_SIZE_IEC);
+	assert_string_equal(s, "0 B");
+	vl_human_bytes(s, sizeof(s), 1023, VL_SIZE_IEC);
+	assert_string_equal(s, "1023 B");
+	vl_human_bytes(s, sizeof(s), 1024, VL_SIZE_IEC);
+	assert_string_equal(s, "1.0 KiB");
+	vl_human_bytes(s, sizeof(s), 1.5 * 1024 * 1024 * 1024, VL_SIZE_IEC);
+	assert_string_equal(s, "1.5 GiB");
+	vl_human_bytes(s, sizeof(s), 2048.0 * 1024 * 1024 * 1024 * 1024, VL_SIZE_IEC);
+	assert_string_equal(s, "2048.0 TiB");
+	vl_human_bytes(s, sizeof(s), 80.4 * 1024 * 1024, VL_SIZE_IEC);
+	assert_string_equal(s, "80.4 MiB");
+
+	vl_human_bytes(s, sizeof(s), 512, VL_SIZE_SHORT);
+	assert_string_equal(s, "512B");
+	vl_human_bytes(s, sizeof(s), 3 * 1024 * 1024, VL_SIZE_SHORT);
+	assert_string_equal(s, "3.0M");
+	vl_human_bytes(s, sizeof(s), 2361393152.0, VL_SIZE_SHORT);
+	assert_string_equal(s, "2.2G");
+
+	vl_human_bytes_exact(s, sizeof(s), 2147483648ull);
+	assert_string_equal(s, "2 GiB");
+	vl_human_bytes_exact(s, sizeof(s), 1610612736ull);
+	assert_string_equal(s, "1.5 GiB");
+	vl_human_bytes_exact(s, sizeof(s), 1000);
+	assert_string_equal(s, "1000 B");
+	vl_human_bytes_exact(s, sizeof(s), 1ull << 50);
+	assert_string_equal(s, "1 PiB");
+	vl_human_bytes_exact(s, sizeof(s), 1025);
+	assert_string_equal(s, "1.0 KiB");
+
+	/* truncated, still terminated */
+	vl_human_bytes(s, 4, 1.5 * 1024 * 1024 * 1024, VL_SIZE_IEC);
+	assert_string_equal(s, "1.5");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +312,8 @@ int main(void)
 		cmocka_unit_test(test_suggest), cmocka_unit_test(test_names),
 		cmocka_unit_test(test_buf), cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_ipv4), cmocka_unit_test(test_err),
+		cmocka_unit_test(test_file_read), cmocka_unit_test(test_file_write),
+		cmocka_unit_test(test_clock), cmocka_unit_test(test_human_bytes),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
