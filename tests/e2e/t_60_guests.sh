@@ -72,6 +72,16 @@ for vm in ifup resolv netplan; do
 	case "$out" in *running*) bad "$vm: cloud-init still running after up" ;; esac
 done
 
+# a real cloud image set up as cloud-init does it: the lab user, its key, passwordless sudo,
+# the hostname, and the host key vmlab injected (pinned)
+out=$(cd "$p" && vmlab ssh resolv -- sh -c 'id -un; hostname; sudo -n true && echo sudo-ok' 2>&1)
+check_eq "cloud-init: user, hostname, sudo" "dev
+resolv
+sudo-ok" "$out"
+fp_inj=$(ssh-keygen -lf "$p/.vmlab/hostkeys/resolv_ed25519.pub" | awk '{print $2}')
+fp_srv=$(cd "$p" && vmlab ssh resolv -- sudo -n ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $2}')
+check_eq "cloud-init: the guest's host key is the injected one" "$fp_inj" "$fp_srv"
+
 # names: each VM looks up the next one, short and VM.LAB
 first=${vms%% *}
 plan=$(cd "$p" && vmlab plan --json)
