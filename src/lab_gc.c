@@ -24,7 +24,15 @@ struct found {
 	char *machine, *user;    /* this owner */
 	char **others;           /* lab ids of other owners (their volumes are theirs too) */
 	size_t n_others;
+	char **busy;             /* lab ids of projects a vmlab command is working on */
+	size_t n_busy;
 };
+
+static void remember(char ***ids, size_t *n, const char *id)
+{
+	*ids = vl_realloc(*ids, (*n + 1) * sizeof(char *));
+	(*ids)[(*n)++] = vl_strdup(id);
+}
 
 /* Another owner's object: counted, its lab id remembered for its volumes. */
 static bool other_owner(struct found *f, const struct vl_meta *m)
@@ -32,16 +40,16 @@ static bool other_owner(struct found *f, const struct vl_meta *m)
 	if (!vl_owner_other(m->owner_machine, m->owner_user, f->machine, f->user))
 		return false;
 	f->skipped++;
-	f->others = vl_realloc(f->others, (f->n_others + 1) * sizeof(char *));
-	f->others[f->n_others++] = vl_strdup(m->id);
+	remember(&f->others, &f->n_others, m->id);
 	return true;
 }
 
-static bool volume_of_other(const struct found *f, const char *vol)
+/* Whether vol is vmlab-<id>-... for one of the lab ids. */
+static bool volume_of(char *const *ids, size_t n, const char *vol)
 {
-	for (size_t i = 0; i < f->n_others; i++) {
-		size_t len = strlen(f->others[i]);
-		if (strncmp(vol, "vmlab-", 6) == 0 && strncmp(vol + 6, f->others[i], len) == 0 &&
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(ids[i]);
+		if (strncmp(vol, "vmlab-", 6) == 0 && strncmp(vol + 6, ids[i], len) == 0 &&
 		    vol[6 + len] == '-')
 			return true;
 	}
@@ -94,6 +102,17 @@ static bool project_busy(const char *dir)
 	}
 	vl_buf_release(&p);
 	return busy;
+}
+
+/* A busy project's lab: left alone, its lab id remembered for its volumes
+ * (an up makes the network, then each VM's volumes, then its domain: until
+ * then the volumes have no domain, and they are not a crash's leftovers). */
+static bool busy_lab(struct found *f, const struct vl_meta *m)
+{
+	if (!project_busy(m->project))
+		return false;
+	remember(&f->busy, &f->n_busy, m->id);
+	return true;
 }
 
 static bool has_domain(const struct vl_virt_dom *doms, size_t n, const char *name, size_t len)
@@ -158,7 +177,7 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 			goto out;
 		if (!vl_meta_parse(xml, &m))
 			continue;
-		if (other_owner(f, &m) || project_busy(m.project)) {
+		if (other_owner(f, &m) || busy_lab(f, &m)) {
 			vl_meta_release(&m);
 			continue;
 		}
@@ -177,7 +196,9 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 		size_t len = strlen(vols[i]);
 		if (vl_plan_is_base_volume(vols[i]))
 			continue; /* shared by labs: `vmlab image prune` removes unused ones */
-		if (volume_of_other(f, vols[i])) {
+		if (volume_of(f->busy, f->n_busy, vols[i]))
+			continue; /* maybe an up between volumes and domain */
+		if (volume_of(f->others, f->n_others, vols[i])) {
 			f->skipped++;
 			continue;
 		}
@@ -207,6 +228,9 @@ static void found_release(struct found *f)
 	for (size_t i = 0; i < f->n_others; i++)
 		free(f->others[i]);
 	free(f->others);
+	for (size_t i = 0; i < f->n_busy; i++)
+		free(f->busy[i]);
+	free(f->busy);
 }
 
 int vl_lab_gc(struct vl_ctx *ctx, bool dry_run, struct vl_gc_item **items, size_t *n,

@@ -602,10 +602,11 @@ static void test_gc(void **state)
 	theirs.plan.owner_machine = vl_strdup("etest-another-machine");
 	define_network(&theirs);
 	define_vm(&theirs, "box", VM_RUNNING, false);
-	/* busy: vmlab.ini removed while a vmlab command holds the lab's lock */
+	/* busy: vmlab.ini removed while a vmlab command holds the lab's lock,
+	 * an up half-way: network and box's volumes made, its domain not yet */
 	lab_box(&busy, w, "busy");
 	define_network(&busy);
-	define_vm(&busy, "box", VM_SHUTOFF, false);
+	define_volumes(&busy, "box");
 
 	VL_AUTOFREE char *gone_dir = vl_strdup(gone.dir);
 	vl_test_rmdir(vl_strdup(gone.dir));
@@ -649,17 +650,19 @@ static void test_gc(void **state)
 	assert_int_equal(dom_state(&theirs, "box"), VL_DOM_RUNNING);
 	assert_true(network_exists(&theirs, theirs.plan.network));
 	assert_true(volume_exists(&theirs, theirs.plan.vms[0].volume));
-	assert_int_equal(dom_state(&busy, "box"), VL_DOM_SHUTOFF);
 	assert_true(network_exists(&busy, busy.plan.network));
+	assert_true(volume_exists(&busy, busy.plan.vms[0].volume));
+	assert_true(volume_exists(&busy, busy.plan.vms[0].seed_volume));
 
 	/* The command on busy ends: now it is an orphan like any other. */
 	lab_close(&held);
 	OK(vl_lab_gc(&live.ctx, false, &items, &n, &skipped, &e_));
-	assert_int_equal(n, 2);
-	assert_true(gc_has(items, n, VL_GC_DOMAIN, busy.plan.vms[0].domain));
+	assert_int_equal(n, 3);
 	assert_true(gc_has(items, n, VL_GC_NETWORK, busy.plan.network));
+	assert_true(gc_has(items, n, VL_GC_VOLUME, busy.plan.vms[0].volume));
+	assert_true(gc_has(items, n, VL_GC_VOLUME, busy.plan.vms[0].seed_volume));
 	vl_gc_items_free(items, n);
-	assert_int_equal(dom_state(&busy, "box"), VL_DOM_MISSING);
+	assert_false(network_exists(&busy, busy.plan.network));
 	assert_false(volume_exists(&busy, busy.plan.vms[0].volume));
 
 	/* Collected: nothing more to find. */
