@@ -4,10 +4,21 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+bool vl_cancelled(const struct vl_events *evs)
+{
+	return evs && evs->cancel && atomic_load(evs->cancel);
+}
+
 void vl_event_emit(const struct vl_events *evs, const struct vl_event *ev)
 {
-	if (evs && evs->emit)
-		evs->emit(evs->ud, ev);
+	if (evs && evs->emit) {
+		struct vl_event e = *ev;
+		if (!e.lab)
+			e.lab = evs->lab;
+		if (!e.host)
+			e.host = evs->host;
+		evs->emit(evs->ud, &e);
+	}
 }
 
 static void emitv(const struct vl_events *evs, enum vl_event_kind kind, const char *subject,
@@ -19,7 +30,7 @@ static void emitv(const struct vl_events *evs, enum vl_event_kind kind, const ch
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	struct vl_event ev = { .kind = kind, .subject = subject, .msg = msg };
-	evs->emit(evs->ud, &ev);
+	vl_event_emit(evs, &ev);
 }
 
 void vl_event_info(const struct vl_events *evs, const char *subject, const char *fmt, ...)

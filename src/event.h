@@ -4,6 +4,8 @@
 #ifndef VL_EVENT_H
 #define VL_EVENT_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,12 +25,24 @@ struct vl_event {
 	double rate;           /* VL_EV_PROGRESS, units per second, 0 if unknown */
 	int stream;            /* VL_EV_OUTPUT: 1 stdout, 2 stderr */
 	size_t len;            /* VL_EV_OUTPUT: bytes in msg (may hold NULs) */
+	const char *lab;       /* lab id of the operation (from its vl_events), or NULL */
+	const char *host;      /* libvirt URI of the operation, or NULL */
 };
 
+/* An operation's link to whoever drives it: the sink its events go to, the
+ * lab and host they are about (copied into every event), and a cancel flag
+ * the driver may set from any thread or a signal handler. Every wait loop
+ * and transfer of the engine checks it (vl_cancelled) and gives up with
+ * VL_E_CANCELLED, leaving a state the next up or destroy converges from. */
 struct vl_events {
 	void (*emit)(void *ud, const struct vl_event *ev);
 	void *ud;
+	const char *lab, *host;  /* may be NULL */
+	atomic_bool *cancel;     /* may be NULL: not cancellable */
 };
+
+/* Whether the operation was asked to stop. */
+bool vl_cancelled(const struct vl_events *evs);
 
 void vl_event_emit(const struct vl_events *evs, const struct vl_event *ev);
 void vl_event_info(const struct vl_events *evs, const char *subject, const char *fmt, ...)

@@ -438,6 +438,24 @@ static void job_done(struct image_job *j, CURLcode rc)
 	image_job_close_files(j);
 }
 
+/* Stop every job that has not ended: a running download keeps what it has
+ * for the next pull to resume, as after a kill. */
+static void cancel_all(struct image_job *jobs, size_t n, CURLM *multi)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct image_job *j = &jobs[i];
+		if (j->state != IMAGE_JOB_LOCK && j->state != IMAGE_JOB_RUN)
+			continue;
+		if (j->state == IMAGE_JOB_RUN)
+			curl_multi_remove_handle(multi, j->h);
+		image_job_fail(j, VL_E_CANCELLED, "cancelled");
+		if (j->written > 0)
+			vl_event_info(j->evs, j->info->name, "kept %llu bytes in %s; pull again to resume",
+				      (unsigned long long)j->written, j->part);
+		image_job_close_files(j);
+	}
+}
+
 int image_fetch_run(struct image_job *jobs, size_t n, const struct vl_image_pull_opts *opts)
 {
 	CURLM *multi = curl_multi_init();
@@ -451,6 +469,10 @@ int image_fetch_run(struct image_job *jobs, size_t n, const struct vl_image_pull
 		CURLMsg *msg;
 		bool waiting = false;
 
+		if (n > 0 && vl_cancelled(jobs[0].evs)) {
+			cancel_all(jobs, n, multi);
+			break;
+		}
 		pending = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (jobs[i].state == IMAGE_JOB_LOCK)

@@ -114,6 +114,11 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 	if (vl_plan_build_opts(&lab->plan, &ctx->profile, &ctx->config, &popts, err) < 0)
 		goto out;
 	vl_owner_self(&lab->plan.owner_machine, &lab->plan.owner_user);
+	/* the operation's events are about this lab (until lab_close) */
+	if (!ctx->events.lab) {
+		ctx->events.lab = lab->plan.lab_id;
+		lab->named_events = true;
+	}
 	if ((flags & LAB_KEYS) && vl_keys_open(&lab->keys, ctx->profile.dir, err) < 0)
 		goto out;
 	if (select_vms(lab, sel, err) < 0)
@@ -145,6 +150,8 @@ int lab_replan(struct lab *lab, struct vl_err *err)
 	/* the same profile: the same VMs in the same order, so lab->chosen holds */
 	vl_plan_release(&lab->plan);
 	lab->plan = fresh;
+	if (lab->named_events)
+		lab->ctx->events.lab = lab->plan.lab_id;
 	return 0;
 }
 
@@ -173,6 +180,10 @@ int lab_alloc_lock(struct lab *lab, struct vl_lock *l, struct vl_err *err)
 
 void lab_close(struct lab *lab)
 {
+	if (lab->named_events && lab->ctx) {
+		lab->ctx->events.lab = NULL;
+		lab->named_events = false;
+	}
 	vl_plan_release(&lab->plan);
 	vl_keys_release(&lab->keys);
 	vl_lock_release(&lab->lock);
@@ -191,6 +202,8 @@ static int each_job(void *ud, size_t i, struct vl_err *err)
 {
 	struct each *e = ud;
 
+	if (vl_cancelled(&e->lab->ctx->events))
+		return vl_err_set(err, VL_E_CANCELLED, "cancelled");
 	return e->fn(e->lab, &e->lab->plan.vms[e->idx[i]], e->ud, err);
 }
 

@@ -95,6 +95,9 @@ static int wait_shutoff(struct lab *lab, const struct vl_plan_vm *vm, unsigned t
 	struct timespec nap = { 0, 250 * 1000 * 1000 };
 
 	for (unsigned waited = 0; waited < timeout_s * 4; waited++) {
+		if (vl_cancelled(&lab->ctx->events))
+			return vl_err_set(err, VL_E_CANCELLED, "%s: cancelled while waiting for it to "
+					  "shut down", vm->name);
 		enum vl_vm_state s = lab_vm_state(lab, vm, err);
 		if (err->code != VL_OK)
 			return -1;

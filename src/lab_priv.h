@@ -23,6 +23,7 @@ struct lab {
 	struct vl_keys keys;
 	struct vl_lock lock;
 	bool *chosen;        /* plan.n_vms flags: VMs the command acts on */
+	bool named_events;   /* lab_open set ctx->events.lab to this lab's id */
 };
 
 enum lab_open_flags {

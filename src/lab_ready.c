@@ -63,16 +63,19 @@ static void lease_hint(struct lab *lab, const struct vl_plan_vm *vm, struct vl_b
 	vl_virt_lease_list_free(l, n);
 }
 
+/* The first login is kept in *keep (may be NULL): the cloud-init probe runs
+ * on it, which spares a second handshake (about 1.4 s on a TCG guest). */
 static int wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, unsigned timeout, double *took,
-		    struct vl_err *err)
+		    struct vl_ssh **keep, struct vl_err *err)
 {
 	VL_AUTOFREE char *host_pub = NULL;
 	struct vl_ssh_target t;
+	struct vl_ssh *s = NULL;
 	double t0 = vl_now_mono();
 
 	lab_ssh_target(lab, vm, &t, &host_pub);
 	vl_event_info(&lab->ctx->events, vm->name, "waiting for ssh on %s", vm->ip_str);
-	if (vl_ssh_wait_ready(&t, timeout, &lab->ctx->events, err) < 0) {
+	if (vl_ssh_connect_retry(&t, timeout, &lab->ctx->events, &s, err) < 0) {
 		if (err->code == VL_E_TIMEOUT) {
 			struct vl_buf msg = VL_BUF_INIT;
 			vl_buf_printf(&msg, "no SSH answer from %s within %u s", vm->ip_str, timeout);
@@ -84,6 +87,10 @@ static int wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, unsigned timeo
 		return -1;
 	}
 	*took = vl_now_mono() - t0;
+	if (keep)
+		*keep = s;
+	else
+		vl_ssh_free(s);
 	return 0;
 }
 
@@ -92,7 +99,7 @@ int lab_wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct 
 	double took = 0;
 	(void)ud;
 
-	if (wait_ssh(lab, vm, lab->ctx->config.boot_timeout, &took, err) < 0)
+	if (wait_ssh(lab, vm, lab->ctx->config.boot_timeout, &took, NULL, err) < 0)
 		return -1;
 	vl_event_info(&lab->ctx->events, vm->name, "ready: ssh %s@%s (%.1f s)", lab->plan.user,
 		      vm->ip_str, took);
@@ -104,7 +111,7 @@ int lab_wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct 
  * retry_s has passed), 1 when the session broke off mid-way (a guest whose
  * sshd restart also ends sessions: try again), 0 with *out. */
 static int probe(struct lab *lab, const struct vl_plan_vm *vm, unsigned wait_s, unsigned retry_s,
-		 char **out, struct vl_err *err)
+		 struct vl_ssh **have, char **out, struct vl_err *err)
 {
 	VL_AUTOFREE char *host_pub = NULL, *script = vl_ci_probe_script(wait_s);
 	const char *argv[] = { "sh", "-c", script };
@@ -118,7 +125,9 @@ static int probe(struct lab *lab, const struct vl_plan_vm *vm, unsigned wait_s, 
 
 	lab_ssh_target(lab, vm, &t, &host_pub);
 	t.retry_timeout = retry_s;
-	if (vl_ssh_connect(&t, &s, err) < 0)
+	if (*have)
+		s = vl_steal(have);   /* the login that found SSH ready */
+	else if (vl_ssh_connect(&t, &s, err) < 0)
 		return -1;
 	fd = memfd_create("vmlab-ci-probe", MFD_CLOEXEC);
 	if (fd < 0) {
@@ -149,6 +158,11 @@ static int probe(struct lab *lab, const struct vl_plan_vm *vm, unsigned wait_s, 
 	return 0;
 }
 
+static void ssh_freep(struct vl_ssh **s)
+{
+	vl_ssh_free(*s);
+}
+
 static void describe_errors(const struct vl_ci_status *ci, struct vl_buf *b)
 {
 	for (size_t i = 0; i < ci->n_errors; i++)
@@ -169,7 +183,8 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 	enum vl_ready decision = VL_READY_WAIT;
 	bool announced = false;
 
-	if (wait_ssh(lab, vm, timeout, &r->ssh_s, err) < 0)
+	__attribute__((cleanup(ssh_freep))) struct vl_ssh *first = NULL;
+	if (wait_ssh(lab, vm, timeout, &r->ssh_s, &first, err) < 0)
 		return -1;
 	/* one budget for the whole boot: SSH, then cloud-init */
 	deadline = t0 + timeout;
@@ -177,6 +192,9 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 	while (decision == VL_READY_WAIT) {
 		VL_AUTOFREE char *text = NULL;
 		double left = deadline - vl_now_mono();
+		if (vl_cancelled(evs))
+			return vl_err_set(err, VL_E_CANCELLED, "%s: cancelled while waiting for cloud-init",
+					  vm->name);
 		if (left <= 0) {
 			struct vl_buf msg = VL_BUF_INIT;
 			vl_buf_printf(&msg, "cloud-init on %s has not finished within %u s (state: %s)",
@@ -188,7 +206,7 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 		}
 		unsigned wait_s = left > PROBE_WAIT_S ? PROBE_WAIT_S : (unsigned)left;
 		/* a refused or reset connection (cloud-init restarting sshd) is retried */
-		int pr = probe(lab, vm, wait_s, (unsigned)left + 1, &text, err);
+		int pr = probe(lab, vm, wait_s, (unsigned)left + 1, &first, &text, err);
 		if (pr < 0)
 			return -1;
 		if (pr > 0) {

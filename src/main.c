@@ -1,6 +1,8 @@
 /* vmlab's entry point: global options, then the dispatcher. The only place
  * (with the dispatcher) that turns an error into a message and exit status. */
 #include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,31 @@ static int usage_error(const char *msg)
 {
 	fprintf(stderr, "vmlab: %s\nusage: %s\n", msg, VL_GLOBAL_USAGE);
 	return 2;
+}
+
+/* Ctrl-C (or SIGTERM) asks the running operation to stop: every wait and
+ * transfer of the engine checks the flag and gives up cleanly, leaving what
+ * the next up or destroy converges from. A second one ends vmlab at once. */
+static atomic_bool cancel_requested;
+
+static void on_stop_signal(int sig)
+{
+	static const char msg[] = "\nvmlab: stopping (again to quit at once)\n";
+	ssize_t w;
+
+	(void)sig;
+	atomic_store(&cancel_requested, true);
+	w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)w;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 static void ctx_release(struct vl_ctx *ctx)
@@ -93,6 +120,8 @@ int main(int argc, char **argv)
 	ctx.tty_out = isatty(STDOUT_FILENO);
 	ctx.tty_err = isatty(STDERR_FILENO);
 	vl_out_init(&ctx);
+	ctx.events.cancel = &cancel_requested;
+	catch_stop_signals();
 
 	rc = vl_cmd_dispatch(&ctx, argc - i, argv + i, &err);
 	if (rc < 0) {

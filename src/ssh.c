@@ -35,6 +35,7 @@
 struct vl_ssh {
 	ssh_session sess;
 	char where[300];  /* "web-1 (10.77.3.10)" for messages */
+	const struct vl_events *evs;  /* the operation's (cancel flag), may be NULL */
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -335,6 +336,7 @@ static enum attempt attempt(const struct vl_ssh_target *t, long timeout_ms, stru
 		       ATTEMPT_FATAL;
 
 	s = vl_calloc(1, sizeof(*s));
+	s->evs = t->evs;
 	describe(t, s->where, sizeof(s->where));
 	s->sess = ssh_new();
 	if (!s->sess)
@@ -436,6 +438,8 @@ int vl_ssh_connect_retry(const struct vl_ssh_target *t, unsigned timeout_s,
 
 	describe(t, where, sizeof(where));
 	for (;;) {
+		if (vl_cancelled(evs))
+			return vl_err_set(err, VL_E_CANCELLED, "%s: cancelled while waiting for SSH", where);
 		struct vl_ssh *s = NULL;
 		int64_t left = deadline - vl_now_mono_ms();
 		if (left <= 0)
@@ -568,6 +572,9 @@ static int pump(struct pump *p, struct vl_err *err)
 
 	for (;;) {
 		bool busy = false;
+		/* the remote command is left to the closing channel (SIGHUP) */
+		if (vl_cancelled(p->s->evs))
+			return vl_err_set(err, VL_E_CANCELLED, "%s: cancelled", p->s->where);
 		for (int st = 0; st < 2; st++) {
 			if (eof[st])
 				continue;

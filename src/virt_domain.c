@@ -339,6 +339,9 @@ int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_s
 			return -1;
 		if (s == want)
 			return 0;
+		if (vl_cancelled(v->evs))
+			return vl_err_set(err, VL_E_CANCELLED, "domain %s: cancelled while waiting for %s",
+					  name, vl_dom_state_name(want));
 		if ((uint64_t)vl_now_mono_ms() >= deadline)
 			return vl_err_set(err, VL_E_TIMEOUT, "domain %s: still %s after %.1f s (waiting for %s)",
 					  name, vl_dom_state_name(s), timeout_ms / 1000.0,

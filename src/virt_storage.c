@@ -233,6 +233,10 @@ static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64
 		return -1;
 	}
 	while (done < size) {
+		if (vl_cancelled(v->evs)) {
+			vl_err_set(err, VL_E_CANCELLED, "%s: upload cancelled", what);
+			goto abort;
+		}
 		ssize_t r = read(fd, buf, chunk);
 
 		if (r < 0 && errno == EINTR)
@@ -338,6 +342,10 @@ int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *nam
 		return -1;
 	}
 	for (;;) {
+		if (vl_cancelled(v->evs)) {
+			vl_err_set(err, VL_E_CANCELLED, "%s: download cancelled", what);
+			goto abort;
+		}
 		int r = virStreamRecv(st, buf, chunk);
 
 		if (r == 0)

@@ -369,6 +369,7 @@ static int load_preconditions(struct vl_ctx *ctx, const struct vl_args *a, struc
 	}
 	if ((f & VL_CMD_NEEDS_LIBVIRT) && !ctx->virt) {
 		const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
+		ctx->events.host = uri;   /* events name the host they are about */
 		ctx->virt = vl_virt_open(uri, &ctx->events, err);
 		if (!ctx->virt)
 			return -1;

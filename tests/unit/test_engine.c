@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ struct world {
 struct sink {
 	pthread_mutex_t mu;
 	struct vl_buf log;
+	size_t unnamed;          /* INFO/WARN events without a lab */
 };
 
 static void sink_emit(void *ud, const struct vl_event *ev)
@@ -65,6 +67,8 @@ static void sink_emit(void *ud, const struct vl_event *ev)
 		return;
 	pthread_mutex_lock(&s->mu);
 	vl_buf_printf(&s->log, "%s %s: %s\n", kind, ev->subject ? ev->subject : "-", ev->msg);
+	if (!ev->lab)
+		s->unnamed++;   /* an event that does not say which lab it is about */
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -126,7 +130,7 @@ static void lab_new(struct lab_fx *l, struct world *w, const char *rel, const ch
 	l->dir = vl_buf_steal(&p);
 	pthread_mutex_init(&l->sink.mu, NULL);
 	l->ctx.project_dir = vl_strdup(l->dir);
-	l->ctx.events = (struct vl_events){ sink_emit, &l->sink };
+	l->ctx.events = (struct vl_events){ .emit = sink_emit, .ud = &l->sink };
 	OK(vl_config_load(&l->ctx.config, w->conf, &d, &e_));
 	OK(vl_profile_load(&l->ctx.profile, path, &d, &e_));
 	vl_diags_release(&d);
@@ -153,6 +157,16 @@ static bool events_have(struct lab_fx *l, const char *line)
 
 	pthread_mutex_lock(&l->sink.mu);
 	r = l->sink.log.s && strstr(l->sink.log.s, line);
+	pthread_mutex_unlock(&l->sink.mu);
+	return r;
+}
+
+static bool events_all_have_lab(struct lab_fx *l)
+{
+	bool r;
+
+	pthread_mutex_lock(&l->sink.mu);
+	r = l->sink.unnamed == 0 && l->sink.log.len > 0;
 	pthread_mutex_unlock(&l->sink.mu);
 	return r;
 }
@@ -734,6 +748,53 @@ static void test_lock_contention(void **state)
 	lab_free(&l);
 }
 
+/* Cancel during a wait: a halt waiting out a guest that ignores ACPI stops
+ * within a poll interval of the flag being set from another thread, with
+ * VL_E_CANCELLED, and the next halt converges. */
+static atomic_bool cancel_flag;
+
+static void *cancel_soon(void *arg)
+{
+	(void)arg;
+	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	atomic_store(&cancel_flag, true);
+	return NULL;
+}
+
+static void test_cancel_during_wait(void **state)
+{
+	struct world *w = *state;
+	struct lab_fx l;
+	struct vl_err err = VL_ERR_INIT;
+	pthread_t th;
+	double t0, took;
+
+	lab_new(&l, w, "main", ini_main);
+	define_network(&l);
+	define_vm(&l, "web-1", VM_RUNNING, true);   /* ignores ACPI shutdown */
+	l.ctx.config.halt_timeout = 60;
+	atomic_store(&cancel_flag, false);
+	l.ctx.events.cancel = &cancel_flag;
+	/* the connection reports through the same events (the CLI's case) */
+	pthread_create(&th, NULL, cancel_soon, NULL);
+	t0 = vl_now_mono();
+	assert_int_equal(vl_lab_halt(&l.ctx, NULL, &err), -1);
+	took = vl_now_mono() - t0;
+	pthread_join(th, NULL);
+	assert_int_equal(err.code, VL_E_CANCELLED);
+	assert_true(took < 5.0);   /* not the 60 s of the halt timeout */
+	assert_int_equal(dom_state(&l, "web-1"), VL_DOM_RUNNING);
+	/* not cancelled any more: the next halt converges (forced after 1 s) */
+	atomic_store(&cancel_flag, false);
+	l.ctx.config.halt_timeout = 1;
+	OK(vl_lab_halt(&l.ctx, NULL, &e_));
+	assert_int_equal(dom_state(&l, "web-1"), VL_DOM_SHUTOFF);
+	/* every event named the lab it was about */
+	assert_true(events_all_have_lab(&l));
+	lab_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -743,6 +804,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_undo_half_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_contention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_during_wait, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
