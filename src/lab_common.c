@@ -88,8 +88,8 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 	     struct vl_err *err)
 {
 	VL_AUTOFREE struct vl_subnet *used = NULL;
-	VL_AUTOFREE char *lab_id = NULL;
-	struct vl_buf net = VL_BUF_INIT, dir = VL_BUF_INIT;
+	VL_AUTOFREE char *lab_id = NULL, *net = NULL;
+	struct vl_buf dir = VL_BUF_INIT;
 	struct vl_subnet own;
 	bool have_own;
 	size_t n_used = 0;
@@ -107,8 +107,8 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 			goto out;
 	}
 	lab_id = vl_plan_lab_id(ctx->profile.name, ctx->profile.dir);
-	vl_buf_printf(&net, "vmlab-%s", lab_id);
-	if (gather_used_subnets(ctx->virt, net.s, &used, &n_used, &own, &have_own, err) < 0)
+	net = vl_name_network(lab_id);
+	if (gather_used_subnets(ctx->virt, net, &used, &n_used, &own, &have_own, err) < 0)
 		goto out;
 	struct vl_plan_opts popts = { used, n_used, have_own ? &own : NULL };
 	if (vl_plan_build_opts(&lab->plan, &ctx->profile, &ctx->config, &popts, err) < 0)
@@ -125,7 +125,6 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 		goto out;
 	rc = 0;
 out:
-	vl_buf_release(&net);
 	vl_buf_release(&dir);
 	if (rc < 0)
 		lab_close(lab);

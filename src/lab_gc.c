@@ -191,9 +191,9 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 		vl_meta_release(&m);
 	}
 	for (size_t i = 0; i < nv; i++) {
-		/* vmlab-<lab>-<vm>.qcow2 and vmlab-<lab>-<vm>-seed.iso belong to domain
-		 * vmlab-<lab>-<vm>; without it they are what a crash left */
-		size_t len = strlen(vols[i]);
+		/* a VM's disk and seed belong to its domain; without it they are what
+		 * a crash left */
+		VL_AUTOFREE char *dom = vl_name_volume_domain(vols[i]);
 		if (vl_plan_is_base_volume(vols[i]))
 			continue; /* shared by labs: `vmlab image prune` removes unused ones */
 		if (volume_of(f->busy, f->n_busy, vols[i]))
@@ -202,14 +202,10 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 			f->skipped++;
 			continue;
 		}
-		if (vl_str_endswith(vols[i], "-seed.iso"))
-			len -= strlen("-seed.iso");
-		else if (vl_str_endswith(vols[i], ".qcow2"))
-			len -= strlen(".qcow2");
-		else
+		if (!dom)
 			continue;
-		if (!has_domain(doms, nd, vols[i], len))
-			add(f, VL_GC_VOLUME, vols[i], "no domain %.*s", (int)len, vols[i]);
+		if (!has_domain(doms, nd, dom, strlen(dom)))
+			add(f, VL_GC_VOLUME, vols[i], "no domain %s", dom);
 	}
 	rc = 0;
 out:

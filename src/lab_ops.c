@@ -14,10 +14,7 @@
 
 static char *lab_prefix(const struct lab *lab)
 {
-	struct vl_buf b = VL_BUF_INIT;
-
-	vl_buf_printf(&b, "vmlab-%s-", lab->plan.lab_id);
-	return vl_buf_steal(&b);
+	return vl_name_domain(lab->plan.lab_id, "");
 }
 
 int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *err)
@@ -157,26 +154,16 @@ int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *er
 {
 	struct vl_virt *v = ctx->virt;
 	const char *pool = ctx->config.pool_name;
-	struct vl_buf vol = VL_BUF_INIT, log = VL_BUF_INIT;
-	int rc = -1;
+	VL_AUTOFREE char *disk = vl_name_disk(domain), *seed = vl_name_seed(domain);
+	VL_AUTOFREE char *log = NULL;
 
-	if (vl_virt_domain_destroy(v, domain, err) < 0 || vl_virt_domain_undefine(v, domain, err) < 0)
-		goto out;
-	vl_buf_printf(&vol, "%s.qcow2", domain);
-	if (vl_virt_volume_delete(v, pool, vol.s, err) < 0)
-		goto out;
-	vl_buf_truncate(&vol, 0);
-	vl_buf_printf(&vol, "%s-seed.iso", domain);
-	if (vl_virt_volume_delete(v, pool, vol.s, err) < 0)
-		goto out;
-	free(log.s);
-	log.s = lab_serial_log_for(ctx, domain);
-	unlink(log.s);
-	rc = 0;
-out:
-	vl_buf_release(&vol);
-	vl_buf_release(&log);
-	return rc;
+	if (vl_virt_domain_destroy(v, domain, err) < 0 || vl_virt_domain_undefine(v, domain, err) < 0 ||
+	    vl_virt_volume_delete(v, pool, disk, err) < 0 ||
+	    vl_virt_volume_delete(v, pool, seed, err) < 0)
+		return -1;
+	log = lab_serial_log_for(ctx, domain);
+	unlink(log);
+	return 0;
 }
 
 static int destroy_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)

@@ -329,11 +329,11 @@ static int expand_vms(struct vl_plan *plan, const struct vl_profile *p, struct v
 					return spec_err(err, s, "VM name %s is used twice (count expands "
 							"NAME into NAME-1..NAME-N)", vm->name);
 			vm->spec_name = vl_strdup(s->name);
-			vm->domain = fmt("vmlab-%s-%s", plan->lab_id, vm->name);
+			vm->domain = vl_name_domain(plan->lab_id, vm->name);
 			vm->hostname = vl_strdup(vm->name);
 			vm->fqdn = fmt("%s.%s", vm->name, plan->lab_name);
-			vm->volume = fmt("%s.qcow2", vm->domain);
-			vm->seed_volume = fmt("%s-seed.iso", vm->domain);
+			vm->volume = vl_name_disk(vm->domain);
+			vm->seed_volume = vl_name_seed(vm->domain);
 			vm->cpus = s->cpus;
 			vm->memory = s->memory;
 			vm->disk = s->disk;
@@ -407,7 +407,7 @@ int vl_plan_build_opts(struct vl_plan *plan, const struct vl_profile *p,
 		return vl_err_set(err, VL_E_FAIL, "plan: project directory must be absolute");
 	plan->lab_name = vl_plan_sanitize_name(p->name, VL_NAME_MAX);
 	plan->lab_id = vl_plan_lab_id(p->name, p->dir);
-	plan->network = fmt("vmlab-%s", plan->lab_id);
+	plan->network = vl_name_network(plan->lab_id);
 	/* Hash the lab id, not the path: the id already folds in the path, and
 	 * renaming a lab gives it a new bridge as well as a new network. */
 	sha256(plan->lab_id, strlen(plan->lab_id), md);
@@ -596,4 +596,40 @@ bool vl_plan_is_base_volume(const char *volume)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
 			return false;
 	return vl_streq(p, ".qcow2") || vl_streq(p, ".raw");
+}
+
+#define DISK_SUFFIX ".qcow2"
+#define SEED_SUFFIX "-seed.iso"
+
+char *vl_name_network(const char *lab_id)
+{
+	return fmt("vmlab-%s", lab_id);
+}
+
+char *vl_name_domain(const char *lab_id, const char *vm)
+{
+	return fmt("vmlab-%s-%s", lab_id, vm);
+}
+
+char *vl_name_disk(const char *domain)
+{
+	return fmt("%s" DISK_SUFFIX, domain);
+}
+
+char *vl_name_seed(const char *domain)
+{
+	return fmt("%s" SEED_SUFFIX, domain);
+}
+
+char *vl_name_volume_domain(const char *volume)
+{
+	size_t len = strlen(volume);
+
+	if (!vl_str_startswith(volume, "vmlab-") || vl_plan_is_base_volume(volume))
+		return NULL;
+	if (vl_str_endswith(volume, SEED_SUFFIX))
+		return vl_strndup(volume, len - strlen(SEED_SUFFIX));
+	if (vl_str_endswith(volume, DISK_SUFFIX))
+		return vl_strndup(volume, len - strlen(DISK_SUFFIX));
+	return NULL;
 }

@@ -88,6 +88,16 @@ int vl_plan_build_opts(struct vl_plan *plan, const struct vl_profile *p,
 		       const struct vl_config *cfg, const struct vl_plan_opts *opts,
 		       struct vl_err *err);
 void vl_plan_release(struct vl_plan *plan);
+/* The names of a lab's libvirt objects (docs/design.md "Names"), made here
+ * and nowhere else. Each returns a new string. vl_name_domain(id, "") is the
+ * prefix every domain of the lab starts with. */
+char *vl_name_network(const char *lab_id);                    /* vmlab-<id> */
+char *vl_name_domain(const char *lab_id, const char *vm);     /* vmlab-<id>-<vm> */
+char *vl_name_disk(const char *domain);                       /* <domain>.qcow2 */
+char *vl_name_seed(const char *domain);                       /* <domain>-seed.iso */
+/* The domain a VM's disk or seed volume belongs to; NULL for other names. */
+char *vl_name_volume_domain(const char *volume);
+
 /* Base images in a pool are named by the SHA-256 of the image file, so every
  * lab of every project shares one copy: "vmlab-base-<16 hex>.<qcow2|raw>".
  * Caller frees. */

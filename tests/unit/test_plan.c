@@ -561,10 +561,33 @@ static void test_base_volume(void **state)
 	assert_false(vl_plan_is_base_volume("vmlab-base-0123456789abcdef.iso"));
 }
 
+/* Object names are made in one place, and gc reads a volume's domain back. */
+static void test_names(void **state)
+{
+	VL_AUTOFREE char *net = vl_name_network("web-1234abcd");
+	VL_AUTOFREE char *dom = vl_name_domain("web-1234abcd", "db");
+	VL_AUTOFREE char *prefix = vl_name_domain("web-1234abcd", "");
+	VL_AUTOFREE char *disk = vl_name_disk(dom), *seed = vl_name_seed(dom);
+	VL_AUTOFREE char *d1 = vl_name_volume_domain(disk), *d2 = vl_name_volume_domain(seed);
+	(void)state;
+
+	assert_string_equal(net, "vmlab-web-1234abcd");
+	assert_string_equal(dom, "vmlab-web-1234abcd-db");
+	assert_string_equal(prefix, "vmlab-web-1234abcd-");
+	assert_string_equal(disk, "vmlab-web-1234abcd-db.qcow2");
+	assert_string_equal(seed, "vmlab-web-1234abcd-db-seed.iso");
+	assert_string_equal(d1, dom);
+	assert_string_equal(d2, dom);
+	assert_null(vl_name_volume_domain("vmlab-base-0123456789abcdef.qcow2"));
+	assert_null(vl_name_volume_domain("other-db.qcow2"));
+	assert_null(vl_name_volume_domain("vmlab-web-1234abcd-db.img"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base_volume),
+		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_lab_id),
 		cmocka_unit_test(test_sanitize_and_truncate),
 		cmocka_unit_test(test_full_plan),
