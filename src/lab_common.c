@@ -21,7 +21,13 @@
 #include "util/parallel.h"
 #include "util/str.h"
 
-static int gather_used_subnets(struct vl_virt *v, const char *own_network, struct vl_subnet **used,
+/* The subnets a new lab must not take: those of the libvirt host's networks
+ * (asked from libvirt, so it holds for a remote host too), the host's routes
+ * when the host is this machine, and those the host refused already (taken:
+ * libvirt checks its routes when a network starts, VL_E_EXISTS, and up then
+ * chooses again). */
+static int gather_used_subnets(struct vl_virt *v, const char *own_network,
+			       const struct vl_subnet *taken, size_t n_taken, struct vl_subnet **used,
 			       size_t *n_used, struct vl_subnet *own, bool *have_own,
 			       struct vl_err *err)
 {
@@ -32,11 +38,12 @@ static int gather_used_subnets(struct vl_virt *v, const char *own_network, struc
 	*have_own = false;
 	if (vl_virt_network_list(v, NULL, &nets, &n_nets, err) < 0)
 		return -1;
-	if (vl_hostroutes_read(NULL, &routes, &n_routes, err) < 0) {
+	/* this machine's routes are the host's only when the host is this machine */
+	if (vl_virt_is_local(v) && vl_hostroutes_read(NULL, &routes, &n_routes, err) < 0) {
 		vl_virt_net_list_free(nets, n_nets);
 		return -1;
 	}
-	*used = vl_calloc(n_nets + n_routes + 1, sizeof(**used));
+	*used = vl_calloc(n_nets + n_routes + n_taken + 1, sizeof(**used));
 	for (size_t i = 0; i < n_nets; i++) {
 		if (!nets[i].has_subnet)
 			continue;
@@ -53,6 +60,8 @@ static int gather_used_subnets(struct vl_virt *v, const char *own_network, struc
 			continue;
 		(*used)[n++] = routes[i];
 	}
+	for (size_t i = 0; i < n_taken; i++)
+		(*used)[n++] = taken[i];
 	*n_used = n;
 	vl_virt_net_list_free(nets, n_nets);
 	free(routes);
@@ -108,7 +117,7 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 	}
 	lab_id = vl_plan_lab_id(ctx->profile.name, ctx->profile.dir);
 	net = vl_name_network(lab_id);
-	if (gather_used_subnets(ctx->virt, net, &used, &n_used, &own, &have_own, err) < 0)
+	if (gather_used_subnets(ctx->virt, net, NULL, 0, &used, &n_used, &own, &have_own, err) < 0)
 		goto out;
 	struct vl_plan_opts popts = { used, n_used, have_own ? &own : NULL };
 	if (vl_plan_build_opts(&lab->plan, &ctx->profile, &ctx->config, &popts, err) < 0)
@@ -139,8 +148,8 @@ int lab_replan(struct lab *lab, struct vl_err *err)
 	bool have_own;
 	size_t n_used = 0;
 
-	if (gather_used_subnets(lab->ctx->virt, lab->plan.network, &used, &n_used, &own, &have_own,
-				err) < 0)
+	if (gather_used_subnets(lab->ctx->virt, lab->plan.network, lab->taken, lab->n_taken, &used,
+				&n_used, &own, &have_own, err) < 0)
 		return -1;
 	struct vl_plan_opts popts = { used, n_used, have_own ? &own : NULL };
 	if (vl_plan_build_opts(&fresh, &lab->ctx->profile, &lab->ctx->config, &popts, err) < 0)
@@ -186,6 +195,9 @@ void lab_close(struct lab *lab)
 	vl_plan_release(&lab->plan);
 	vl_keys_release(&lab->keys);
 	vl_lock_release(&lab->lock);
+	free(lab->taken);
+	lab->taken = NULL;
+	lab->n_taken = 0;
 	free(lab->chosen);
 	lab->chosen = NULL;
 }

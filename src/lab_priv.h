@@ -24,6 +24,8 @@ struct lab {
 	struct vl_lock lock;
 	bool *chosen;        /* plan.n_vms flags: VMs the command acts on */
 	bool named_events;   /* lab_open set ctx->events.lab to this lab's id */
+	struct vl_subnet *taken;  /* subnets the libvirt host refused (routed there) */
+	size_t n_taken;
 };
 
 enum lab_open_flags {

@@ -47,7 +47,8 @@ static int read_file(const char *path, char **out, struct vl_err *err)
 	return vl_err_sys(err, VL_E_IO, e.sys_errno, "cannot read %s", path);
 }
 
-/* auto: KVM when libvirt offers it and /dev/kvm opens; else TCG with a warning. */
+/* auto: KVM when the libvirt host offers it (its domain capabilities: this
+ * machine's /dev/kvm says nothing about a remote host); else TCG, warned. */
 static int resolve_accel(struct lab *lab, bool *kvm, struct vl_err *err)
 {
 	const struct vl_config *cfg = &lab->ctx->config;
@@ -66,7 +67,7 @@ static int resolve_accel(struct lab *lab, bool *kvm, struct vl_err *err)
 		*kvm = true;
 		return 0;
 	}
-	*kvm = offered && access("/dev/kvm", R_OK | W_OK) == 0;
+	*kvm = offered;
 	if (!*kvm)
 		vl_event_warn(&lab->ctx->events, NULL,
 			      "KVM is not available; using TCG software emulation (much slower)");
@@ -142,6 +143,29 @@ static int ensure_bases(struct lab *lab, struct up_state *st, struct vl_err *err
 			return -1;
 	}
 	return 0;
+}
+
+/* Under the allocation lock: plan against what libvirt has now and start the
+ * network. A new network the libvirt host refuses (it routes that subnet
+ * already, say a VPN there) is chosen again, up to 16 times; an existing
+ * one keeps its subnet, since its VMs' addresses depend on it. */
+static int choose_and_start_network(struct lab *lab, struct up_state *st, struct vl_err *err)
+{
+	for (int tries = 0;; tries++) {
+		bool exists, active;
+
+		if (lab_replan(lab, err) < 0 || lab_network_info(lab, &exists, &active, err) < 0)
+			return -1;
+		if (ensure_network(lab, st, err) == 0)
+			return 0;
+		if (err->code != VL_E_EXISTS || exists || tries == 15 || !lab->ctx->profile.subnet_auto)
+			return -1;
+		vl_event_info(&lab->ctx->events, NULL, "the libvirt host already routes %s: "
+			      "choosing another subnet", lab->plan.subnet_str);
+		lab->taken = vl_realloc(lab->taken, (lab->n_taken + 1) * sizeof(*lab->taken));
+		lab->taken[lab->n_taken++] = (struct vl_subnet){ lab->plan.subnet, lab->plan.prefix };
+		vl_err_clear(err);
+	}
 }
 
 static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
@@ -251,7 +275,8 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 		VL_AUTOFREE char *xml = vl_render_domain(&lab->plan, vm, &dopts, err);
 		if (!xml || vl_virt_domain_define(lab->ctx->virt, xml, NULL, err) < 0)
 			return -1;
-		unlink(log); /* a fresh VM starts a fresh console log */
+		if (vl_virt_is_local(lab->ctx->virt))
+			unlink(log); /* a fresh VM starts a fresh console log (on the host) */
 		s = VL_VM_SHUTOFF;
 	}
 	switch (s) {
@@ -384,8 +409,7 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	    ensure_bases(&lab, &st, err) < 0)
 		goto out;
 	t[3] = vl_now_mono();
-	if (lab_alloc_lock(&lab, &alloc, err) < 0 || lab_replan(&lab, err) < 0 ||
-	    ensure_network(&lab, &st, err) < 0)
+	if (lab_alloc_lock(&lab, &alloc, err) < 0 || choose_and_start_network(&lab, &st, err) < 0)
 		goto out;
 	vl_lock_release(&alloc);
 	t[4] = vl_now_mono();

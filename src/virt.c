@@ -275,3 +275,22 @@ int vl_virt_kvm_usable(struct vl_virt *v, bool *out, struct vl_err *err)
 	*out = virt_xbool(&x, NULL, "/capabilities/guest[os_type='hvm']/arch/domain[@type='kvm']");
 	return 0;
 }
+
+bool vl_virt_uri_is_local(const char *uri)
+{
+	const char *p = uri ? strstr(uri, "://") : NULL;
+
+	/* "qemu:///system", "qemu+unix:///system?socket=..": no server part */
+	if (!p)
+		return true;
+	return p[3] == '/' || strncmp(p + 3, "localhost/", 10) == 0;
+}
+
+bool vl_virt_is_local(struct vl_virt *v)
+{
+	char *uri = virConnectGetURI(v->conn);
+	bool local = vl_virt_uri_is_local(uri);
+
+	free(uri);
+	return local;
+}

@@ -31,6 +31,10 @@ struct vl_virt;
 /* Connect to uri (NULL: libvirt's default). Failure is VL_E_CONNECT. evs (may
  * be NULL) receives debug/progress events; it must outlive the handle. */
 struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struct vl_err *err);
+/* Whether the libvirt host is this machine (a URI without a server part, or
+ * localhost): only then may facts about the host be read from local files. */
+bool vl_virt_is_local(struct vl_virt *v);
+bool vl_virt_uri_is_local(const char *uri);
 void vl_virt_close(struct vl_virt *v);
 
 /* ---- host ---- */
@@ -64,7 +68,8 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
  * if not active. No autostart. A redefinition keeps the existing <uuid> when
  * xml has none; an active network keeps running on its old definition until
  * restarted. If the network was new and starting fails, the definition is
- * removed again so nothing half-made is left. */
+ * removed again so nothing half-made is left. VL_E_EXISTS when the libvirt
+ * host already routes the subnet (another interface there uses it). */
 int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err);
 /* Stop if active, then undefine. Idempotent: a missing network is success. */
 int vl_virt_network_destroy_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
@@ -75,7 +80,7 @@ int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_n
 			 size_t *n, struct vl_err *err);
 void vl_virt_net_list_free(struct vl_virt_net *list, size_t n);
 /* Every IPv4 subnet of every libvirt network (any name, active or not). The
- * engine merges these with vl_hostroutes_read(). */
+ * libvirt host's own routes are checked by libvirt when a network starts. */
 int vl_virt_used_subnets(struct vl_virt *v, struct vl_subnet **out, size_t *n, struct vl_err *err);
 
 struct vl_virt_lease {

@@ -72,6 +72,10 @@ int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_e
 		return 0;
 	if (virNetworkCreate(n) < 0) {
 		virt_err(err, "network %s: start", name);
+		/* the libvirt host found a route to this subnet already (its own
+		 * interfaces): the caller may choose another subnet */
+		if (err && strstr(err->msg, "already in use by interface"))
+			err->code = VL_E_EXISTS;
 		if (!existed)
 			virNetworkUndefine(n);
 		return -1;

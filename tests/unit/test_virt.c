@@ -655,6 +655,20 @@ static void test_events(void **state)
 
 /* ---- pure helpers ---- */
 
+/* Facts about the host come from local files only when the host is local. */
+static void test_uri_is_local(void **state)
+{
+	(void)state;
+	assert_true(vl_virt_uri_is_local("qemu:///system"));
+	assert_true(vl_virt_uri_is_local("qemu:///system?socket=/run/x/libvirt-sock"));
+	assert_true(vl_virt_uri_is_local("qemu+unix:///system?socket=/run/x/sock"));
+	assert_true(vl_virt_uri_is_local("test:///default"));
+	assert_true(vl_virt_uri_is_local("qemu+ssh://localhost/system"));
+	assert_false(vl_virt_uri_is_local("qemu+ssh://lab-host-3/system"));
+	assert_false(vl_virt_uri_is_local("qemu+tls://10.0.0.5/system"));
+	assert_false(vl_virt_uri_is_local("qemu+ssh://user@host:2222/system"));
+}
+
 static void test_hostroutes(void **state)
 {
 	static const char text[] =
@@ -779,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_domain), cmocka_unit_test(test_internal_snapshot_refused),
 		cmocka_unit_test(test_snapshots), cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_uri_is_local),
 		cmocka_unit_test(test_hostroutes),
 		cmocka_unit_test(test_tail),
 	};
