@@ -14,6 +14,14 @@
 #include "util/diag.h"
 #include "util/err.h"
 
+/* Once per process, before any thread or libvirt connection (main calls it
+ * first): libxml2 initialised (render.c and meta.c use it from worker
+ * threads) and libvirt's event implementation registered, which must happen
+ * before a connection opens for that connection to deliver events (the
+ * watch, below). Idempotent; registering the loop runs nothing: a watch
+ * starts the loop thread. */
+int vl_init(struct vl_err *err);
+
 /* VM selection: NULL/0 means every VM of the lab. Unknown names are an error. */
 struct vl_lab_sel {
 	char *const *names;

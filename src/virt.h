@@ -28,6 +28,13 @@
  */
 struct vl_virt;
 
+/* Process-wide, once, before any connection (vl_init() in lab.h calls it
+ * from main): libvirt initialised, its errors routed to vl_err only, and
+ * libvirt's default event implementation registered, so that connections
+ * opened later can deliver events once vl_virt_events_init() runs the loop.
+ * Idempotent and thread-safe; vl_virt_open() calls it too. */
+int vl_virt_init(struct vl_err *err);
+
 /* Connect to uri (NULL: libvirt's default). Failure is VL_E_CONNECT. evs (may
  * be NULL) receives debug/progress events; it must outlive the handle. */
 struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struct vl_err *err);

@@ -9,11 +9,9 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t loop_thread;
 static bool loop_running;
-static int loop_rc;
 static atomic_bool loop_quit;
 
 static void *loop_main(void *arg)
@@ -25,20 +23,12 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-static void loop_register(void)
-{
-	loop_rc = virEventRegisterDefaultImpl();
-}
-
 int vl_virt_events_init(struct vl_err *err)
 {
 	int r = 0;
 
-	virSetErrorFunc(NULL, virt_quiet_errors);
-	/* libvirt allows one registration per process, ever. */
-	pthread_once(&loop_once, loop_register);
-	if (loop_rc < 0)
-		return virt_err(err, "libvirt event loop");
+	if (vl_virt_init(err) < 0)
+		return -1;
 	pthread_mutex_lock(&loop_lock);
 	if (!loop_running) {
 		atomic_store(&loop_quit, false);
