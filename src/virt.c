@@ -243,6 +243,7 @@ void vl_virt_close(struct vl_virt *v)
 {
 	if (!v)
 		return;
+	virt_close_cb_remove(v);
 	virConnectClose(v->conn);
 	free(v);
 }

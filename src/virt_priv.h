@@ -19,6 +19,7 @@
 struct vl_virt {
 	virConnectPtr conn;
 	const struct vl_events *evs;
+	bool on_close;           /* a close callback is registered (vl_virt_on_close) */
 };
 
 /* Scope-bound release of libvirt handles. The free functions reset libvirt's
@@ -73,6 +74,11 @@ char *virt_xml_name(const char *xml, const char *expr);
 char *virt_xml_with_uuid(const char *xml, const char *uuid);
 /* Text made safe for element content or a double-quoted attribute. */
 char *virt_xml_escape(const char *s);
+
+/* ---- events (virt_events.c) ---- */
+
+/* Unregister the close callback, if any (vl_virt_close does, first). */
+void virt_close_cb_remove(struct vl_virt *v);
 
 /* ---- domains (virt_domain.c) ---- */
 
