@@ -293,7 +293,7 @@ typedef void (*vl_virt_dom_cb)(void *ud, const char *domain, enum vl_dom_state s
 /* Watch lifecycle changes of domains whose name starts with prefix (NULL:
  * all). *id is for vl_virt_unwatch(). ud_free (may be NULL) is called on ud
  * once libvirt can no longer call cb: after the unwatch or the close, when
- * a dispatch in flight has ended. */
+ * a dispatch in flight has ended (and at once when registering fails). */
 int vl_virt_watch_domains(struct vl_virt *v, const char *prefix, vl_virt_dom_cb cb, void *ud,
 			  void (*ud_free)(void *ud), int *id, struct vl_err *err);
 int vl_virt_unwatch(struct vl_virt *v, int id, struct vl_err *err);

@@ -247,29 +247,37 @@ static void close_cb(virConnectPtr conn, int reason, void *opaque)
 	w->close_cb(w->ud, r);
 }
 
+/* libvirt is given no free function: drivers without close callbacks (test:///)
+ * accept the registration and drop it, so the handle keeps it and frees it
+ * after unregistering. libvirt runs the callback under the lock that
+ * unregistering takes, so none is in flight when it is freed. */
 int vl_virt_on_close(struct vl_virt *v, vl_virt_close_cb cb, void *ud, void (*ud_free)(void *ud),
 		     struct vl_err *err)
 {
-	struct watch *w;
+	struct watch *w = watch_new(NULL, ud, ud_free);
 
-	if (v->on_close)
+	if (v->on_close) {
+		watch_free(w);
 		return vl_err_set(err, VL_E_FAIL, "libvirt connection: close callback already set");
-	w = watch_new(NULL, ud, ud_free);
+	}
 	w->close_cb = cb;
-	if (virConnectRegisterCloseCallback(v->conn, close_cb, w, watch_free) < 0) {
+	if (virConnectRegisterCloseCallback(v->conn, close_cb, w, NULL) < 0) {
 		virt_err(err, "libvirt connection: close callback");
 		watch_free(w);
 		return -1;
 	}
-	v->on_close = true;
+	v->on_close = w;
 	return 0;
 }
 
 void virt_close_cb_remove(struct vl_virt *v)
 {
-	if (v->on_close)
-		virConnectUnregisterCloseCallback(v->conn, close_cb);
-	v->on_close = false;
+	if (!v->on_close)
+		return;
+	/* Fails when the callback already ran (libvirt then forgot it): fine. */
+	virConnectUnregisterCloseCallback(v->conn, close_cb);
+	watch_free(v->on_close);
+	v->on_close = NULL;
 }
 
 const char *vl_virt_close_reason_name(enum vl_virt_close_reason r)

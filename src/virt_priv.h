@@ -19,7 +19,7 @@
 struct vl_virt {
 	virConnectPtr conn;
 	const struct vl_events *evs;
-	bool on_close;           /* a close callback is registered (vl_virt_on_close) */
+	void *on_close;          /* the close callback's registration (virt_events.c) */
 };
 
 /* Scope-bound release of libvirt handles. The free functions reset libvirt's
