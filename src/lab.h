@@ -14,12 +14,12 @@
 #include "util/diag.h"
 #include "util/err.h"
 
-/* Once per process, before any thread or libvirt connection (main calls it
- * first): libxml2 initialised (render.c and meta.c use it from worker
- * threads) and libvirt's event implementation registered, which must happen
- * before a connection opens for that connection to deliver events (the
- * watch, below). Idempotent; registering the loop runs nothing: a watch
- * starts the loop thread. */
+/* Once per process, before any other thread or libvirt connection (main
+ * calls it first): libxml2 initialised (render.c and meta.c use it from
+ * worker threads), and libvirt's event implementation registered and run on
+ * a thread of its own. Registering must come before a connection opens for
+ * that connection to deliver events (a watch, below) or answer the daemon's
+ * keepalives. Idempotent. */
 int vl_init(struct vl_err *err);
 
 /* VM selection: NULL/0 means every VM of the lab. Unknown names are an error. */

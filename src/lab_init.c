@@ -7,5 +7,5 @@
 int vl_init(struct vl_err *err)
 {
 	vl_xml_init();
-	return vl_virt_init(err);
+	return vl_virt_events_init(err);
 }

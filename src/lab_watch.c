@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,11 @@ static void wait_for(struct inbox *in, int64_t ms)
 static void *watch_main(void *arg)
 {
 	struct vl_watch *w = arg;
+	sigset_t all;
+
+	/* Signals are for the thread that drives the program. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
 	for (;;) {
 		struct vl_err err = VL_ERR_INIT;

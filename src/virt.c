@@ -194,23 +194,19 @@ char *virt_xml_escape(const char *s)
 
 /* ---- process-wide ---- */
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_rc;
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static int setup_rc;
 
-static void init_once_fn(void)
+static void setup_once_fn(void)
 {
 	virSetErrorFunc(NULL, virt_quiet_errors);
-	init_rc = virInitialize();
-	/* libvirt allows one event implementation per process, ever, and a
-	 * remote connection binds to it when it opens. */
-	if (init_rc == 0)
-		init_rc = virEventRegisterDefaultImpl();
+	setup_rc = virInitialize();
 }
 
-int vl_virt_init(struct vl_err *err)
+int virt_setup(struct vl_err *err)
 {
-	pthread_once(&init_once, init_once_fn);
-	if (init_rc < 0)
+	pthread_once(&setup_once, setup_once_fn);
+	if (setup_rc < 0)
 		return virt_err(err, "libvirt initialisation");
 	return 0;
 }
@@ -222,7 +218,7 @@ struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struc
 	struct vl_virt *v;
 	virConnectPtr conn;
 
-	if (vl_virt_init(err) < 0)
+	if (virt_setup(err) < 0)
 		return NULL;
 	conn = virConnectOpen(uri);
 	if (!conn) {

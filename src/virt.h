@@ -28,13 +28,6 @@
  */
 struct vl_virt;
 
-/* Process-wide, once, before any connection (vl_init() in lab.h calls it
- * from main): libvirt initialised, its errors routed to vl_err only, and
- * libvirt's default event implementation registered, so that connections
- * opened later can deliver events once vl_virt_events_init() runs the loop.
- * Idempotent and thread-safe; vl_virt_open() calls it too. */
-int vl_virt_init(struct vl_err *err);
-
 /* Connect to uri (NULL: libvirt's default). Failure is VL_E_CONNECT. evs (may
  * be NULL) receives debug/progress events; it must outlive the handle. */
 struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struct vl_err *err);
@@ -278,9 +271,13 @@ int vl_virt_snapshot_delete(struct vl_virt *v, const char *domain, const char *n
 
 /* ---- events (for the TUI) ---- */
 
-/* Run libvirt's event loop in a thread of its own. Process-wide and
- * idempotent; call it before vl_virt_open() of a connection that will watch
- * (libvirt binds a remote connection to the loop when it opens). */
+/* Register libvirt's default event implementation and run its loop in a
+ * thread of its own. Process-wide and idempotent; vl_init() (lab.h) calls it
+ * before any connection opens, because a remote connection binds to the
+ * loop when it opens: one opened earlier delivers no events and answers no
+ * keepalive. While registered, the loop must run: the daemon pings a
+ * connection that says it has a loop, and closes it after about 30 s
+ * without answers. */
 int vl_virt_events_init(struct vl_err *err);
 /* Stop and join the loop thread; after the watching connections are closed. */
 void vl_virt_events_shutdown(void);

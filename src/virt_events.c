@@ -5,12 +5,15 @@
 #include "virt_priv.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "util/mem.h"
 #include "util/str.h"
 
+static pthread_once_t impl_once = PTHREAD_ONCE_INIT;
+static int impl_rc;
 static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t loop_thread;
 static bool loop_running;
@@ -18,19 +21,33 @@ static atomic_bool loop_quit;
 
 static void *loop_main(void *arg)
 {
+	sigset_t all;
+
 	(void)arg;
+	/* Ctrl-C and SIGTERM are for the thread running the command. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&loop_quit))
 		if (virEventRunDefaultImpl() < 0)
 			break;
 	return NULL;
 }
 
+static void impl_register(void)
+{
+	impl_rc = virEventRegisterDefaultImpl();
+}
+
 int vl_virt_events_init(struct vl_err *err)
 {
 	int r = 0;
 
-	if (vl_virt_init(err) < 0)
+	if (virt_setup(err) < 0)
 		return -1;
+	/* libvirt allows one registration per process, ever. */
+	pthread_once(&impl_once, impl_register);
+	if (impl_rc < 0)
+		return virt_err(err, "libvirt event loop");
 	pthread_mutex_lock(&loop_lock);
 	if (!loop_running) {
 		atomic_store(&loop_quit, false);

@@ -34,6 +34,11 @@ DEFINE_UNREF(virStorageVolPtr, virStorageVolFree)
 DEFINE_UNREF(virDomainSnapshotPtr, virDomainSnapshotFree)
 #define AUTO_LV(T) __attribute__((cleanup(T##_unref))) T
 
+/* ---- process-wide (virt.c) ---- */
+
+/* libvirt initialised and its error printer silenced, once. */
+int virt_setup(struct vl_err *err);
+
 /* ---- errors (virt.c) ---- */
 
 /* Silence libvirt's default error printer: errors come back through vl_err. */
