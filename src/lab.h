@@ -14,6 +14,14 @@
 #include "util/diag.h"
 #include "util/err.h"
 
+/* Once per process, before any other thread or libvirt connection (main
+ * calls it first): libxml2 initialised (render.c and meta.c use it from
+ * worker threads), and libvirt's event implementation registered and run on
+ * a thread of its own. Registering must come before a connection opens for
+ * that connection to deliver events (a watch, below) or answer the daemon's
+ * keepalives. Idempotent. */
+int vl_init(struct vl_err *err);
+
 /* VM selection: NULL/0 means every VM of the lab. Unknown names are an error. */
 struct vl_lab_sel {
 	char *const *names;
@@ -166,5 +174,79 @@ int vl_lab_gc(struct vl_ctx *ctx, bool dry_run, struct vl_gc_item **items, size_
 	      size_t *skipped, struct vl_err *err);
 void vl_gc_items_free(struct vl_gc_item *items, size_t n);
 const char *vl_gc_kind_name(enum vl_gc_kind k);
+
+/* ---- watching a libvirt host (the TUI's live view) ----
+ *
+ * A watch follows every vmlab lab on one libvirt host: libvirt's domain and
+ * network lifecycle events, turned into typed changes that name the lab (id)
+ * and host they are about, plus periodic CPU and memory samples. Only vmlab's
+ * objects count (names starting "vmlab-" with vmlab metadata).
+ *
+ * The watch owns a connection of its own (the caller's actions never queue
+ * behind it) and a thread: every change is delivered from that thread, one at
+ * a time, in order. It starts with a full sync (LAB_APPEARED, VM_STATE and
+ * NET_* for everything there, then SYNCED). When the connection is lost
+ * (closed, or the daemon stops answering keepalives) it reports LOST, retries
+ * with a backoff (0.5 s doubling to 10 s by default), and on success reports
+ * RECONNECTED followed by a full resync: the current state of every lab's VMs
+ * and networks, MISSING / NET_STOPPED / LAB_VANISHED for what went away
+ * meanwhile, then SYNCED. Stats come from one bulk call that never waits on a
+ * domain's job (a VM in a long snapshot still gets its sample, with what
+ * could be read). */
+enum vl_watch_kind {
+	VL_WATCH_LAB_APPEARED,   /* lab: its first object seen */
+	VL_WATCH_LAB_VANISHED,   /* lab: its last object gone */
+	VL_WATCH_VM_STATE,       /* lab, vm, domain, state (MISSING: undefined) */
+	VL_WATCH_NET_STARTED,    /* lab, network */
+	VL_WATCH_NET_STOPPED,    /* lab, network (also when defined inactive, or undefined) */
+	VL_WATCH_SYNCED,         /* a full (re)sync has been delivered */
+	VL_WATCH_LOST,           /* reason, retry_ms; no lab */
+	VL_WATCH_RECONNECTED,    /* a resync follows; no lab */
+	VL_WATCH_STATS,          /* lab, vm, domain, state, cpu/memory of a running VM */
+};
+
+const char *vl_watch_kind_name(enum vl_watch_kind k);
+
+/* Valid during the callback only. */
+struct vl_watch_change {
+	enum vl_watch_kind kind;
+	const char *host;           /* the watch's URI ("" for libvirt's default) */
+	const char *lab;            /* lab id; NULL for SYNCED, LOST, RECONNECTED */
+	const char *vm, *domain;    /* VM_STATE, STATS */
+	const char *network;        /* NET_STARTED, NET_STOPPED */
+	enum vl_vm_state state;     /* VM_STATE, STATS */
+	const char *reason;         /* LOST: why, one line */
+	unsigned retry_ms;          /* LOST: the first reconnect attempt comes after this */
+	double cpu_percent;         /* STATS: of the VM's vCPUs, 0-100; < 0 unknown (first
+				       sample after a start, or not reported) */
+	unsigned vcpus;             /* STATS: 0 unknown */
+	uint64_t mem_used;          /* STATS, bytes: the guest's view if it reports one, else
+				       what the host process holds; 0 unknown */
+	uint64_t mem_total;         /* STATS, bytes: the VM's current memory; 0 unknown */
+};
+
+/* Called on the watch's thread, never from vl_watch_stop's caller; it must
+ * not stop its own watch. Keep it short: it holds up the next change. */
+typedef void (*vl_watch_fn)(void *ud, const struct vl_watch_change *c);
+
+struct vl_watch_opts {
+	vl_watch_fn on_change;      /* required */
+	void *ud;
+	unsigned stats_ms;          /* sampling period; 0: 1500 ms */
+	unsigned backoff_min_ms;    /* first reconnect delay; 0: 500 ms */
+	unsigned backoff_max_ms;    /* longest delay; 0: 10 s */
+};
+
+struct vl_watch;
+/* Connect to uri (NULL: libvirt's default) and start watching. Runs
+ * libvirt's event loop thread if it is not running yet (vl_init() must have
+ * run before any connection that should see events, this one included). Fails
+ * (VL_E_CONNECT) if the first connection cannot be made; later losses are
+ * reported and retried instead. */
+struct vl_watch *vl_lab_watch_start(const char *uri, const struct vl_watch_opts *o,
+				    struct vl_err *err);
+/* Stop: no change is delivered once it returns (the thread is joined, the
+ * connection closed). NULL is fine. */
+void vl_watch_stop(struct vl_watch *w);
 
 #endif

@@ -265,13 +265,8 @@ char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm)
 	return lab_serial_log_for(lab->ctx, vm->domain);
 }
 
-enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,
-			      struct vl_err *err)
+enum vl_vm_state lab_vm_state_of(enum vl_dom_state st)
 {
-	enum vl_dom_state st;
-
-	if (vl_virt_domain_state(lab->ctx->virt, vm->domain, &st, err) < 0)
-		return VL_VM_OTHER;
 	switch (st) {
 	case VL_DOM_MISSING: return VL_VM_MISSING;
 	case VL_DOM_RUNNING: return VL_VM_RUNNING;
@@ -280,6 +275,16 @@ enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm
 	case VL_DOM_CRASHED: return VL_VM_CRASHED;
 	default: return VL_VM_OTHER;
 	}
+}
+
+enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,
+			      struct vl_err *err)
+{
+	enum vl_dom_state st;
+
+	if (vl_virt_domain_state(lab->ctx->virt, vm->domain, &st, err) < 0)
+		return VL_VM_OTHER;
+	return lab_vm_state_of(st);
 }
 
 const char *vl_vm_state_name(enum vl_vm_state s)

@@ -85,6 +85,8 @@ char *lab_serial_log_for(const struct vl_ctx *ctx, const char *domain);
 char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm);
 /* The lab network as libvirt has it; *exists false if it has none. */
 int lab_network_info(const struct lab *lab, bool *exists, bool *active, struct vl_err *err);
+/* The engine's VM state for a libvirt domain state. */
+enum vl_vm_state lab_vm_state_of(enum vl_dom_state st);
 enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,
 			      struct vl_err *err);
 

@@ -12,6 +12,7 @@
 #include "cmd/output.h"
 #include "util/mem.h"
 #include "util/str.h"
+#include "lab.h"
 #include "virt.h"
 
 static int usage_error(const char *msg)
@@ -123,7 +124,11 @@ int main(int argc, char **argv)
 	ctx.events.cancel = &cancel_requested;
 	catch_stop_signals();
 
-	rc = vl_cmd_dispatch(&ctx, argc - i, argv + i, &err);
+	/* Before the dispatcher opens a connection or starts a worker. */
+	if (vl_init(&err) < 0)
+		rc = -1;
+	else
+		rc = vl_cmd_dispatch(&ctx, argc - i, argv + i, &err);
 	if (rc < 0) {
 		if (err.code != VL_E_REMOTE && err.msg[0])
 			fprintf(stderr, "vmlab: %s\n", err.msg);

@@ -8,6 +8,7 @@
 
 #include "render.h"
 #include "util/mem.h"
+#include "util/xml.h"
 
 static char *field(xmlXPathContextPtr ctx, const char *name)
 {
@@ -29,6 +30,7 @@ bool vl_meta_parse(const char *xml, struct vl_meta *m)
 	xmlXPathContextPtr ctx;
 
 	*m = (struct vl_meta){ 0 };
+	vl_xml_init();
 	doc = xmlReadMemory(xml, (int)strlen(xml), "libvirt.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)

@@ -91,6 +91,7 @@ void vl_plan_release(struct vl_plan *plan);
 /* The names of a lab's libvirt objects (docs/design.md "Names"), made here
  * and nowhere else. Each returns a new string. vl_name_domain(id, "") is the
  * prefix every domain of the lab starts with. */
+#define VL_NAME_PREFIX "vmlab-"   /* every object vmlab makes starts with it */
 char *vl_name_network(const char *lab_id);                    /* vmlab-<id> */
 char *vl_name_domain(const char *lab_id, const char *vm);     /* vmlab-<id>-<vm> */
 char *vl_name_disk(const char *domain);                       /* <domain>.qcow2 */

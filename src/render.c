@@ -11,6 +11,7 @@
 
 #include "util/mem.h"
 #include "util/str.h"
+#include "util/xml.h"
 
 struct w {
 	xmlBufferPtr buf;
@@ -38,6 +39,7 @@ static bool xml_ok(const char *s)
 
 static int w_init(struct w *w)
 {
+	vl_xml_init();
 	memset(w, 0, sizeof(*w));
 	w->buf = xmlBufferCreate();
 	if (!w->buf)

@@ -13,6 +13,7 @@
 
 #include "util/mem.h"
 #include "util/str.h"
+#include "util/xml.h"
 
 /* ---- errors ---- */
 
@@ -74,15 +75,9 @@ int virt_err(struct vl_err *err, const char *fmt, ...)
 
 /* ---- libxml2 helpers for reading libvirt's XML ---- */
 
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init(void)
-{
-	xmlInitParser();
-}
-
 int virt_xdoc_parse(struct xdoc *x, const char *xml)
 {
+	vl_xml_init();
 	x->ctx = NULL;
 	x->doc = xmlReadMemory(xml, (int)strlen(xml), "libvirt.xml", NULL,
 			       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -197,6 +192,25 @@ char *virt_xml_escape(const char *s)
 	return r;
 }
 
+/* ---- process-wide ---- */
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static int setup_rc;
+
+static void setup_once_fn(void)
+{
+	virSetErrorFunc(NULL, virt_quiet_errors);
+	setup_rc = virInitialize();
+}
+
+int virt_setup(struct vl_err *err)
+{
+	pthread_once(&setup_once, setup_once_fn);
+	if (setup_rc < 0)
+		return virt_err(err, "libvirt initialisation");
+	return 0;
+}
+
 /* ---- connection and host ---- */
 
 struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struct vl_err *err)
@@ -204,8 +218,8 @@ struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struc
 	struct vl_virt *v;
 	virConnectPtr conn;
 
-	pthread_once(&xml_once, xml_init);
-	virSetErrorFunc(NULL, virt_quiet_errors);
+	if (virt_setup(err) < 0)
+		return NULL;
 	conn = virConnectOpen(uri);
 	if (!conn) {
 		virErrorPtr e = virGetLastError();
@@ -225,6 +239,7 @@ void vl_virt_close(struct vl_virt *v)
 {
 	if (!v)
 		return;
+	virt_close_cb_remove(v);
 	virConnectClose(v->conn);
 	free(v);
 }

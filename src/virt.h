@@ -218,6 +218,27 @@ int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_s
 int vl_virt_domain_supports_internal_snapshot(struct vl_virt *v, const char *name,
 					      struct vl_err *err);
 
+/* One bulk sample of every running domain whose name starts with prefix
+ * (NULL: all), in one call (virConnectGetAllDomainStats) that takes no
+ * domain job: a domain busy in a long job (snapshot, migration) gives what
+ * can be read without it rather than making us wait. Fields a driver does
+ * not report stay 0 / false (the test driver gives only the state). */
+struct vl_virt_domstats {
+	char *name;
+	enum vl_dom_state state;
+	bool has_cpu;
+	uint64_t cpu_time_ns;          /* all vCPUs and emulator threads, since start */
+	unsigned vcpus;                /* 0: not reported */
+	uint64_t mem_current_kib;      /* balloon size: what the guest has now */
+	uint64_t mem_max_kib;
+	uint64_t mem_rss_kib;          /* what the host process holds */
+	uint64_t mem_available_kib;    /* the guest's own view (balloon driver) */
+	uint64_t mem_unused_kib;
+};
+int vl_virt_domain_stats_all(struct vl_virt *v, const char *prefix,
+			     struct vl_virt_domstats **out, size_t *n, struct vl_err *err);
+void vl_virt_domstats_free(struct vl_virt_domstats *list, size_t n);
+
 /* ---- snapshots (internal: state stored in the qcow2 images) ---- */
 
 enum {
@@ -255,22 +276,65 @@ int vl_virt_snapshot_delete(struct vl_virt *v, const char *domain, const char *n
 
 /* ---- events (for the TUI) ---- */
 
-/* Run libvirt's event loop in a thread of its own. Process-wide and
- * idempotent; call it before vl_virt_open() of a connection that will watch
- * (libvirt binds a remote connection to the loop when it opens). */
+/* Register libvirt's default event implementation and run its loop in a
+ * thread of its own. Process-wide and idempotent; vl_init() (lab.h) calls it
+ * before any connection opens, because a remote connection binds to the
+ * loop when it opens: one opened earlier delivers no events and answers no
+ * keepalive. While registered, the loop must run: the daemon pings a
+ * connection that says it has a loop, and closes it after about 30 s
+ * without answers. */
 int vl_virt_events_init(struct vl_err *err);
 /* Stop and join the loop thread; after the watching connections are closed. */
 void vl_virt_events_shutdown(void);
 
 /* Called from the event thread, so it must be thread-safe (the TUI writes to
- * its self-pipe). state is what the domain became: RUNNING (started,
- * resumed), PAUSED, SHUTOFF (stopped, or newly defined), CRASHED, MISSING
- * (undefined), OTHER (pm-suspended). */
+ * its self-pipe) and make no libvirt call. state is what the domain became:
+ * RUNNING (started, resumed), PAUSED, SHUTOFF (stopped, or newly defined),
+ * CRASHED, MISSING (undefined), OTHER (pm-suspended). */
 typedef void (*vl_virt_dom_cb)(void *ud, const char *domain, enum vl_dom_state state);
 /* Watch lifecycle changes of domains whose name starts with prefix (NULL:
- * all). *id is for vl_virt_unwatch(). */
+ * all). *id is for vl_virt_unwatch(). ud_free (may be NULL) is called on ud
+ * once libvirt can no longer call cb: after the unwatch or the close, when
+ * a dispatch in flight has ended (and at once when registering fails). */
 int vl_virt_watch_domains(struct vl_virt *v, const char *prefix, vl_virt_dom_cb cb, void *ud,
-			  int *id, struct vl_err *err);
+			  void (*ud_free)(void *ud), int *id, struct vl_err *err);
 int vl_virt_unwatch(struct vl_virt *v, int id, struct vl_err *err);
+
+enum vl_virt_net_event {
+	VL_NET_EV_DEFINED,
+	VL_NET_EV_UNDEFINED,
+	VL_NET_EV_STARTED,
+	VL_NET_EV_STOPPED,
+};
+/* The same for networks' lifecycle (defined, undefined, started, stopped). */
+typedef void (*vl_virt_net_cb)(void *ud, const char *network, enum vl_virt_net_event ev);
+int vl_virt_watch_networks(struct vl_virt *v, const char *prefix, vl_virt_net_cb cb, void *ud,
+			   void (*ud_free)(void *ud), int *id, struct vl_err *err);
+int vl_virt_unwatch_networks(struct vl_virt *v, int id, struct vl_err *err);
+
+/* ---- the connection's health (for a watch that outlives a daemon restart) ---- */
+
+enum vl_virt_close_reason {
+	VL_CLOSE_ERROR,      /* socket error */
+	VL_CLOSE_EOF,        /* the daemon went away */
+	VL_CLOSE_KEEPALIVE,  /* the daemon stopped answering keepalives */
+	VL_CLOSE_CLIENT,     /* we closed it */
+};
+const char *vl_virt_close_reason_name(enum vl_virt_close_reason r);
+/* Called (from the event thread, no libvirt calls) when the connection
+ * closes for a reason other than vl_virt_close(). One per handle;
+ * vl_virt_close() removes it, then ud_free(ud) runs. A local driver that
+ * cannot lose its connection accepts it and never calls it. */
+typedef void (*vl_virt_close_cb)(void *ud, enum vl_virt_close_reason why);
+int vl_virt_on_close(struct vl_virt *v, vl_virt_close_cb cb, void *ud, void (*ud_free)(void *ud),
+		     struct vl_err *err);
+/* Ping the daemon every interval_s seconds and close the connection (close
+ * callback: KEEPALIVE) after count pings without an answer. Needs the event
+ * loop running (vl_virt_events_init). *active is false when the connection
+ * has no keepalive (a local driver, or a daemon without it): not an error. */
+int vl_virt_keepalive(struct vl_virt *v, int interval_s, unsigned count, bool *active,
+		      struct vl_err *err);
+/* Whether the connection still works (false once the daemon is gone). */
+bool vl_virt_alive(struct vl_virt *v);
 
 #endif

@@ -1,5 +1,5 @@
 /* libvirt adapter, domains: define, start, stop, undefine, pause, state and
- * its waits, listing, metadata and XML. */
+ * its waits, listing, metadata and XML, bulk stats. */
 #include "virt_priv.h"
 
 #include <stdlib.h>
@@ -386,4 +386,93 @@ int vl_virt_domain_supports_internal_snapshot(struct vl_virt *v, const char *nam
 	}
 	xmlXPathFreeObject(disks);
 	return r;
+}
+
+/* ---- bulk stats ---- */
+
+static void stats_param(struct vl_virt_domstats *s, const virTypedParameter *p)
+{
+	unsigned long long u;
+
+	switch (p->type) {
+	case VIR_TYPED_PARAM_INT:
+		u = p->value.i < 0 ? 0 : (unsigned long long)p->value.i;
+		break;
+	case VIR_TYPED_PARAM_UINT:
+		u = p->value.ui;
+		break;
+	case VIR_TYPED_PARAM_LLONG:
+		u = p->value.l < 0 ? 0 : (unsigned long long)p->value.l;
+		break;
+	case VIR_TYPED_PARAM_ULLONG:
+		u = p->value.ul;
+		break;
+	default:
+		return;
+	}
+	if (vl_streq(p->field, "state.state")) {
+		s->state = map_state((int)u);
+	} else if (vl_streq(p->field, "cpu.time")) {
+		s->has_cpu = true;
+		s->cpu_time_ns = u;
+	} else if (vl_streq(p->field, "vcpu.current")) {
+		s->vcpus = (unsigned)u;
+	} else if (vl_streq(p->field, "balloon.current")) {
+		s->mem_current_kib = u;
+	} else if (vl_streq(p->field, "balloon.maximum")) {
+		s->mem_max_kib = u;
+	} else if (vl_streq(p->field, "balloon.rss")) {
+		s->mem_rss_kib = u;
+	} else if (vl_streq(p->field, "balloon.available")) {
+		s->mem_available_kib = u;
+	} else if (vl_streq(p->field, "balloon.unused")) {
+		s->mem_unused_kib = u;
+	}
+}
+
+int vl_virt_domain_stats_all(struct vl_virt *v, const char *prefix,
+			     struct vl_virt_domstats **out, size_t *n, struct vl_err *err)
+{
+	const unsigned groups = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
+				VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU;
+	/* NOWAIT: what can be read without the domain's job (a balloon query
+	 * behind a long migration or snapshot would otherwise block us). */
+	const unsigned flags = VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
+			       VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
+	virDomainStatsRecordPtr *recs = NULL;
+	struct vl_virt_domstats *list;
+	size_t cnt = 0;
+	int total;
+
+	*out = NULL;
+	*n = 0;
+	total = virConnectGetAllDomainStats(v->conn, groups, &recs, flags);
+	if (total < 0)
+		return virt_err(err, "domain stats");
+	list = vl_calloc((size_t)total + 1, sizeof(*list));
+	for (int i = 0; i < total; i++) {
+		const char *name = virDomainGetName(recs[i]->dom);
+		struct vl_virt_domstats *s = &list[cnt];
+
+		if (!name || (prefix && !vl_str_startswith(name, prefix)))
+			continue;
+		s->name = vl_strdup(name);
+		s->state = VL_DOM_OTHER;
+		for (int j = 0; j < recs[i]->nparams; j++)
+			stats_param(s, &recs[i]->params[j]);
+		cnt++;
+	}
+	virDomainStatsRecordListFree(recs);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+void vl_virt_domstats_free(struct vl_virt_domstats *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(list[i].name);
+	free(list);
 }

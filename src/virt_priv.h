@@ -19,6 +19,7 @@
 struct vl_virt {
 	virConnectPtr conn;
 	const struct vl_events *evs;
+	void *on_close;          /* the close callback's registration (virt_events.c) */
 };
 
 /* Scope-bound release of libvirt handles. The free functions reset libvirt's
@@ -32,6 +33,11 @@ DEFINE_UNREF(virStoragePoolPtr, virStoragePoolFree)
 DEFINE_UNREF(virStorageVolPtr, virStorageVolFree)
 DEFINE_UNREF(virDomainSnapshotPtr, virDomainSnapshotFree)
 #define AUTO_LV(T) __attribute__((cleanup(T##_unref))) T
+
+/* ---- process-wide (virt.c) ---- */
+
+/* libvirt initialised and its error printer silenced, once. */
+int virt_setup(struct vl_err *err);
 
 /* ---- errors (virt.c) ---- */
 
@@ -73,6 +79,11 @@ char *virt_xml_name(const char *xml, const char *expr);
 char *virt_xml_with_uuid(const char *xml, const char *uuid);
 /* Text made safe for element content or a double-quoted attribute. */
 char *virt_xml_escape(const char *s);
+
+/* ---- events (virt_events.c) ---- */
+
+/* Unregister the close callback, if any (vl_virt_close does, first). */
+void virt_close_cb_remove(struct vl_virt *v);
 
 /* ---- domains (virt_domain.c) ---- */
 

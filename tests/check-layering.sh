@@ -8,8 +8,8 @@
 #    src/virt*.c, lab_priv.h by src/lab_*.c); so src/cmd/ reaches neither, and with
 #    the rule above it includes no libvirt, libssh or libcurl header either
 #  - ui/ includes only lab.h, event.h, util/*.h, its own headers and system headers
-#  - pure modules (plan, layout, render, cloudinit, ready, profile, config, catalog:
-#    .c and .h) include no adapter header (virt*.h, ssh*.h, image*.h)
+#  - pure modules (plan, layout, render, cloudinit, ready, profile, config, catalog,
+#    watch_sched: .c and .h) include no adapter header (virt*.h, ssh*.h, image*.h)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 bad=0
@@ -60,7 +60,7 @@ while IFS=: read -r file line hdr; do
 	esac
 done < <(quoted_includes ui)
 pure=()
-for m in plan layout render cloudinit ready profile config catalog; do
+for m in plan layout render cloudinit ready profile config catalog watch_sched; do
 	for f in "src/$m.c" "src/$m.h"; do [ -f "$f" ] && pure+=("$f"); done
 done
 while IFS=: read -r file line hdr; do

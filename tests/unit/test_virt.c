@@ -625,7 +625,7 @@ static void test_events(void **state)
 	v = open_ok();
 	disk = dom_disk(v, "vltest-ev.qcow2");
 	xml = dom_xml("vltest-ev", disk, "qcow2", "");
-	OK(vl_virt_watch_domains(v, "vltest-ev", on_dom, &s, &id, &e_));
+	OK(vl_virt_watch_domains(v, "vltest-ev", on_dom, &s, NULL, &id, &e_));
 	OK(vl_virt_domain_define(v, xml, NULL, &e_));
 	OK(vl_virt_domain_start(v, "vltest-ev", &e_));
 	OK(vl_virt_domain_suspend(v, "vltest-ev", &e_));
