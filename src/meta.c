@@ -15,7 +15,9 @@ static char *field(xmlXPathContextPtr ctx, const char *name)
 	xmlXPathObjectPtr o;
 	char *out = NULL;
 
-	snprintf(expr, sizeof(expr), "string(/*/metadata/v:lab/v:%s)", name);
+	/* a whole domain or network document, or the element alone (what
+	 * virDomainGetMetadata returns) */
+	snprintf(expr, sizeof(expr), "string((/*/metadata/v:lab | /v:lab)[1]/v:%s)", name);
 	o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
 	if (o && o->type == XPATH_STRING && o->stringval && o->stringval[0])
 		out = vl_strdup((const char *)o->stringval);

@@ -13,7 +13,9 @@ struct vl_meta {
 	char *owner_machine, *owner_user;   /* NULL on objects made before owners */
 };
 
-/* false when xml has no vmlab metadata (or is not XML): not ours. */
+/* xml: a domain or network document, or vmlab's <metadata> element alone
+ * (vl_virt_domain_list_meta). false when it has no vmlab metadata (or is not
+ * XML): not ours. */
 bool vl_meta_parse(const char *xml, struct vl_meta *m);
 void vl_meta_release(struct vl_meta *m);
 

@@ -2,6 +2,7 @@
  * list vmlab's networks, the subnets in use on the host, DHCP leases. */
 #include "virt_priv.h"
 
+#include <libxml/xpathInternals.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,19 +153,56 @@ static void free_nets(virNetworkPtr *nets, int cnt)
 	free(nets);
 }
 
-int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_net **out,
-			 size_t *n, struct vl_err *err)
+/* The <metadata> child of a network document in namespace ns_uri, as XML. */
+static char *net_metadata(struct xdoc *x, const char *ns_uri)
 {
-	virNetworkPtr *nets = NULL;
+	xmlXPathObjectPtr o;
+	xmlBufferPtr buf;
+	char *out = NULL;
+
+	if (xmlXPathRegisterNs(x->ctx, (const xmlChar *)"m", (const xmlChar *)ns_uri) < 0)
+		return NULL;
+	o = virt_xnodes(x, "/network/metadata/m:*");
+	buf = virt_xcount(o) ? xmlBufferCreate() : NULL;
+	if (buf && xmlNodeDump(buf, x->doc, o->nodesetval->nodeTab[0], 0, 0) > 0)
+		out = vl_strdup((const char *)xmlBufferContent(buf));
+	xmlBufferFree(buf);
+	xmlXPathFreeObject(o);
+	return out;
+}
+
+/* Whether name is among the networks (a listing of the active ones). */
+static bool net_in(virNetworkPtr *nets, int cnt, const char *name)
+{
+	for (int i = 0; i < cnt; i++) {
+		const char *n = virNetworkGetName(nets[i]);
+		if (n && strcmp(n, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Two listings (all, active) and one XML call per network that matches:
+ * whether each is active comes from the second listing, not a call each. */
+static int net_list(struct vl_virt *v, const char *prefix, const char *ns_uri,
+		    struct vl_virt_net **out, size_t *n, struct vl_err *err)
+{
+	virNetworkPtr *nets = NULL, *active = NULL;
 	struct vl_virt_net *list;
 	size_t cnt = 0;
-	int total;
+	int total, n_active;
 
 	*out = NULL;
 	*n = 0;
 	total = virConnectListAllNetworks(v->conn, &nets, 0);
 	if (total < 0)
 		return virt_err(err, "list networks");
+	n_active = virConnectListAllNetworks(v->conn, &active, VIR_CONNECT_LIST_NETWORKS_ACTIVE);
+	if (n_active < 0) {
+		virt_err(err, "list active networks");
+		free_nets(nets, total);
+		return -1;
+	}
 	list = vl_calloc((size_t)total + 1, sizeof(*list));
 	for (int i = 0; i < total; i++) {
 		const char *name = virNetworkGetName(nets[i]);
@@ -187,21 +225,37 @@ int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_n
 		e = &list[cnt++];
 		e->name = vl_strdup(name);
 		e->bridge = virt_xstr(&x, NULL, "/network/bridge/@name");
-		e->active = virNetworkIsActive(nets[i]) == 1;
+		e->active = net_in(active, n_active, name);
 		ips = virt_xnodes(&x, IPV4_XPATH);
 		for (size_t k = 0; k < virt_xcount(ips) && !e->has_subnet; k++)
 			e->has_subnet = ip_subnet(&x, ips->nodesetval->nodeTab[k], &e->subnet);
 		xmlXPathFreeObject(ips);
+		if (ns_uri)
+			e->metadata = net_metadata(&x, ns_uri);
 	}
 	free_nets(nets, total);
+	free_nets(active, n_active);
 	qsort(list, cnt, sizeof(*list), cmp_net);
 	*out = list;
 	*n = cnt;
 	return 0;
 fail:
 	free_nets(nets, total);
+	free_nets(active, n_active);
 	vl_virt_net_list_free(list, cnt);
 	return -1;
+}
+
+int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_net **out,
+			 size_t *n, struct vl_err *err)
+{
+	return net_list(v, prefix, NULL, out, n, err);
+}
+
+int vl_virt_network_list_meta(struct vl_virt *v, const char *prefix, const char *ns_uri,
+			      struct vl_virt_net **out, size_t *n, struct vl_err *err)
+{
+	return net_list(v, prefix, ns_uri, out, n, err);
 }
 
 void vl_virt_net_list_free(struct vl_virt_net *list, size_t n)
@@ -211,6 +265,7 @@ void vl_virt_net_list_free(struct vl_virt_net *list, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(list[i].name);
 		free(list[i].bridge);
+		free(list[i].metadata);
 	}
 	free(list);
 }

@@ -383,6 +383,13 @@ static void test_metadata_roundtrip(void **state)
 	vl_meta_release(&m);
 	free(net);
 
+	/* the element alone, as virDomainGetMetadata hands it out */
+	assert_true(vl_meta_parse("<vmlab:lab xmlns:vmlab=\"" VL_XMLNS_URI "\"><vmlab:id>x-1</vmlab:id>"
+				  "<vmlab:vm>web</vmlab:vm></vmlab:lab>", &m));
+	assert_string_equal(m.id, "x-1");
+	assert_string_equal(m.vm, "web");
+	vl_meta_release(&m);
+	assert_false(vl_meta_parse("<lab><id>x-1</id></lab>", &m));   /* not vmlab's namespace */
 	assert_false(vl_meta_parse("<domain><name>other</name></domain>", &m));
 	assert_false(vl_meta_parse("not xml", &m));
 }
