@@ -260,6 +260,11 @@ enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm
 
 	if (vl_virt_domain_state(lab->ctx->virt, vm->domain, &st, err) < 0)
 		return VL_VM_OTHER;
+	return lab_vm_state_of(st);
+}
+
+enum vl_vm_state lab_vm_state_of(enum vl_dom_state st)
+{
 	switch (st) {
 	case VL_DOM_MISSING: return VL_VM_MISSING;
 	case VL_DOM_RUNNING: return VL_VM_RUNNING;

@@ -85,5 +85,7 @@ char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm);
 int lab_network_info(const struct lab *lab, bool *exists, bool *active, struct vl_err *err);
 enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm,
 			      struct vl_err *err);
+/* A VM's state as the engine names it, from the domain's. */
+enum vl_vm_state lab_vm_state_of(enum vl_dom_state st);
 
 #endif

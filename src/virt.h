@@ -196,7 +196,8 @@ struct vl_virt_dom_meta {
 	enum vl_dom_state state;
 	unsigned vcpus;           /* 0 if the driver did not say */
 	uint64_t max_memory_kib;  /* 0 if the driver did not say */
-	char *metadata;           /* the <metadata> child in ns_uri as XML; NULL: none */
+	char *metadata;           /* the <metadata> child in ns_uri as XML (libvirt hands it
+				   * out without its namespace); NULL: none */
 };
 /* Domains (active and inactive) whose name starts with prefix, sorted, each
  * with its state, vCPUs, memory and metadata element in ns_uri. One bulk
