@@ -10,7 +10,8 @@
  * open: each test opens one connection and starts from the driver's
  * defaults.
  *
- * Not here yet: cancel during a wait (the engine has no cancel flag; issue 8). */
+ * Also: cancel during a wait, and every lab on the connection
+ * (vl_lab_list_all) with no profile. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
