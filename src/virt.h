@@ -68,6 +68,8 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
  * restarted. If the network was new and starting fails, the definition is
  * removed again so nothing half-made is left. */
 int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err);
+/* Define (or update the definition, keeping its <uuid>) without starting. */
+int vl_virt_network_define(struct vl_virt *v, const char *xml, struct vl_err *err);
 /* Stop if active, then undefine. Idempotent: a missing network is success. */
 int vl_virt_network_destroy_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
 /* The network's XML definition (with vmlab's <metadata>); caller frees. */

@@ -46,26 +46,52 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
 	return 0;
 }
 
-int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err)
+/* Define or redefine (keeping the UUID); *existed says which. */
+static virNetworkPtr net_define(struct vl_virt *v, const char *xml, const char *name,
+				bool *existed, struct vl_err *err)
 {
-	VL_AUTOFREE char *name = virt_xml_name(xml, "/network/name");
 	VL_AUTOFREE char *fixed = NULL;
-	AUTO_LV(virNetworkPtr) n = virNetworkLookupByName(v->conn, name);
-	bool existed = n != NULL;
+	virNetworkPtr n = virNetworkLookupByName(v->conn, name);
 	char uuid[VIR_UUID_STRING_BUFLEN];
-	int active;
 
-	if (!n && !virt_last_is_missing())
-		return virt_err(err, "network %s", name);
+	*existed = n != NULL;
+	if (!n && !virt_last_is_missing()) {
+		virt_err(err, "network %s", name);
+		return NULL;
+	}
 	if (n) {
-		if (virNetworkGetUUIDString(n, uuid) < 0)
-			return virt_err(err, "network %s: UUID", name);
+		if (virNetworkGetUUIDString(n, uuid) < 0) {
+			virt_err(err, "network %s: UUID", name);
+			virNetworkFree(n);
+			return NULL;
+		}
 		fixed = virt_xml_with_uuid(xml, uuid);
 		virNetworkFree(n);
 	}
 	n = virNetworkDefineXML(v->conn, fixed ? fixed : xml);
 	if (!n)
-		return virt_err(err, "network %s: define", name);
+		virt_err(err, "network %s: define", name);
+	return n;
+}
+
+int vl_virt_network_define(struct vl_virt *v, const char *xml, struct vl_err *err)
+{
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/network/name");
+	bool existed;
+	AUTO_LV(virNetworkPtr) n = net_define(v, xml, name, &existed, err);
+
+	return n ? 0 : -1;
+}
+
+int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err)
+{
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/network/name");
+	bool existed;
+	AUTO_LV(virNetworkPtr) n = net_define(v, xml, name, &existed, err);
+	int active;
+
+	if (!n)
+		return -1;
 	active = virNetworkIsActive(n);
 	if (active < 0)
 		return virt_err(err, "network %s", name);

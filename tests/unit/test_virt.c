@@ -186,6 +186,14 @@ static void test_network(void **state)
 	OK(vl_virt_network_list(v, "vltest-", &nets, &n, &e_));
 	assert_int_equal(n, 0);
 	vl_virt_net_list_free(nets, n);
+	/* defined only: listed, not active; defined again: the same network */
+	OK(vl_virt_network_define(v, net_xml, &e_));
+	OK(vl_virt_network_define(v, net_xml, &e_));
+	OK(vl_virt_network_list(v, "vltest-", &nets, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_false(nets[0].active);
+	vl_virt_net_list_free(nets, n);
+	OK(vl_virt_network_destroy_undefine(v, "vltest-net", &e_));
 
 	/* Bad XML names what failed and leaves nothing behind. */
 	vl_err_clear(&err);
