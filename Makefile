@@ -47,7 +47,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 .PHONY: demo all deps check check-unit check-cli check-image e2e check-layering fuzz fuzz-run \
-        install clean bench ssh-shell-driver
+        install clean bench bench-tools ssh-shell-driver
 all: vmlab
 
 vmlab: $(BUILD)/vmlab
@@ -73,6 +73,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELP) $(BUILD)/libvmlab.a
 # Hand-driven tool for the interactive shell (tmux), not run by check-unit.
 ssh-shell-driver: $(BUILD)/tests/ssh_shell_driver
 $(BUILD)/tests/ssh_shell_driver: tests/tools/ssh_shell_driver.c $(BUILD)/libvmlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
+
+# Tools the benchmarks run (bench/engine.sh defines many labs with the engine's renderer).
+bench-tools: $(BUILD)/bench/define_labs
+$(BUILD)/bench/define_labs: bench/define_labs.c $(BUILD)/libvmlab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
 
@@ -127,10 +133,10 @@ fuzz-run:
 
 # Benchmarks print figures (no pass/fail); they need a few more packages (vagrant for
 # the status comparison), installed here rather than by `make deps`.
-bench: vmlab
+bench: vmlab bench-tools
 	@if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends $$(cat bench/packages.txt) >/dev/null; fi
-	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh; do \
+	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh; do \
 		echo "== $$b"; bash $$b $(BUILD)/vmlab || exit 1; done
 
 install: $(BUILD)/vmlab

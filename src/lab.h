@@ -114,6 +114,38 @@ struct vl_lab_status {
 int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *err);
 void vl_lab_status_release(struct vl_lab_status *st);
 
+/* Every vmlab lab on the connection, read from libvirt alone: the metadata
+ * vmlab writes into each domain and network names the lab, its project and
+ * owner, so no project directory is needed (it may be on another machine).
+ * For `status --all` and the TUI's list of labs. */
+struct vl_vm_summary {
+	char *name, *domain, *ip, *mac;
+	enum vl_vm_state state;
+	unsigned cpus;
+	uint64_t memory;                 /* bytes */
+};
+
+struct vl_lab_summary {
+	char *name, *id;
+	char *project;                   /* the directory on the owner's machine */
+	char *owner_machine, *owner_user;/* NULL: made before owners were recorded */
+	bool mine;                       /* this machine and user own it (or nobody is recorded) */
+	char *network;                   /* its name, also when it does not exist */
+	char *subnet;                    /* "10.77.3.0/24"; NULL when the network is gone */
+	bool network_exists, network_active;
+	struct vl_vm_summary *vms;       /* the lab's domains, by name (web-2 before web-10) */
+	size_t n_vms;
+};
+
+/* Labs by name (then project): every lab one of whose domains or whose network
+ * carries vmlab metadata; other domains and networks are ignored. libvirt
+ * round trips: one bulk stats call for every domain's state, vCPUs and
+ * memory, one metadata call per vmlab-* domain, two network listings and one
+ * XML call per vmlab-* network. *out is NULL-safe to free with n. */
+int vl_lab_list_all(struct vl_ctx *ctx, struct vl_lab_summary **out, size_t *n,
+		    struct vl_err *err);
+void vl_lab_summaries_free(struct vl_lab_summary *labs, size_t n);
+
 struct vl_snap_info {
 	char *name;
 	time_t created;

@@ -10,13 +10,14 @@
 #include "util/mem.h"
 #include "util/xml.h"
 
-static char *field(xmlXPathContextPtr ctx, const char *name)
+/* The XPath string() of path[0] + name + path[1]. */
+static char *field(xmlXPathContextPtr ctx, const char *const path[2], const char *name)
 {
-	char expr[128];
+	char expr[160];
 	xmlXPathObjectPtr o;
 	char *out = NULL;
 
-	snprintf(expr, sizeof(expr), "string(/*/metadata/v:lab/v:%s)", name);
+	snprintf(expr, sizeof(expr), "string(%s%s%s)", path[0], name, path[1]);
 	o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
 	if (o && o->type == XPATH_STRING && o->stringval && o->stringval[0])
 		out = vl_strdup((const char *)o->stringval);
@@ -24,7 +25,7 @@ static char *field(xmlXPathContextPtr ctx, const char *name)
 	return out;
 }
 
-bool vl_meta_parse(const char *xml, struct vl_meta *m)
+static bool parse(const char *xml, const char *const path[2], struct vl_meta *m)
 {
 	xmlDocPtr doc;
 	xmlXPathContextPtr ctx;
@@ -37,17 +38,17 @@ bool vl_meta_parse(const char *xml, struct vl_meta *m)
 		return false;
 	ctx = xmlXPathNewContext(doc);
 	if (ctx && xmlXPathRegisterNs(ctx, (const xmlChar *)"v", (const xmlChar *)VL_XMLNS_URI) == 0) {
-		m->id = field(ctx, "id");
-		m->name = field(ctx, "name");
-		m->project = field(ctx, "project");
-		m->user = field(ctx, "user");
-		m->vm = field(ctx, "vm");
-		m->spec = field(ctx, "spec");
-		m->ip = field(ctx, "ip");
-		m->mac = field(ctx, "mac");
-		m->subnet = field(ctx, "subnet");
-		m->owner_machine = field(ctx, "owner-machine");
-		m->owner_user = field(ctx, "owner-user");
+		m->id = field(ctx, path, "id");
+		m->name = field(ctx, path, "name");
+		m->project = field(ctx, path, "project");
+		m->user = field(ctx, path, "user");
+		m->vm = field(ctx, path, "vm");
+		m->spec = field(ctx, path, "spec");
+		m->ip = field(ctx, path, "ip");
+		m->mac = field(ctx, path, "mac");
+		m->subnet = field(ctx, path, "subnet");
+		m->owner_machine = field(ctx, path, "owner-machine");
+		m->owner_user = field(ctx, path, "owner-user");
 	}
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
@@ -56,6 +57,21 @@ bool vl_meta_parse(const char *xml, struct vl_meta *m)
 		return false;
 	}
 	return true;
+}
+
+bool vl_meta_parse(const char *xml, struct vl_meta *m)
+{
+	static const char *const path[2] = { "/*/metadata/v:lab/v:", "" };
+
+	return parse(xml, path, m);
+}
+
+bool vl_meta_parse_element(const char *xml, struct vl_meta *m)
+{
+	/* virDomainGetMetadata hands the element out without its namespace */
+	static const char *const path[2] = { "/*[local-name()='lab']/*[local-name()='", "']" };
+
+	return parse(xml, path, m);
 }
 
 void vl_meta_release(struct vl_meta *m)

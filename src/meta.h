@@ -15,6 +15,11 @@ struct vl_meta {
 
 /* false when xml has no vmlab metadata (or is not XML): not ours. */
 bool vl_meta_parse(const char *xml, struct vl_meta *m);
+/* The same from vmlab's <lab> element alone, as the adapter hands it out
+ * after asking libvirt for vmlab's namespace (vl_virt_domain_list_meta,
+ * vl_virt_network_list_meta): libvirt drops the namespace of a domain's, so
+ * names are matched without one. */
+bool vl_meta_parse_element(const char *xml, struct vl_meta *m);
 void vl_meta_release(struct vl_meta *m);
 
 #endif

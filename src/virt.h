@@ -61,6 +61,8 @@ struct vl_virt_net {
 	bool has_subnet;     /* false: no IPv4 <ip> element */
 	struct vl_subnet subnet;  /* first IPv4 <ip>: network address and prefix */
 	bool active;
+	char *metadata;      /* vl_virt_network_list_meta only: the <metadata> child in its
+			      * namespace as XML; NULL: none */
 };
 
 int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struct vl_err *err);
@@ -71,6 +73,8 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
  * removed again so nothing half-made is left. VL_E_EXISTS when the libvirt
  * host already routes the subnet (another interface there uses it). */
 int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err);
+/* Define (or update the definition, keeping its <uuid>) without starting. */
+int vl_virt_network_define(struct vl_virt *v, const char *xml, struct vl_err *err);
 /* Stop if active, then undefine. Idempotent: a missing network is success. */
 int vl_virt_network_destroy_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
 /* The network's XML definition (with vmlab's <metadata>); caller frees. */
@@ -78,6 +82,10 @@ int vl_virt_network_get_xml(struct vl_virt *v, const char *name, char **out, str
 /* Networks whose name starts with prefix (NULL or "": all), sorted by name. */
 int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_net **out,
 			 size_t *n, struct vl_err *err);
+/* The same, each with its metadata element in namespace ns_uri (from the XML
+ * the listing reads anyway: no extra call). */
+int vl_virt_network_list_meta(struct vl_virt *v, const char *prefix, const char *ns_uri,
+			      struct vl_virt_net **out, size_t *n, struct vl_err *err);
 void vl_virt_net_list_free(struct vl_virt_net *list, size_t n);
 /* Every IPv4 subnet of every libvirt network (any name, active or not). The
  * libvirt host's own routes are checked by libvirt when a network starts. */
@@ -188,6 +196,24 @@ struct vl_virt_dom {
 int vl_virt_domain_list(struct vl_virt *v, const char *prefix, struct vl_virt_dom **out,
 			size_t *n, struct vl_err *err);
 void vl_virt_dom_list_free(struct vl_virt_dom *list, size_t n);
+
+/* A domain as a listing of labs sees it. */
+struct vl_virt_dom_meta {
+	char *name;
+	enum vl_dom_state state;
+	unsigned vcpus;           /* 0 if the driver did not say */
+	uint64_t max_memory_kib;  /* 0 if the driver did not say */
+	char *metadata;           /* the <metadata> child in ns_uri as XML (libvirt hands it
+				   * out without its namespace); NULL: none */
+};
+/* Domains (active and inactive) whose name starts with prefix, sorted, each
+ * with its state, vCPUs, memory and metadata element in ns_uri. One bulk
+ * stats call for all domains (it never waits for a domain's job), then one
+ * metadata call per domain that matches prefix; drivers whose bulk stats lack
+ * vCPUs or memory (the test driver) cost one more call per such domain. */
+int vl_virt_domain_list_meta(struct vl_virt *v, const char *prefix, const char *ns_uri,
+			     struct vl_virt_dom_meta **out, size_t *n, struct vl_err *err);
+void vl_virt_dom_meta_list_free(struct vl_virt_dom_meta *list, size_t n);
 
 /* The <metadata> child element in namespace ns_uri, as an XML string. No such
  * element is not an error: *out = NULL. */

@@ -269,6 +269,127 @@ void vl_virt_dom_list_free(struct vl_virt_dom *list, size_t n)
 	free(list);
 }
 
+/* State, vCPUs and memory from one bulk stats record, where the driver gives
+ * them; *have_state says whether it gave the state. */
+static void stats_fill(virDomainStatsRecordPtr r, struct vl_virt_dom_meta *e, bool *have_state)
+{
+	int st = 0;
+	unsigned int vcpus = 0;
+	unsigned long long mem = 0;
+
+	*have_state = virTypedParamsGetInt(r->params, r->nparams, "state.state", &st) == 1;
+	if (*have_state)
+		e->state = map_state(st);
+	if (virTypedParamsGetUInt(r->params, r->nparams, "vcpu.current", &vcpus) == 1)
+		e->vcpus = vcpus;
+	if (virTypedParamsGetULLong(r->params, r->nparams, "balloon.maximum", &mem) == 1)
+		e->max_memory_kib = mem;
+}
+
+static int cmp_dom_meta(const void *a, const void *b)
+{
+	return strcmp(((const struct vl_virt_dom_meta *)a)->name,
+		      ((const struct vl_virt_dom_meta *)b)->name);
+}
+
+/* One domain of the listing: what the stats record lacks from
+ * virDomainGetInfo, then the metadata. 1: filled, 0: the domain went away
+ * meanwhile (left out), -1: err set. */
+static int dom_meta_fill(virDomainPtr d, virDomainStatsRecordPtr rec, const char *ns_uri,
+			 struct vl_virt_dom_meta *e, struct vl_err *err)
+{
+	const char *name = virDomainGetName(d);
+	bool have_state = false;
+
+	if (rec)
+		stats_fill(rec, e, &have_state);
+	if (!have_state || !e->vcpus || !e->max_memory_kib) {
+		virDomainInfo info;
+
+		if (virDomainGetInfo(d, &info) < 0)
+			return virt_last_is_missing() ? 0 : virt_err(err, "domain %s: info", name);
+		if (!have_state)
+			e->state = map_state(info.state);
+		if (!e->vcpus)
+			e->vcpus = info.nrVirtCpu;
+		if (!e->max_memory_kib)
+			e->max_memory_kib = info.maxMem;
+	}
+	e->metadata = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, ns_uri, 0);
+	if (!e->metadata && virt_last_code() != VIR_ERR_NO_DOMAIN_METADATA)
+		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s: metadata %s", name, ns_uri);
+	e->name = vl_strdup(name);
+	return 1;
+}
+
+int vl_virt_domain_list_meta(struct vl_virt *v, const char *prefix, const char *ns_uri,
+			     struct vl_virt_dom_meta **out, size_t *n, struct vl_err *err)
+{
+	const unsigned stats = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_VCPU |
+			       VIR_DOMAIN_STATS_BALLOON;
+	virDomainStatsRecordPtr *recs = NULL;
+	virDomainPtr *doms = NULL;
+	struct vl_virt_dom_meta *list;
+	size_t cnt = 0;
+	int total, rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	/* All domains' states in one call, never waiting on a domain's job (a
+	 * snapshot or migration in progress); older daemons lack NOWAIT, some
+	 * drivers bulk stats altogether: then list and ask each domain. */
+	total = virConnectGetAllDomainStats(v->conn, stats, &recs,
+					    VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+	if (total < 0 && last_is_unsupported_flag())
+		total = virConnectGetAllDomainStats(v->conn, stats, &recs, 0);
+	if (total < 0) {
+		if (virt_last_code() != VIR_ERR_NO_SUPPORT)
+			return virt_err(err, "domain stats");
+		recs = NULL;
+		total = virConnectListAllDomains(v->conn, &doms, 0);
+		if (total < 0)
+			return virt_err(err, "list domains");
+	}
+	list = vl_calloc((size_t)total + 1, sizeof(*list));
+	for (int i = 0; i < total && rc >= 0; i++) {
+		virDomainPtr d = recs ? recs[i]->dom : doms[i];
+		const char *name = virDomainGetName(d);
+		struct vl_virt_dom_meta e = { 0 };
+
+		if (!name || (prefix && !vl_str_startswith(name, prefix)))
+			continue;
+		rc = dom_meta_fill(d, recs ? recs[i] : NULL, ns_uri, &e, err);
+		if (rc > 0)
+			list[cnt++] = e;
+		else
+			free(e.metadata);
+	}
+	if (recs)
+		virDomainStatsRecordListFree(recs);
+	for (int i = 0; doms && i < total; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	if (rc < 0) {
+		vl_virt_dom_meta_list_free(list, cnt);
+		return -1;
+	}
+	qsort(list, cnt, sizeof(*list), cmp_dom_meta);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+void vl_virt_dom_meta_list_free(struct vl_virt_dom_meta *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].name);
+		free(list[i].metadata);
+	}
+	free(list);
+}
+
 int vl_virt_domain_get_metadata(struct vl_virt *v, const char *name, const char *ns_uri,
 				char **out, struct vl_err *err)
 {

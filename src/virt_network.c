@@ -2,6 +2,7 @@
  * list vmlab's networks, the subnets in use on the host, DHCP leases. */
 #include "virt_priv.h"
 
+#include <libxml/xpathInternals.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,26 +46,52 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
 	return 0;
 }
 
-int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err)
+/* Define or redefine (keeping the UUID); *existed says which. */
+static virNetworkPtr net_define(struct vl_virt *v, const char *xml, const char *name,
+				bool *existed, struct vl_err *err)
 {
-	VL_AUTOFREE char *name = virt_xml_name(xml, "/network/name");
 	VL_AUTOFREE char *fixed = NULL;
-	AUTO_LV(virNetworkPtr) n = virNetworkLookupByName(v->conn, name);
-	bool existed = n != NULL;
+	virNetworkPtr n = virNetworkLookupByName(v->conn, name);
 	char uuid[VIR_UUID_STRING_BUFLEN];
-	int active;
 
-	if (!n && !virt_last_is_missing())
-		return virt_err(err, "network %s", name);
+	*existed = n != NULL;
+	if (!n && !virt_last_is_missing()) {
+		virt_err(err, "network %s", name);
+		return NULL;
+	}
 	if (n) {
-		if (virNetworkGetUUIDString(n, uuid) < 0)
-			return virt_err(err, "network %s: UUID", name);
+		if (virNetworkGetUUIDString(n, uuid) < 0) {
+			virt_err(err, "network %s: UUID", name);
+			virNetworkFree(n);
+			return NULL;
+		}
 		fixed = virt_xml_with_uuid(xml, uuid);
 		virNetworkFree(n);
 	}
 	n = virNetworkDefineXML(v->conn, fixed ? fixed : xml);
 	if (!n)
-		return virt_err(err, "network %s: define", name);
+		virt_err(err, "network %s: define", name);
+	return n;
+}
+
+int vl_virt_network_define(struct vl_virt *v, const char *xml, struct vl_err *err)
+{
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/network/name");
+	bool existed;
+	AUTO_LV(virNetworkPtr) n = net_define(v, xml, name, &existed, err);
+
+	return n ? 0 : -1;
+}
+
+int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err)
+{
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/network/name");
+	bool existed;
+	AUTO_LV(virNetworkPtr) n = net_define(v, xml, name, &existed, err);
+	int active;
+
+	if (!n)
+		return -1;
 	active = virNetworkIsActive(n);
 	if (active < 0)
 		return virt_err(err, "network %s", name);
@@ -156,19 +183,56 @@ static void free_nets(virNetworkPtr *nets, int cnt)
 	free(nets);
 }
 
-int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_net **out,
-			 size_t *n, struct vl_err *err)
+/* The <metadata> child of a network document in namespace ns_uri, as XML. */
+static char *net_metadata(struct xdoc *x, const char *ns_uri)
 {
-	virNetworkPtr *nets = NULL;
+	xmlXPathObjectPtr o;
+	xmlBufferPtr buf;
+	char *out = NULL;
+
+	if (xmlXPathRegisterNs(x->ctx, (const xmlChar *)"m", (const xmlChar *)ns_uri) < 0)
+		return NULL;
+	o = virt_xnodes(x, "/network/metadata/m:*");
+	buf = virt_xcount(o) ? xmlBufferCreate() : NULL;
+	if (buf && xmlNodeDump(buf, x->doc, o->nodesetval->nodeTab[0], 0, 0) > 0)
+		out = vl_strdup((const char *)xmlBufferContent(buf));
+	xmlBufferFree(buf);
+	xmlXPathFreeObject(o);
+	return out;
+}
+
+/* Whether name is among the networks (a listing of the active ones). */
+static bool net_in(virNetworkPtr *nets, int cnt, const char *name)
+{
+	for (int i = 0; i < cnt; i++) {
+		const char *n = virNetworkGetName(nets[i]);
+		if (n && strcmp(n, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Two listings (all, active) and one XML call per network that matches:
+ * whether each is active comes from the second listing, not a call each. */
+static int net_list(struct vl_virt *v, const char *prefix, const char *ns_uri,
+		    struct vl_virt_net **out, size_t *n, struct vl_err *err)
+{
+	virNetworkPtr *nets = NULL, *active = NULL;
 	struct vl_virt_net *list;
 	size_t cnt = 0;
-	int total;
+	int total, n_active;
 
 	*out = NULL;
 	*n = 0;
 	total = virConnectListAllNetworks(v->conn, &nets, 0);
 	if (total < 0)
 		return virt_err(err, "list networks");
+	n_active = virConnectListAllNetworks(v->conn, &active, VIR_CONNECT_LIST_NETWORKS_ACTIVE);
+	if (n_active < 0) {
+		virt_err(err, "list active networks");
+		free_nets(nets, total);
+		return -1;
+	}
 	list = vl_calloc((size_t)total + 1, sizeof(*list));
 	for (int i = 0; i < total; i++) {
 		const char *name = virNetworkGetName(nets[i]);
@@ -191,21 +255,37 @@ int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_n
 		e = &list[cnt++];
 		e->name = vl_strdup(name);
 		e->bridge = virt_xstr(&x, NULL, "/network/bridge/@name");
-		e->active = virNetworkIsActive(nets[i]) == 1;
+		e->active = net_in(active, n_active, name);
 		ips = virt_xnodes(&x, IPV4_XPATH);
 		for (size_t k = 0; k < virt_xcount(ips) && !e->has_subnet; k++)
 			e->has_subnet = ip_subnet(&x, ips->nodesetval->nodeTab[k], &e->subnet);
 		xmlXPathFreeObject(ips);
+		if (ns_uri)
+			e->metadata = net_metadata(&x, ns_uri);
 	}
 	free_nets(nets, total);
+	free_nets(active, n_active);
 	qsort(list, cnt, sizeof(*list), cmp_net);
 	*out = list;
 	*n = cnt;
 	return 0;
 fail:
 	free_nets(nets, total);
+	free_nets(active, n_active);
 	vl_virt_net_list_free(list, cnt);
 	return -1;
+}
+
+int vl_virt_network_list(struct vl_virt *v, const char *prefix, struct vl_virt_net **out,
+			 size_t *n, struct vl_err *err)
+{
+	return net_list(v, prefix, NULL, out, n, err);
+}
+
+int vl_virt_network_list_meta(struct vl_virt *v, const char *prefix, const char *ns_uri,
+			      struct vl_virt_net **out, size_t *n, struct vl_err *err)
+{
+	return net_list(v, prefix, ns_uri, out, n, err);
 }
 
 void vl_virt_net_list_free(struct vl_virt_net *list, size_t n)
@@ -215,6 +295,7 @@ void vl_virt_net_list_free(struct vl_virt_net *list, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(list[i].name);
 		free(list[i].bridge);
+		free(list[i].metadata);
 	}
 	free(list);
 }

@@ -305,13 +305,21 @@ void vl_cmd_print_help(const struct vl_cmd *cmd, void *file)
 		fprintf(f, "\nThis command is not available yet in this version.\n");
 }
 
+unsigned vl_args_flags(const struct vl_args *a)
+{
+	for (const struct vl_opt_flags *o = a->cmd->opt_flags; o && o->opt; o++)
+		if (vl_args_has(a, o->opt))
+			return o->flags;
+	return a->cmd->flags;
+}
+
 /* VM names on the command line (positional with VL_CMD_VM_ARGS, values of
  * VL_OPT_VMS options) against the profile, before any connection. */
 static int check_vm_names(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	const struct vl_cmd *cmd = a->cmd;
 
-	if (cmd->flags & VL_CMD_VM_ARGS) {
+	if (vl_args_flags(a) & VL_CMD_VM_ARGS) {
 		int skip = a->sub ? 1 : 0;
 		struct vl_lab_sel sel = { a->pos + skip, (size_t)(a->npos - skip) };
 		if (vl_lab_check_names(ctx, &sel, err) < 0)
@@ -341,7 +349,7 @@ static int check_vm_names(struct vl_ctx *ctx, const struct vl_args *a, struct vl
 static int load_preconditions(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	VL_AUTO(vl_diags) diags = VL_DIAGS_INIT;
-	unsigned f = a->cmd->flags;
+	unsigned f = vl_args_flags(a);
 
 	if ((f & (VL_CMD_NEEDS_CONFIG | VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT)) &&
 	    !ctx->have_config) {

@@ -47,6 +47,16 @@ struct vl_subcmd {
 
 #define VL_SUB_END { NULL, NULL, NULL, 0, 0 }
 
+/* An option that changes what a command needs before it runs: when given,
+ * flags replace the command's own (status --all reads every lab from
+ * libvirt and needs no profile). */
+struct vl_opt_flags {
+	const char *opt;        /* long name of one of the command's options */
+	unsigned flags;         /* enum vl_cmd_flags */
+};
+
+#define VL_OPT_FLAGS_END { NULL, 0 }
+
 struct vl_args;
 
 struct vl_cmd {
@@ -58,6 +68,7 @@ struct vl_cmd {
 	const struct vl_opt *opts;
 	const struct vl_subcmd *subs;   /* NULL: no subcommand word */
 	unsigned flags;
+	const struct vl_opt_flags *opt_flags;  /* the first given wins; NULL: none */
 	int min_args, max_args; /* positional arguments; max -1: any (unused with subs) */
 	bool takes_rest;        /* accepts "-- CMD ARG..." */
 	/* Usage checks beyond the tables (options that exclude each other, a
@@ -111,6 +122,9 @@ extern const struct vl_global_opt vl_global_opts[];
 const struct vl_global_opt *vl_global_opt_find(const char *word);
 /* Print the help of one command, or the command list (cmd NULL), to f. */
 void vl_cmd_print_help(const struct vl_cmd *cmd, void *file);
+/* The flags the dispatcher enforces for parsed args: the command's, or
+ * those of an option given that changes them (cmd->opt_flags). */
+unsigned vl_args_flags(const struct vl_args *a);
 /* Run a command with argv[0] the command word: parse, preconditions, run. */
 int vl_cmd_dispatch(struct vl_ctx *ctx, int argc, char **argv, struct vl_err *err);
 

@@ -1,4 +1,5 @@
-/* vmlab status [--json]: every VM of the lab, read from libvirt. */
+/* vmlab status [--all] [--json]: every VM of the lab, or every lab on the
+ * connection with its VMs (no profile needed), read from libvirt. */
 #include "cmd/cmd.h"
 
 #include <stdio.h>
@@ -8,8 +9,15 @@
 #include "util/json.h"
 
 static const struct vl_opt opts[] = {
+	{ "all", 0, VL_OPT_FLAG, NULL, "every lab on the libvirt connection (no vmlab.ini needed)" },
 	{ "json", 0, VL_OPT_FLAG, NULL, "machine-readable output (see vmlab(1))" },
 	VL_OPT_END,
+};
+
+/* --all lists what libvirt has: vmlab.conf for the URI, no profile */
+static const struct vl_opt_flags opt_flags[] = {
+	{ "all", VL_CMD_NEEDS_LIBVIRT },
+	VL_OPT_FLAGS_END,
 };
 
 static void print_json(const struct vl_lab_status *st)
@@ -64,10 +72,121 @@ static void print_table(const struct vl_lab_status *st)
 	}
 }
 
+/* { "labs": [ { "lab", "id", "project", "owner": { "machine", "user" } | null,
+ *     "mine", "network": { "name", "subnet", "exists", "active" },
+ *     "vms": [ { "name", "domain", "state", "ip", "mac", "cpus", "memory_mib" } ] } ] } */
+static void print_all_json(const struct vl_lab_summary *labs, size_t n)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	struct vl_json j;
+
+	vl_json_init(&j, &b, true);
+	vl_json_obj_begin(&j);
+	vl_json_key(&j, "labs");
+	vl_json_arr_begin(&j);
+	for (size_t i = 0; i < n; i++) {
+		const struct vl_lab_summary *l = &labs[i];
+		vl_json_obj_begin(&j);
+		vl_json_kstr(&j, "lab", l->name);
+		vl_json_kstr(&j, "id", l->id);
+		vl_json_kstr(&j, "project", l->project);
+		vl_json_key(&j, "owner");
+		if (l->owner_machine || l->owner_user) {
+			vl_json_obj_begin(&j);
+			vl_json_kstr(&j, "machine", l->owner_machine);
+			vl_json_kstr(&j, "user", l->owner_user);
+			vl_json_obj_end(&j);
+		} else {
+			vl_json_null(&j);
+		}
+		vl_json_kbool(&j, "mine", l->mine);
+		vl_json_key(&j, "network");
+		vl_json_obj_begin(&j);
+		vl_json_kstr(&j, "name", l->network);
+		vl_json_kstr(&j, "subnet", l->subnet);
+		vl_json_kbool(&j, "exists", l->network_exists);
+		vl_json_kbool(&j, "active", l->network_active);
+		vl_json_obj_end(&j);
+		vl_json_key(&j, "vms");
+		vl_json_arr_begin(&j);
+		for (size_t k = 0; k < l->n_vms; k++) {
+			const struct vl_vm_summary *s = &l->vms[k];
+			vl_json_obj_begin(&j);
+			vl_json_kstr(&j, "name", s->name);
+			vl_json_kstr(&j, "domain", s->domain);
+			vl_json_kstr(&j, "state", vl_vm_state_name(s->state));
+			vl_json_kstr(&j, "ip", s->ip);
+			vl_json_kstr(&j, "mac", s->mac);
+			vl_json_kuint(&j, "cpus", s->cpus);
+			vl_json_kuint(&j, "memory_mib", s->memory >> 20);
+			vl_json_obj_end(&j);
+		}
+		vl_json_arr_end(&j);
+		vl_json_obj_end(&j);
+	}
+	vl_json_arr_end(&j);
+	vl_json_obj_end(&j);
+	fputs(vl_buf_str(&b), stdout);
+	vl_buf_release(&b);
+}
+
+/* One block per lab, like `vagrant global-status`, then the totals. */
+static void print_all_table(const struct vl_lab_summary *labs, size_t n)
+{
+	size_t vms = 0, running = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vl_lab_summary *l = &labs[i];
+		printf("%slab %s (%s), project %s\n", i ? "\n" : "", l->name, l->id,
+		       l->project ? l->project : "-");
+		printf("network %s %s%s\n", l->network, l->subnet ? l->subnet : "",
+		       !l->network_exists ? "(not created)" : l->network_active ? "" : " (inactive)");
+		if (!l->mine)
+			printf("owner %s on machine %s (not this user or machine)\n",
+			       l->owner_user ? l->owner_user : "?", l->owner_machine ? l->owner_machine : "?");
+		if (l->n_vms == 0) {
+			printf("no VMs\n");
+			continue;
+		}
+		printf("%-20s %-12s %-15s %4s %8s\n", "VM", "STATE", "IP", "CPUS", "MEMORY");
+		for (size_t k = 0; k < l->n_vms; k++) {
+			const struct vl_vm_summary *s = &l->vms[k];
+			char mem[32];
+			snprintf(mem, sizeof(mem), "%llu MiB", (unsigned long long)(s->memory >> 20));
+			printf("%-20s %-12s %-15s %4u %8s\n", s->name, vl_vm_state_name(s->state),
+			       s->ip ? s->ip : "-", s->cpus, mem);
+			vms++;
+			running += s->state == VL_VM_RUNNING;
+		}
+	}
+	if (n == 0)
+		printf("no vmlab labs on this libvirt connection\n");
+	else
+		printf("\n%zu lab%s, %zu VM%s, %zu running\n", n, n == 1 ? "" : "s", vms,
+		       vms == 1 ? "" : "s", running);
+}
+
+static int run_all(struct vl_ctx *ctx, bool json, struct vl_err *err)
+{
+	struct vl_lab_summary *labs = NULL;
+	size_t n = 0;
+
+	if (vl_lab_list_all(ctx, &labs, &n, err) < 0)
+		return -1;
+	if (json)
+		print_all_json(labs, n);
+	else
+		print_all_table(labs, n);
+	vl_lab_summaries_free(labs, n);
+	return 0;
+}
+
 static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	struct vl_lab_status st;
 
+	if (vl_args_has(a, "all"))
+		return run_all(ctx, ctx->json || vl_args_has(a, "json"), err);
 	if (vl_lab_status(ctx, &st, err) < 0)
 		return -1;
 	if (ctx->json || vl_args_has(a, "json"))
@@ -81,9 +200,10 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 const struct vl_cmd vl_cmd_status = {
 	.name = "status",
 	.alias = "st",
-	.usage = "status [--json]",
-	.summary = "show the lab's VMs, state, IPs",
+	.usage = "status [--all] [--json]",
+	.summary = "show the lab's VMs, state, IPs (--all: every lab)",
 	.opts = opts,
 	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT,
+	.opt_flags = opt_flags,
 	.run = run,
 };

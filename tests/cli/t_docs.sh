@@ -139,7 +139,7 @@ done < <("$VMLAB" --help | awk '/^global options/ { on = 1; next } /^$/ { on = 0
 quiet_help=$("$VMLAB" --help | sed -n 's/^ *-q, --quiet *//p')
 check "-q: --help and vmlab(1) agree ($quiet_help)" grep -qF -- "$quiet_help" <<<"$man1"
 # every --json schema is in vmlab(1)
-for j in plan status "snapshot list" doctor "image list" "image pull" "image rm" "image prune" \
+for j in plan status "status --all" "snapshot list" doctor "image list" "image pull" "image rm" "image prune" \
 	 validate gc "up --dry-run"; do
 	check "vmlab(1) JSON OUTPUT has $j" grep -qx "\.B $j" <<<"$(sed -n '/^\.SH JSON OUTPUT/,/^\.SH EXIT/p' <<<"$man1")"
 done

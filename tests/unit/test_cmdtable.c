@@ -4,7 +4,8 @@
  * option is shown in a usage line or named in the description. An option in
  * the usage but not in the table is refused by the parser ("unknown option";
  * a global option after the command word is refused too, "put it before the
- * command"): that is how `doctor --json` went unnoticed. */
+ * command"): that is how `doctor --json` went unnoticed. And every option
+ * that changes a command's preconditions (opt_flags) is one it declares. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -121,6 +122,17 @@ static size_t check_cmd(const struct vl_cmd *cmd, struct vl_buf *out)
 			      cmd->name, o->name);
 		s.problems++;
 	}
+	/* an option that changes the preconditions must be one the parser takes */
+	for (const struct vl_opt_flags *f = cmd->opt_flags; f && f->opt; f++) {
+		char lng[64];
+
+		snprintf(lng, sizeof(lng), "--%s", f->opt);
+		if (declared(cmd, lng, strlen(lng)))
+			continue;
+		vl_buf_printf(out, "%s: opt_flags names %s, which is not in its options\n",
+			      cmd->name, lng);
+		s.problems++;
+	}
 	return s.problems;
 }
 
@@ -170,8 +182,14 @@ static void test_checker_catches(void **state)
 		{ "save", NULL, "NAME [--vm VM,...] [--bogus]", 1, 1 },
 		VL_SUB_END,
 	};
+	static const struct vl_opt_flags opt_flags[] = {
+		{ "dry-run", 0 },
+		{ "missing", 0 },
+		VL_OPT_FLAGS_END,
+	};
 	const struct vl_cmd bad = {
 		.name = "fake-cmd",
+		.opt_flags = opt_flags,
 		.usage = "fake-cmd [-n] [-h] [--json] [-q] [-z] [--undeclared=X] [-- CMD...]|save",
 		.description = "With --told, more. See also vmlab up --not-ours.",
 		.opts = opts,
@@ -180,7 +198,7 @@ static void test_checker_catches(void **state)
 	struct vl_buf out = VL_BUF_INIT;
 
 	(void)state;
-	assert_int_equal(check_cmd(&bad, &out), 6);
+	assert_int_equal(check_cmd(&bad, &out), 7);
 	/* global options are not taken after the command word */
 	assert_non_null(strstr(vl_buf_str(&out), "usage shows --json,"));
 	assert_non_null(strstr(vl_buf_str(&out), "usage shows -q,"));
@@ -188,6 +206,7 @@ static void test_checker_catches(void **state)
 	assert_non_null(strstr(vl_buf_str(&out), "usage shows --undeclared,"));
 	assert_non_null(strstr(vl_buf_str(&out), "subcommand save shows --bogus,"));
 	assert_non_null(strstr(vl_buf_str(&out), "option --unshown is declared"));
+	assert_non_null(strstr(vl_buf_str(&out), "opt_flags names --missing,"));
 	vl_buf_release(&out);
 }
 

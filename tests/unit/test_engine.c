@@ -10,7 +10,8 @@
  * open: each test opens one connection and starts from the driver's
  * defaults.
  *
- * Not here yet: cancel during a wait (the engine has no cancel flag; issue 8). */
+ * Also: cancel during a wait, and every lab on the connection
+ * (vl_lab_list_all) with no profile. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,6 +27,7 @@
 #include "fixture.h"
 #include "lab.h"
 #include "lab_priv.h"
+#include "owner.h"
 #include "render.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -795,6 +797,147 @@ static void test_cancel_during_wait(void **state)
 	lab_free(&l);
 }
 
+/* ---- every lab on the connection ---- */
+
+static const struct vl_lab_summary *summary_of(const struct vl_lab_summary *labs, size_t n,
+					       const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (vl_streq(labs[i].id, id))
+			return &labs[i];
+	fail_msg("lab %s not listed", id);
+	return NULL;
+}
+
+static void test_list_all(void **state)
+{
+	struct world *w = *state;
+	struct lab_fx main_l, theirs, bare, many;
+	/* what the TUI has: a connection, no config, no profile, no project */
+	struct vl_ctx ctx = { .virt = w->virt };
+	struct vl_lab_summary *labs = NULL;
+	const struct vl_lab_summary *s;
+	VL_AUTOFREE char *machine = NULL, *user = NULL;
+	size_t n = 99;
+
+	/* The driver's own domain "test" and network "default" are not labs. */
+	OK(vl_lab_list_all(&ctx, &labs, &n, &e_));
+	assert_int_equal(n, 0);
+	vl_lab_summaries_free(labs, n);
+
+	lab_new(&main_l, w, "main", ini_main);
+	define_network(&main_l);
+	define_vm(&main_l, "web-1", VM_RUNNING, false);
+	define_vm(&main_l, "web-2", VM_PAUSED, false);
+	define_vm(&main_l, "db", VM_SHUTOFF, false);
+	/* another machine's lab on the same libvirt */
+	lab_box(&theirs, w, "theirs");
+	free(theirs.plan.owner_machine);
+	theirs.plan.owner_machine = vl_strdup("etest-another-machine");
+	define_network(&theirs);
+	define_vm(&theirs, "box", VM_SHUTOFF, false);
+	/* a lab whose VMs are gone: only its network (stopped) is left */
+	lab_box(&bare, w, "bare");
+	define_network(&bare);
+	{
+		struct vl_err e = VL_ERR_INIT;
+		struct vl_virt_net *nets = NULL;
+		size_t nn = 0;
+		/* stop it without undefining it: define again inactive */
+		OK(vl_virt_network_destroy_undefine(w->virt, bare.plan.network, &e_));
+		VL_AUTOFREE char *xml = vl_render_network(&bare.plan, NULL, &e);
+		assert_non_null(xml);
+		OK(vl_virt_network_define_start(w->virt, xml, &e_));
+		OK(vl_virt_network_list(w->virt, bare.plan.network, &nets, &nn, &e_));
+		assert_int_equal(nn, 1);
+		vl_virt_net_list_free(nets, nn);
+	}
+	/* VMs sort by name as people count: vm2 before vm10 */
+	lab_new(&many, w, "many", "[lab]\nname = many\n[defaults]\nimage = debian-12\n"
+		"memory = 256M\n[vm vm]\ncount = 10\n");
+	define_network(&many);
+	define_vm(&many, "vm-10", VM_SHUTOFF, false);
+	define_vm(&many, "vm-2", VM_RUNNING, false);
+	/* named like ours, but no vmlab metadata: not a lab */
+	OK(vl_virt_domain_define(w->virt, "<domain type='test'><name>vmlab-stranger-x</name>"
+				 "<memory unit='KiB'>65536</memory><os><type>hvm</type></os>"
+				 "</domain>", NULL, &e_));
+
+	OK(vl_lab_list_all(&ctx, &labs, &n, &e_));
+	assert_int_equal(n, 4);
+	/* by name: bare, etest, many, theirs */
+	assert_string_equal(labs[0].name, "bare");
+	assert_string_equal(labs[1].name, "etest");
+	assert_string_equal(labs[2].name, "many");
+	assert_string_equal(labs[3].name, "theirs");
+
+	s = summary_of(labs, n, main_l.plan.lab_id);
+	assert_string_equal(s->project, main_l.dir);
+	assert_true(s->mine);
+	vl_owner_self(&machine, &user);
+	assert_string_equal(s->owner_machine, machine);
+	assert_string_equal(s->owner_user, user);
+	assert_string_equal(s->network, main_l.plan.network);
+	assert_string_equal(s->subnet, main_l.plan.subnet_str);
+	assert_true(s->network_exists);
+	assert_true(s->network_active);
+	assert_int_equal(s->n_vms, 3);
+	/* by name, not the profile's order: libvirt does not know it */
+	assert_string_equal(s->vms[0].name, "db");
+	assert_string_equal(s->vms[1].name, "web-1");
+	assert_string_equal(s->vms[2].name, "web-2");
+	assert_int_equal(s->vms[0].state, VL_VM_SHUTOFF);
+	assert_int_equal(s->vms[1].state, VL_VM_RUNNING);
+	assert_int_equal(s->vms[2].state, VL_VM_PAUSED);
+	assert_int_equal(s->vms[0].cpus, 2);
+	assert_int_equal(s->vms[1].cpus, 1);
+	for (size_t i = 0; i < s->n_vms; i++) {
+		const struct vl_plan_vm *vm = vl_plan_find_vm(&main_l.plan, s->vms[i].name);
+		assert_non_null(vm);
+		assert_string_equal(s->vms[i].domain, vm->domain);
+		assert_string_equal(s->vms[i].ip, vm->ip_str);
+		assert_string_equal(s->vms[i].mac, vm->mac);
+		assert_int_equal(s->vms[i].memory, 128u << 20);
+	}
+
+	s = summary_of(labs, n, theirs.plan.lab_id);
+	assert_false(s->mine);
+	assert_string_equal(s->owner_machine, "etest-another-machine");
+	assert_int_equal(s->n_vms, 1);
+	assert_string_equal(s->vms[0].name, "box");
+
+	s = summary_of(labs, n, bare.plan.lab_id);
+	assert_int_equal(s->n_vms, 0);
+	assert_true(s->network_exists);
+	assert_string_equal(s->subnet, bare.plan.subnet_str);
+	assert_string_equal(s->project, bare.dir);
+
+	s = summary_of(labs, n, many.plan.lab_id);
+	assert_int_equal(s->n_vms, 2);
+	assert_string_equal(s->vms[0].name, "vm-2");
+	assert_string_equal(s->vms[1].name, "vm-10");
+	assert_int_equal(s->vms[1].memory, 256u << 20);
+	vl_lab_summaries_free(labs, n);
+
+	/* A lab whose network is gone still lists its VMs; its network is named,
+	 * not there. */
+	OK(vl_virt_network_destroy_undefine(w->virt, theirs.plan.network, &e_));
+	OK(vl_lab_list_all(&ctx, &labs, &n, &e_));
+	assert_int_equal(n, 4);
+	s = summary_of(labs, n, theirs.plan.lab_id);
+	assert_false(s->network_exists);
+	assert_false(s->network_active);
+	assert_null(s->subnet);
+	assert_string_equal(s->network, theirs.plan.network);
+	assert_string_equal(s->name, "theirs");
+	vl_lab_summaries_free(labs, n);
+
+	lab_free(&many);
+	lab_free(&bare);
+	lab_free(&theirs);
+	lab_free(&main_l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +948,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_contention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_during_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_all, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

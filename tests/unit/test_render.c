@@ -383,6 +383,25 @@ static void test_metadata_roundtrip(void **state)
 	vl_meta_release(&m);
 	free(net);
 
+	/* the element alone: as virDomainGetMetadata hands it out (no namespace)
+	 * and as the network listing does (with it) */
+	assert_true(vl_meta_parse_element("<lab>\n  <id>x-1</id>\n  <vm>web</vm>\n</lab>", &m));
+	assert_string_equal(m.id, "x-1");
+	assert_string_equal(m.vm, "web");
+	vl_meta_release(&m);
+	assert_true(vl_meta_parse_element("<vmlab:lab xmlns:vmlab=\"" VL_XMLNS_URI "\"><vmlab:id>x-2"
+					  "</vmlab:id><vmlab:subnet>10.77.3.0/24</vmlab:subnet>"
+					  "</vmlab:lab>", &m));
+	assert_string_equal(m.id, "x-2");
+	assert_string_equal(m.subnet, "10.77.3.0/24");
+	vl_meta_release(&m);
+	assert_false(vl_meta_parse_element("<lab><name>no id</name></lab>", &m));
+	assert_false(vl_meta_parse_element("<vm><id>x</id></vm>", &m));
+	assert_false(vl_meta_parse_element("not xml", &m));
+	/* a whole document is not the element */
+	net = vl_render_network(&g_plan, NULL, &err);
+	assert_false(vl_meta_parse_element(net, &m));
+	free(net);
 	assert_false(vl_meta_parse("<domain><name>other</name></domain>", &m));
 	assert_false(vl_meta_parse("not xml", &m));
 }

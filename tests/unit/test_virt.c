@@ -111,6 +111,7 @@ static void test_host(void **state)
 
 static const char net_xml[] =
 	"<network><name>vltest-net</name><bridge name='vltest0'/>"
+	"<metadata><vmlab:lab xmlns:vmlab='" NS "'><vmlab:id>t-1</vmlab:id></vmlab:lab></metadata>"
 	"<ip address='10.77.3.1' prefix='24'><dhcp><range start='10.77.3.100' end='10.77.3.200'/>"
 	"</dhcp></ip></network>";
 
@@ -141,6 +142,18 @@ static void test_network(void **state)
 	assert_true(nets[0].has_subnet);
 	assert_int_equal(nets[0].subnet.addr, 0x0a4d0300u);
 	assert_int_equal(nets[0].subnet.prefix, 24);
+	assert_null(nets[0].metadata);    /* only the _meta listing reads it out */
+	vl_virt_net_list_free(nets, n);
+	OK(vl_virt_network_list_meta(v, "vltest-", NS, &nets, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_true(nets[0].active);
+	assert_non_null(nets[0].metadata);
+	assert_non_null(strstr(nets[0].metadata, "t-1</vmlab:id>"));
+	assert_non_null(strstr(nets[0].metadata, "xmlns:vmlab=\"" NS "\""));
+	vl_virt_net_list_free(nets, n);
+	OK(vl_virt_network_list_meta(v, "vltest-", "https://other.invalid/", &nets, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_null(nets[0].metadata);
 	vl_virt_net_list_free(nets, n);
 
 	OK(vl_virt_used_subnets(v, &subs, &n, &e_));
@@ -173,6 +186,14 @@ static void test_network(void **state)
 	OK(vl_virt_network_list(v, "vltest-", &nets, &n, &e_));
 	assert_int_equal(n, 0);
 	vl_virt_net_list_free(nets, n);
+	/* defined only: listed, not active; defined again: the same network */
+	OK(vl_virt_network_define(v, net_xml, &e_));
+	OK(vl_virt_network_define(v, net_xml, &e_));
+	OK(vl_virt_network_list(v, "vltest-", &nets, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_false(nets[0].active);
+	vl_virt_net_list_free(nets, n);
+	OK(vl_virt_network_destroy_undefine(v, "vltest-net", &e_));
 
 	/* Bad XML names what failed and leaves nothing behind. */
 	vl_err_clear(&err);
@@ -385,6 +406,26 @@ static void test_domain(void **state)
 	assert_string_equal(doms[0].uuid, uuid);
 	assert_int_equal(doms[0].state, VL_DOM_RUNNING);
 	vl_virt_dom_list_free(doms, n);
+	{
+		struct vl_virt_dom_meta *dm;
+
+		OK(vl_virt_domain_list_meta(v, "vltest-", NS, &dm, &n, &e_));
+		assert_int_equal(n, 1);
+		assert_string_equal(dm[0].name, DOM);
+		assert_int_equal(dm[0].state, VL_DOM_RUNNING);
+		assert_int_equal(dm[0].vcpus, 1);
+		assert_int_equal(dm[0].max_memory_kib, 65536);
+		assert_non_null(dm[0].metadata);
+		assert_non_null(strstr(dm[0].metadata, "lab>t</"));
+		vl_virt_dom_meta_list_free(dm, n);
+		OK(vl_virt_domain_list_meta(v, "vltest-", "https://other.invalid/", &dm, &n, &e_));
+		assert_int_equal(n, 1);
+		assert_null(dm[0].metadata);
+		vl_virt_dom_meta_list_free(dm, n);
+		OK(vl_virt_domain_list_meta(v, "vltest-nothing-", NS, &dm, &n, &e_));
+		assert_int_equal(n, 0);
+		vl_virt_dom_meta_list_free(dm, n);
+	}
 
 	OK(vl_virt_domain_supports_internal_snapshot(v, DOM, &e_));
 
