@@ -33,10 +33,10 @@ static int ensure_pair(const char *priv, const char *pub, const char *comment, s
 	return vl_ssh_keygen_ed25519(priv, pub, comment, err);
 }
 
-int vl_keys_open(struct vl_keys *k, const char *project_dir, struct vl_err *err)
+int vl_keys_open(struct vl_keys *k, const char *state_dir, struct vl_err *err)
 {
 	*k = (struct vl_keys){ 0 };
-	k->dir = path_join(project_dir, ".vmlab");
+	k->dir = vl_strdup(state_dir);
 	k->user_key = path_join(k->dir, "id_ed25519");
 	k->user_pub = path_join(k->dir, "id_ed25519.pub");
 	VL_AUTOFREE char *hostdir = path_join(k->dir, "hostkeys");

@@ -13,7 +13,9 @@ struct vl_keys {
 };
 
 /* Create .vmlab (0700) and the user key pair if missing. */
-int vl_keys_open(struct vl_keys *k, const char *project_dir, struct vl_err *err);
+/* Keys of a lab instance in its state dir (vl_plan_state_dir: the project's
+ * .vmlab, or .vmlab/instances/NAME), made on first use. */
+int vl_keys_open(struct vl_keys *k, const char *state_dir, struct vl_err *err);
 /* Paths of a VM's host key pair, generated if missing; caller frees both. */
 int vl_keys_host(const struct vl_keys *k, const char *vm, char **priv, char **pub,
 		 struct vl_err *err);

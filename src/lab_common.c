@@ -99,23 +99,40 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 	VL_AUTOFREE struct vl_subnet *used = NULL;
 	VL_AUTOFREE char *lab_id = NULL, *net = NULL;
 	struct vl_buf dir = VL_BUF_INIT;
+	const struct vl_profile *p = &ctx->profile;
 	struct vl_subnet own;
 	bool have_own;
 	size_t n_used = 0;
 	int rc = -1;
 
 	*lab = (struct lab){ .ctx = ctx, .lock = VL_LOCK_INIT };
-	vl_buf_printf(&dir, "%s/.vmlab", ctx->profile.dir);
+	if (p->instance && !vl_plan_instance_ok(p->instance)) {
+		vl_err_set(err, VL_E_USAGE, "instance name '%s': use a-z, 0-9 and '-', at most 20 "
+			   "characters", p->instance);
+		goto out;
+	}
+	/* the instance's own state dir: .vmlab, or .vmlab/instances/NAME */
+	lab->state_dir = vl_plan_state_dir(p->dir, p->instance);
+	vl_buf_printf(&dir, "%s/.vmlab", p->dir);
 	if (mkdir(dir.s, 0700) < 0 && errno != EEXIST) {
 		vl_err_sys(err, VL_E_IO, errno, "cannot create %s", dir.s);
 		goto out;
 	}
+	if (p->instance) {
+		vl_buf_append(&dir, "/instances");
+		if ((mkdir(dir.s, 0700) < 0 && errno != EEXIST) ||
+		    (mkdir(lab->state_dir, 0700) < 0 && errno != EEXIST)) {
+			vl_err_sys(err, VL_E_IO, errno, "cannot create %s", lab->state_dir);
+			goto out;
+		}
+	}
 	if (flags & LAB_LOCK) {
-		vl_buf_append(&dir, "/lock");
+		vl_buf_truncate(&dir, 0);
+		vl_buf_printf(&dir, "%s/lock", lab->state_dir);
 		if (vl_lock_take(&lab->lock, dir.s, 0, err) < 0)
 			goto out;
 	}
-	lab_id = vl_plan_lab_id(ctx->profile.name, ctx->profile.dir);
+	lab_id = vl_plan_instance_id(p->name, p->dir, p->instance);
 	net = vl_name_network(lab_id);
 	if (gather_used_subnets(ctx->virt, net, NULL, 0, &used, &n_used, &own, &have_own, err) < 0)
 		goto out;
@@ -128,7 +145,7 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 		ctx->events.lab = lab->plan.lab_id;
 		lab->named_events = true;
 	}
-	if ((flags & LAB_KEYS) && vl_keys_open(&lab->keys, ctx->profile.dir, err) < 0)
+	if ((flags & LAB_KEYS) && vl_keys_open(&lab->keys, lab->state_dir, err) < 0)
 		goto out;
 	if (select_vms(lab, sel, err) < 0)
 		goto out;
@@ -197,6 +214,8 @@ void lab_close(struct lab *lab)
 	vl_lock_release(&lab->lock);
 	free(lab->taken);
 	lab->taken = NULL;
+	free(lab->state_dir);
+	lab->state_dir = NULL;
 	lab->n_taken = 0;
 	free(lab->chosen);
 	lab->chosen = NULL;

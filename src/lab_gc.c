@@ -86,8 +86,9 @@ static const char *project_gone(const char *dir, struct vl_buf *why)
 }
 
 /* A project whose lock is held has a vmlab command running: not ours to judge. */
-static bool project_busy(const char *dir)
+static bool project_busy(const char *dir, const char *instance)
 {
+	VL_AUTOFREE char *state = NULL;
 	struct vl_buf p = VL_BUF_INIT;
 	struct vl_lock l = VL_LOCK_INIT;
 	struct vl_err e = VL_ERR_INIT;
@@ -95,7 +96,8 @@ static bool project_busy(const char *dir)
 
 	if (!dir)
 		return false;
-	vl_buf_printf(&p, "%s/.vmlab/lock", dir);
+	state = vl_plan_state_dir(dir, instance);
+	vl_buf_printf(&p, "%s/lock", state);
 	if (access(p.s, F_OK) == 0) {
 		busy = vl_lock_take(&l, p.s, 0, &e) < 0 && e.code == VL_E_LOCKED;
 		vl_lock_release(&l);
@@ -109,7 +111,7 @@ static bool project_busy(const char *dir)
  * then the volumes have no domain, and they are not a crash's leftovers). */
 static bool busy_lab(struct found *f, const struct vl_meta *m)
 {
-	if (!project_busy(m->project))
+	if (!project_busy(m->project, m->instance))
 		return false;
 	remember(&f->busy, &f->n_busy, m->id);
 	return true;
@@ -164,7 +166,7 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 			continue;
 		}
 		gone = project_gone(m.project, &why);
-		if (gone && !project_busy(m.project))
+		if (gone && !project_busy(m.project, m.instance))
 			add(f, VL_GC_DOMAIN, doms[i].name, "%s", gone);
 		vl_meta_release(&m);
 	}

@@ -23,6 +23,7 @@ struct lab {
 	struct vl_keys keys;
 	struct vl_lock lock;
 	bool *chosen;        /* plan.n_vms flags: VMs the command acts on */
+	char *state_dir;     /* keys, known hosts, lock: vl_plan_state_dir() */
 	bool named_events;   /* lab_open set ctx->events.lab to this lab's id */
 	struct vl_subnet *taken;  /* subnets the libvirt host refused (routed there) */
 	size_t n_taken;

@@ -309,7 +309,7 @@ int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err 
 	unsigned all = (unsigned)lab.plan.n_vms;
 	if (lab_for_each_vm(&lab, all, revert_vm, &j, "restore", err) < 0 ||
 	    lab_for_each_vm(&lab, all, run_vm, &j, "restore", err) < 0 ||
-	    vl_keys_open(&lab.keys, ctx->profile.dir, err) < 0 ||
+	    vl_keys_open(&lab.keys, lab.state_dir, err) < 0 ||
 	    lab_for_each_vm(&lab, all, ready_vm, &j, "restore", err) < 0)
 		goto out;
 	vl_event_info(&ctx->events, NULL, "lab %s is back at snapshot '%s'", lab.plan.lab_name,

@@ -35,7 +35,7 @@ static int open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
 
 	if (lab_open(lab, ctx, 0, NULL, err) < 0)
 		return -1;
-	if (running_vm(lab, name, &vm, err) < 0 || vl_keys_open(&lab->keys, ctx->profile.dir, err) < 0) {
+	if (running_vm(lab, name, &vm, err) < 0 || vl_keys_open(&lab->keys, lab->state_dir, err) < 0) {
 		lab_close(lab);
 		return -1;
 	}

@@ -49,6 +49,7 @@ static bool parse(const char *xml, const char *const path[2], struct vl_meta *m)
 		m->subnet = field(ctx, path, "subnet");
 		m->owner_machine = field(ctx, path, "owner-machine");
 		m->owner_user = field(ctx, path, "owner-user");
+		m->instance = field(ctx, path, "instance");
 	}
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
@@ -87,5 +88,6 @@ void vl_meta_release(struct vl_meta *m)
 	free(m->subnet);
 	free(m->owner_machine);
 	free(m->owner_user);
+	free(m->instance);
 	*m = (struct vl_meta){ 0 };
 }

@@ -11,6 +11,7 @@ struct vl_meta {
 	char *vm, *spec, *ip, *mac;         /* domains only */
 	char *subnet;                       /* networks only */
 	char *owner_machine, *owner_user;   /* NULL on objects made before owners */
+	char *instance;                     /* NULL: the project's own lab */
 };
 
 /* false when xml has no vmlab metadata (or is not XML): not ours. */

@@ -76,6 +76,48 @@ char *vl_plan_lab_id(const char *lab_name, const char *abs_project_dir)
 	return vl_buf_steal(&b);
 }
 
+char *vl_plan_instance_id(const char *lab_name, const char *abs_project_dir, const char *instance)
+{
+	unsigned char md[32];
+	char hex[9];
+	struct vl_buf b = VL_BUF_INIT, key = VL_BUF_INIT;
+
+	if (!instance)
+		return vl_plan_lab_id(lab_name, abs_project_dir);
+	vl_buf_printf(&key, "%s\n%s", abs_project_dir, instance);
+	sha256(vl_buf_str(&key), key.len, md);
+	vl_buf_release(&key);
+	hex8(md, hex);
+	vl_buf_printf(&key, "%s-%s", lab_name, instance);
+	VL_AUTOFREE char *name = vl_plan_sanitize_name(vl_buf_str(&key), VL_LAB_ID_NAME_MAX);
+	vl_buf_release(&key);
+	vl_buf_printf(&b, "%s-%s", name, hex);
+	return vl_buf_steal(&b);
+}
+
+char *vl_plan_state_dir(const char *abs_project_dir, const char *instance)
+{
+	struct vl_buf b = VL_BUF_INIT;
+
+	vl_buf_printf(&b, "%s/.vmlab", abs_project_dir);
+	if (instance)
+		vl_buf_printf(&b, "/instances/%s", instance);
+	return vl_buf_steal(&b);
+}
+
+bool vl_plan_instance_ok(const char *instance)
+{
+	size_t n = instance ? strlen(instance) : 0;
+
+	if (n == 0 || n > 20 || instance[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((instance[i] >= 'a' && instance[i] <= 'z') ||
+		      (instance[i] >= '0' && instance[i] <= '9') || instance[i] == '-'))
+			return false;
+	return true;
+}
+
 void vl_plan_mac(const char *lab_id, const char *vm_name, unsigned salt, char out[18])
 {
 	unsigned char md[32];
@@ -406,7 +448,11 @@ int vl_plan_build_opts(struct vl_plan *plan, const struct vl_profile *p,
 	if (!p->dir || p->dir[0] != '/')
 		return vl_err_set(err, VL_E_FAIL, "plan: project directory must be absolute");
 	plan->lab_name = vl_plan_sanitize_name(p->name, VL_NAME_MAX);
-	plan->lab_id = vl_plan_lab_id(p->name, p->dir);
+	if (p->instance && !vl_plan_instance_ok(p->instance))
+		return vl_err_set(err, VL_E_USAGE, "instance name '%s': use a-z, 0-9 and '-', at most "
+				  "20 characters", p->instance);
+	plan->lab_id = vl_plan_instance_id(p->name, p->dir, p->instance);
+	plan->instance = p->instance ? vl_strdup(p->instance) : NULL;
 	plan->network = vl_name_network(plan->lab_id);
 	/* Hash the lab id, not the path: the id already folds in the path, and
 	 * renaming a lab gives it a new bridge as well as a new network. */
@@ -461,6 +507,7 @@ void vl_plan_release(struct vl_plan *plan)
 	free(plan->user);
 	free(plan->project_dir);
 	free(plan->owner_machine);
+	free(plan->instance);
 	free(plan->owner_user);
 	memset(plan, 0, sizeof(*plan));
 }

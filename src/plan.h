@@ -60,6 +60,7 @@ struct vl_plan {
 	 * shared by several machines and users removes only its own (NULL: not
 	 * recorded; set by the engine, vl_plan_build leaves them NULL) */
 	char *owner_machine, *owner_user;
+	char *instance;      /* the lab instance (profile.instance), NULL: the project's lab */
 	struct vl_plan_vm *vms;
 	size_t n_vms;
 };
@@ -76,6 +77,15 @@ struct vl_plan_opts {
 /* Sanitized name part (see VL_LAB_ID_NAME_MAX) + "-" + first 8 hex of
  * SHA-256(abs_project_dir). Never NULL. */
 char *vl_plan_lab_id(const char *lab_name, const char *abs_project_dir);
+/* A lab instance's identity, derived here and nowhere else. instance NULL:
+ * the project's own lab (vl_plan_lab_id). Else the id is
+ * <name part>-<instance> + "-" + 8 hex of SHA-256(dir "\n" instance), and
+ * the state dir (keys, known hosts, lock) <dir>/.vmlab/instances/<instance>
+ * instead of <dir>/.vmlab. Callers free. */
+char *vl_plan_instance_id(const char *lab_name, const char *abs_project_dir, const char *instance);
+char *vl_plan_state_dir(const char *abs_project_dir, const char *instance);
+/* An instance name: [a-z0-9-], 1 to 20 characters, not starting with '-'. */
+bool vl_plan_instance_ok(const char *instance);
 /* Lowercase, anything outside [a-z0-9] becomes '-', runs of '-' collapse,
  * no leading/trailing '-', empty becomes "lab", at most max characters. */
 char *vl_plan_sanitize_name(const char *s, size_t max);

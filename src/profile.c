@@ -689,6 +689,8 @@ int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *dia
 
 void vl_profile_release(struct vl_profile *p)
 {
+	if (p)
+		free(p->instance);
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n_vms; i++) {

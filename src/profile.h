@@ -32,6 +32,11 @@ struct vl_vm_spec {
 struct vl_profile {
 	char *path;          /* absolute path of vmlab.ini */
 	char *dir;           /* absolute project directory (dirname of path) */
+	/* The lab instance: NULL for the project's own lab, else a name such as
+	 * "seat-3": one profile, several isolated labs (class seats), each with
+	 * its own id, keys, lock, network and objects (see vl_plan_instance_id
+	 * and vl_plan_state_dir). Set by the caller, never read from the file. */
+	char *instance;
 	char *name;          /* [lab] name, default: directory name sanitized */
 	enum vl_net_mode network;
 	bool subnet_auto;

@@ -170,6 +170,8 @@ static void w_metadata(struct w *w, const struct vl_plan *plan, const struct vl_
 	w_elem_ns(w, "name", plan->lab_name);
 	w_elem_ns(w, "project", plan->project_dir);
 	w_elem_ns(w, "user", plan->user);
+	if (plan->instance)
+		w_elem_ns(w, "instance", plan->instance);
 	if (plan->owner_machine && plan->owner_user) {
 		w_elem_ns(w, "owner-machine", plan->owner_machine);
 		w_elem_ns(w, "owner-user", plan->owner_user);

@@ -938,6 +938,72 @@ static void test_list_all(void **state)
 	lab_free(&main_l);
 }
 
+/* One profile, several lab instances (class seats): each has its own id,
+ * state dir (keys, lock), network and object names, derived in one place;
+ * they can be locked at once and see only their own objects. */
+static void instance_of(struct lab_fx *l, const char *instance)
+{
+	vl_plan_release(&l->plan);
+	free(l->ctx.profile.instance);
+	l->ctx.profile.instance = instance ? vl_strdup(instance) : NULL;
+	OK(vl_lab_plan(&l->ctx, &l->plan, &e_));
+}
+
+static void test_instances(void **state)
+{
+	struct world *w = *state;
+	struct lab_fx a, b, own;
+	struct lab la, lb;
+	struct vl_lab_status st;
+	struct vl_err err = VL_ERR_INIT;
+
+	lab_new(&own, w, "class", ini_main);
+	lab_new(&a, w, "class", ini_main);
+	lab_new(&b, w, "class", ini_main);
+	instance_of(&a, "seat-1");
+	instance_of(&b, "seat-2");
+	/* identities: the project's own lab keeps its id; seats differ from it and each other */
+	assert_string_not_equal(a.plan.lab_id, b.plan.lab_id);
+	assert_string_not_equal(a.plan.lab_id, own.plan.lab_id);
+	assert_true(vl_str_startswith(a.plan.lab_id, "etest-seat-1-"));
+	assert_string_not_equal(a.plan.network, b.plan.network);
+	assert_string_not_equal(a.plan.bridge, b.plan.bridge);
+	assert_string_not_equal(a.plan.vms[0].domain, b.plan.vms[0].domain);
+	assert_string_not_equal(a.plan.vms[0].mac, b.plan.vms[0].mac);
+	/* both locked at once, keys apart */
+	OK(lab_open(&la, &a.ctx, LAB_LOCK | LAB_KEYS, NULL, &e_));
+	OK(lab_open(&lb, &b.ctx, LAB_LOCK | LAB_KEYS, NULL, &e_));
+	assert_string_not_equal(la.keys.user_key, lb.keys.user_key);
+	assert_non_null(strstr(la.keys.user_key, "/.vmlab/instances/seat-1/"));
+	assert_int_equal(access(la.keys.user_key, R_OK), 0);
+	/* a second open of the same seat is refused; the other seat is not affected */
+	struct lab again;
+	assert_int_equal(lab_open(&again, &a.ctx, LAB_LOCK, NULL, &err), -1);
+	assert_int_equal(err.code, VL_E_LOCKED);
+	lab_close(&la);
+	lab_close(&lb);
+	/* each seat sees only its own objects; the metadata names the instance */
+	define_network(&a);
+	define_vm(&a, "web-1", VM_RUNNING, false);
+	OK(vl_lab_status(&a.ctx, &st, &e_));
+	assert_true(st.network_active);
+	assert_int_equal(st.vms[0].state, VL_VM_RUNNING);
+	vl_lab_status_release(&st);
+	OK(vl_lab_status(&b.ctx, &st, &e_));
+	assert_false(st.network_active);
+	assert_int_equal(st.vms[0].state, VL_VM_MISSING);
+	vl_lab_status_release(&st);
+	/* a bad instance name is refused before anything is made */
+	free(b.ctx.profile.instance);
+	b.ctx.profile.instance = vl_strdup("Seat 1");
+	assert_int_equal(lab_open(&lb, &b.ctx, LAB_LOCK, NULL, &err), -1);
+	assert_int_equal(err.code, VL_E_USAGE);
+	OK(vl_lab_destroy(&a.ctx, NULL, &e_));
+	lab_free(&a);
+	lab_free(&b);
+	lab_free(&own);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -948,6 +1014,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_contention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_during_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_all, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -561,6 +561,35 @@ static void test_base_volume(void **state)
 	assert_false(vl_plan_is_base_volume("vmlab-base-0123456789abcdef.iso"));
 }
 
+/* Lab instances: one profile, several identities. */
+static void test_instances(void **state)
+{
+	VL_AUTOFREE char *own = vl_plan_instance_id("webapp", "/p", NULL);
+	VL_AUTOFREE char *plain = vl_plan_lab_id("webapp", "/p");
+	VL_AUTOFREE char *s1 = vl_plan_instance_id("webapp", "/p", "seat-1");
+	VL_AUTOFREE char *s1b = vl_plan_instance_id("webapp", "/p", "seat-1");
+	VL_AUTOFREE char *s2 = vl_plan_instance_id("webapp", "/p", "seat-2");
+	VL_AUTOFREE char *other = vl_plan_instance_id("webapp", "/q", "seat-1");
+	VL_AUTOFREE char *d0 = vl_plan_state_dir("/p", NULL);
+	VL_AUTOFREE char *d1 = vl_plan_state_dir("/p", "seat-1");
+	(void)state;
+
+	assert_string_equal(own, plain);         /* the project's lab keeps its id */
+	assert_string_equal(s1, s1b);            /* stable */
+	assert_string_not_equal(s1, s2);
+	assert_string_not_equal(s1, other);      /* two checkouts' seats never collide */
+	assert_true(vl_str_startswith(s1, "webapp-seat-1-"));
+	assert_string_equal(d0, "/p/.vmlab");
+	assert_string_equal(d1, "/p/.vmlab/instances/seat-1");
+	assert_true(vl_plan_instance_ok("seat-1"));
+	assert_true(vl_plan_instance_ok("a"));
+	assert_false(vl_plan_instance_ok(""));
+	assert_false(vl_plan_instance_ok("-x"));
+	assert_false(vl_plan_instance_ok("Seat"));
+	assert_false(vl_plan_instance_ok("../x"));
+	assert_false(vl_plan_instance_ok("a23456789012345678901"));
+}
+
 /* Object names are made in one place, and gc reads a volume's domain back. */
 static void test_names(void **state)
 {
@@ -588,6 +617,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base_volume),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_instances),
 		cmocka_unit_test(test_lab_id),
 		cmocka_unit_test(test_sanitize_and_truncate),
 		cmocka_unit_test(test_full_plan),
