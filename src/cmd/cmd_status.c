@@ -20,6 +20,22 @@ static const struct vl_opt_flags opt_flags[] = {
 	VL_OPT_FLAGS_END,
 };
 
+/* The fields a VM has in both documents (status and status --all); the
+ * caller closes the object after adding its own. */
+static void vm_json_open(struct vl_json *j, const char *name, const char *domain,
+			 enum vl_vm_state state, const char *ip, const char *mac, unsigned cpus,
+			 uint64_t memory)
+{
+	vl_json_obj_begin(j);
+	vl_json_kstr(j, "name", name);
+	vl_json_kstr(j, "domain", domain);
+	vl_json_kstr(j, "state", vl_vm_state_name(state));
+	vl_json_kstr(j, "ip", ip);
+	vl_json_kstr(j, "mac", mac);
+	vl_json_kuint(j, "cpus", cpus);
+	vl_json_kuint(j, "memory_mib", memory >> 20);
+}
+
 static void print_json(const struct vl_lab_status *st)
 {
 	struct vl_buf b = VL_BUF_INIT;
@@ -39,14 +55,7 @@ static void print_json(const struct vl_lab_status *st)
 	vl_json_arr_begin(&j);
 	for (size_t i = 0; i < st->n_vms; i++) {
 		const struct vl_vm_status *s = &st->vms[i];
-		vl_json_obj_begin(&j);
-		vl_json_kstr(&j, "name", s->name);
-		vl_json_kstr(&j, "domain", s->domain);
-		vl_json_kstr(&j, "state", vl_vm_state_name(s->state));
-		vl_json_kstr(&j, "ip", s->ip);
-		vl_json_kstr(&j, "mac", s->mac);
-		vl_json_kuint(&j, "cpus", s->cpus);
-		vl_json_kuint(&j, "memory_mib", s->memory >> 20);
+		vm_json_open(&j, s->name, s->domain, s->state, s->ip, s->mac, s->cpus, s->memory);
 		vl_json_kstr(&j, "image", s->image);
 		vl_json_kuint(&j, "snapshots", s->n_snapshots);
 		vl_json_obj_end(&j);
@@ -111,14 +120,7 @@ static void print_all_json(const struct vl_lab_summary *labs, size_t n)
 		vl_json_arr_begin(&j);
 		for (size_t k = 0; k < l->n_vms; k++) {
 			const struct vl_vm_summary *s = &l->vms[k];
-			vl_json_obj_begin(&j);
-			vl_json_kstr(&j, "name", s->name);
-			vl_json_kstr(&j, "domain", s->domain);
-			vl_json_kstr(&j, "state", vl_vm_state_name(s->state));
-			vl_json_kstr(&j, "ip", s->ip);
-			vl_json_kstr(&j, "mac", s->mac);
-			vl_json_kuint(&j, "cpus", s->cpus);
-			vl_json_kuint(&j, "memory_mib", s->memory >> 20);
+			vm_json_open(&j, s->name, s->domain, s->state, s->ip, s->mac, s->cpus, s->memory);
 			vl_json_obj_end(&j);
 		}
 		vl_json_arr_end(&j);

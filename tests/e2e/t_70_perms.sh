@@ -4,9 +4,7 @@
 # 12's default for new users, cache in ~/.cache). Nothing of either is left after destroy and
 # image prune.
 # The test config names a cache; these runs use their own config without one.
-conf2=$E2E_TMP/vmlab-nocache.conf
-grep -v '^cache *=' "$E2E_CONF" >"$conf2"
-chmod 644 "$conf2"
+conf2=$(e2e_conf_nocache)
 
 # 1. root, VMLAB_CACHE in a 0700 directory
 priv=$E2E_TMP/private
@@ -34,10 +32,6 @@ vm0700 destroy --force >/dev/null 2>&1
 check_eq "0700-cache lab destroyed without leftovers" "" "$(leftovers "$id")"
 
 # 2. a non-root user in group libvirt, home 0700, default cache ~/.cache/vmlab/images
-if ! declare -F vl_user_add >/dev/null; then
-	bad "harness has no vl_user_add"
-	return 0
-fi
 user=vlsee2e
 vl_user_add "$user"
 home=$(getent passwd "$user" | cut -d: -f6)

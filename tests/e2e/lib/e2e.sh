@@ -34,6 +34,15 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 vmlab() { vl_ns_exec env VMLAB_CONFIG="$E2E_CONF" HOME="$E2E_HOME" "$E2E_VMLAB" "$@"; }
 
+# e2e_conf_nocache: the test config without its [images] cache (so VMLAB_CACHE or the
+# user's ~/.cache decides), readable by every user; prints its path
+e2e_conf_nocache() {
+	local c=$E2E_TMP/vmlab-nocache.conf
+	grep -v '^cache *=' "$E2E_CONF" >"$c"
+	chmod 644 "$c"
+	echo "$c"
+}
+
 e2e_project() { # DIR; vmlab.ini on stdin
 	mkdir -p "$1"
 	cat > "$1/vmlab.ini"
