@@ -45,6 +45,26 @@ static virStorageVolPtr vol_get(struct vl_virt *v, const char *pool, const char 
 	return vol;
 }
 
+/* Rescan the pool's directory. libvirt refuses while a volume of the pool is
+ * being streamed (another vmlab uploading a base image): the pool already
+ * knows every volume made through the API, so that is not an error, and the
+ * rescan is left to the next call. */
+static int pool_refresh(struct vl_virt *v, virStoragePoolPtr p, const char *name,
+			struct vl_err *err)
+{
+	const char *msg;
+
+	if (virStoragePoolRefresh(p, 0) == 0)
+		return 0;
+	msg = virGetLastErrorMessage();
+	if (msg && strstr(msg, "asynchronous jobs running")) {
+		vl_event_debug(v->evs, NULL, "pool %s: not rescanned (%s)", name, msg);
+		virResetLastError();
+		return 0;
+	}
+	return virt_err(err, "pool %s: refresh", name);
+}
+
 int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, struct vl_err *err)
 {
 	AUTO_LV(virStoragePoolPtr) p = virStoragePoolLookupByName(v->conn, name);
@@ -92,8 +112,8 @@ int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, st
 			virt_err(err, "pool %s: start", name);
 			goto fail;
 		}
-	} else if (virStoragePoolRefresh(p, 0) < 0) {
-		return virt_err(err, "pool %s: refresh", name);
+	} else if (pool_refresh(v, p, name, err) < 0) {
+		return -1;
 	}
 	if (virStoragePoolGetAutostart(p, &autostart) < 0)
 		return virt_err(err, "pool %s", name);
@@ -146,9 +166,7 @@ int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err
 
 	if (!p)
 		return -1;
-	if (virStoragePoolRefresh(p, 0) < 0)
-		return virt_err(err, "pool %s: refresh", name);
-	return 0;
+	return pool_refresh(v, p, name, err);
 }
 
 int vl_virt_volume_exists(struct vl_virt *v, const char *pool, const char *name, bool *out,
