@@ -189,8 +189,8 @@ void vl_base_vols_free(struct vl_base_vol *v, size_t n)
 	free(v);
 }
 
-int vl_lab_base_volumes(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n,
-			struct vl_err *err)
+int lab_base_scan(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n, char ***backings,
+		  size_t *n_backings, struct vl_err *err)
 {
 	const char *pool = ctx->config.pool_name;
 	char **vols = NULL, **backing = NULL;
@@ -200,6 +200,10 @@ int vl_lab_base_volumes(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
+	if (backings) {
+		*backings = NULL;
+		*n_backings = 0;
+	}
 	if (vl_virt_pool_exists(ctx->virt, pool, &exists, err) < 0)
 		return -1;
 	if (!exists)
@@ -229,6 +233,10 @@ int vl_lab_base_volumes(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n,
 			bv->in_use = vl_streq(backing[k], bv->path);
 	}
 	rc = 0;
+	if (backings) {
+		*backings = vl_steal(&backing);
+		*n_backings = nb;
+	}
 out:
 	if (rc < 0) {
 		vl_base_vols_free(*out, *n);
@@ -238,6 +246,12 @@ out:
 	vl_virt_name_list_free(vols, nv);
 	vl_virt_name_list_free(backing, nb);
 	return rc;
+}
+
+int vl_lab_base_volumes(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n,
+			struct vl_err *err)
+{
+	return lab_base_scan(ctx, out, n, NULL, NULL, err);
 }
 
 int vl_lab_base_remove(struct vl_ctx *ctx, const char *volume, struct vl_err *err)

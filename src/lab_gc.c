@@ -295,25 +295,19 @@ const char *vl_gc_kind_name(enum vl_gc_kind k)
  * images moved into the pool). */
 int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl_err *err)
 {
-	const char *pool = ctx->config.pool_name;
 	struct vl_base_vol *bases = NULL;
 	struct vl_image_info *imgs = NULL;
-	char **vols = NULL;
-	size_t nv = 0, nb = 0, ni = 0;
-	bool exists;
+	char **backings = NULL;
+	size_t nb = 0, nback = 0, ni = 0;
 	int rc = -1;
 
 	*paths = NULL;
 	*n = 0;
-	if (vl_virt_pool_exists(ctx->virt, pool, &exists, err) < 0)
-		return -1;
-	if (!exists)
-		return 0;
-	if (vl_lab_base_volumes(ctx, &bases, &nb, err) < 0 ||
-	    vl_virt_volume_list(ctx->virt, pool, "vmlab-", &vols, &nv, err) < 0 ||
+	/* one pass over the pool: the bases and every volume's backing file */
+	if (lab_base_scan(ctx, &bases, &nb, &backings, &nback, err) < 0 ||
 	    vl_image_list(&ctx->config, &imgs, &ni, err) < 0)
 		goto out;
-	*paths = vl_calloc(nv + ni + 1, sizeof(char *));
+	*paths = vl_calloc(nback + ni + 1, sizeof(char *));
 	for (size_t i = 0; i < ni; i++) {
 		VL_AUTOFREE char *name = NULL;
 		if (!imgs[i].cached || !imgs[i].content_sha256)
@@ -325,21 +319,13 @@ int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl
 				break;
 			}
 	}
-	for (size_t i = 0; i < nv; i++) {
-		char *backing = NULL;
-		if (vl_virt_volume_backing(ctx->virt, pool, vols[i], &backing, err) < 0) {
-			vl_virt_name_list_free(*paths, *n);
-			*paths = NULL;
-			*n = 0;
-			goto out;
-		}
-		if (backing)
-			(*paths)[(*n)++] = backing;
-	}
+	/* overlays made before base images moved into the pool name the cached file */
+	for (size_t i = 0; i < nback; i++)
+		(*paths)[(*n)++] = vl_steal(&backings[i]);
 	rc = 0;
 out:
 	vl_base_vols_free(bases, nb);
 	vl_image_infos_free(imgs, ni);
-	vl_virt_name_list_free(vols, nv);
+	vl_virt_name_list_free(backings, nback);
 	return rc;
 }

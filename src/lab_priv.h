@@ -78,6 +78,10 @@ void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct v
 struct vl_image_info;
 int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, double *upload_s,
 		    double *verify_s, struct vl_err *err);
+/* vl_lab_base_volumes that also hands out the backing path of every vmlab
+ * volume in the pool (*backings, caller frees; may be NULL). */
+int lab_base_scan(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n, char ***backings,
+		  size_t *n_backings, struct vl_err *err);
 /* Remove a domain (forced off), its disk and seed volumes and console log;
  * every step tolerates "already gone". */
 int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err);

@@ -234,6 +234,22 @@ static bool safe_vol_name(const char *s)
 	return true;
 }
 
+/* Finish (ok) or abort a volume stream, and free it. */
+static int stream_end(virStreamPtr st, bool ok, const char *what, const char *verb,
+		      struct vl_err *err)
+{
+	int rc = 0;
+
+	if (!ok) {
+		virStreamAbort(st);
+		rc = -1;
+	} else if (virStreamFinish(st) < 0) {
+		rc = virt_err(err, "%s: %s", what, verb);
+	}
+	virStreamFree(st);
+	return rc;
+}
+
 /* Stream fd (size bytes) into vol; the stream is finished or aborted. */
 static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64_t size,
 			 const char *what, struct vl_err *err)
@@ -277,17 +293,9 @@ static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64
 		if (size >= (16u << 20))
 			vl_event_progress(v->evs, what, "upload", done, size, 0);
 	}
-	if (virStreamFinish(st) < 0) {
-		virt_err(err, "%s: upload", what);
-		virStreamFree(st);
-		return -1;
-	}
-	virStreamFree(st);
-	return 0;
+	return stream_end(st, true, what, "upload", err);
 abort:
-	virStreamAbort(st);
-	virStreamFree(st);
-	return -1;
+	return stream_end(st, false, what, "upload", err);
 }
 
 int vl_virt_volume_upload(struct vl_virt *v, const char *pool, const char *name,
@@ -375,17 +383,9 @@ int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *nam
 		if (sink(ud, buf, (size_t)r, err) < 0)
 			goto abort;
 	}
-	if (virStreamFinish(st) < 0) {
-		virt_err(err, "%s: download", what);
-		virStreamFree(st);
-		return -1;
-	}
-	virStreamFree(st);
-	return 0;
+	return stream_end(st, true, what, "download", err);
 abort:
-	virStreamAbort(st);
-	virStreamFree(st);
-	return -1;
+	return stream_end(st, false, what, "download", err);
 }
 
 int vl_virt_volume_physical(struct vl_virt *v, const char *pool, const char *name,

@@ -37,17 +37,8 @@ vl_user_add "$user"
 home=$(getent passwd "$user" | cut -d: -f6)
 check_eq "the user's home is 0700" 700 "$(stat -c %a "$home")"
 up=$home/proj
-runuser -u "$user" -- mkdir -p "$up"
-runuser -u "$user" -- sh -c "cat > '$up/vmlab.ini'" <<'INI'
-[lab]
-name = mine
-[defaults]
-image  = test-minimal
-memory = 256M
-[vm box]
-INI
-asuser() { vl_ns_exec runuser -u "$user" -- env HOME="$home" VMLAB_CONFIG="$conf2" \
-	"$E2E_VMLAB" -C "$up" "$@"; }
+e2e_user_project "$user" "$up" mine
+asuser() { vmlab_as "$user" "$home" "$conf2" "$up" "$@"; }
 uid=$(asuser plan --json | jq -r .lab.id)
 out=$(asuser up 2>&1); rc=$?
 check_rc "up as a non-root user with a 0700 home" 0 "$rc"

@@ -6,11 +6,8 @@ owner=vlowner2
 vl_user_add "$owner"
 ohome=$(getent passwd "$owner" | cut -d: -f6)
 conf_o=$(e2e_conf_nocache)
-asowner() { vl_ns_exec runuser -u "$owner" -- env HOME="$ohome" VMLAB_CONFIG="$conf_o" \
-	"$E2E_VMLAB" -C "$ohome/gone" "$@"; }
-runuser -u "$owner" -- mkdir -p "$ohome/gone"
-printf '[lab]\nname = theirs\n[defaults]\nimage = test-minimal\nmemory = 256M\n[vm box]\n' |
-	runuser -u "$owner" -- sh -c "cat > '$ohome/gone/vmlab.ini'"
+asowner() { vmlab_as "$owner" "$ohome" "$conf_o" "$ohome/gone" "$@"; }
+e2e_user_project "$owner" "$ohome/gone" theirs
 pr=$E2E_TMP/mine-gone
 e2e_project "$pr" <<'INI'
 [lab]
@@ -31,7 +28,6 @@ check_rc "root's gc" 0 "$rc"
 check_eq "root's gc removed its own orphan" "" "$(leftovers "$rid")"
 check_eq "root's gc left the other owner's lab" 2 "$(leftovers "$oid" | grep -cE '^(domain|network)')"
 check_contains "root's gc says it skipped the other owner's objects" "of other owners alone" "$out"
-out=$(vl_ns_exec runuser -u "$owner" -- env HOME="$ohome" VMLAB_CONFIG="$conf_o" \
-	"$E2E_VMLAB" -C "$ohome" gc --json --force 2>&1); rc=$?
+out=$(vmlab_as "$owner" "$ohome" "$conf_o" "$ohome" gc --json --force 2>&1); rc=$?
 check_rc "the other owner's gc" 0 "$rc"
 check_eq "the other owner's gc removed its orphan" "" "$(leftovers "$oid")"

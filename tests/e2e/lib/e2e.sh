@@ -43,6 +43,21 @@ e2e_conf_nocache() {
 	echo "$c"
 }
 
+# e2e_user_project USER DIR NAME: as USER, a project in DIR with a one-VM lab NAME of the
+# minimal image
+e2e_user_project() {
+	runuser -u "$1" -- mkdir -p "$2"
+	printf '[lab]\nname = %s\n[defaults]\nimage  = test-minimal\nmemory = 256M\n[vm box]\n' "$3" |
+		runuser -u "$1" -- sh -c "cat > '$2/vmlab.ini'"
+}
+
+# vmlab_as USER HOME CONF DIR ARGS...: the vmlab under test as USER in the netns, on DIR
+vmlab_as() {
+	local u=$1 h=$2 c=$3 d=$4
+	shift 4
+	vl_ns_exec runuser -u "$u" -- env HOME="$h" VMLAB_CONFIG="$c" "$E2E_VMLAB" -C "$d" "$@"
+}
+
 e2e_project() { # DIR; vmlab.ini on stdin
 	mkdir -p "$1"
 	cat > "$1/vmlab.ini"
