@@ -1,7 +1,7 @@
 /* The libssh adapter: Ed25519 keys in OpenSSH format, host-key pinning against
  * the key vmlab injected, command execution with separate stdout/stderr, and
  * the interactive shell. Decisions (quoting) live in util/shquote.c. */
-#include "ssh.h"
+#include "ssh_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,12 +31,6 @@
 #include "util/mem.h"
 #include "util/shquote.h"
 #include "util/str.h"
-
-struct vl_ssh {
-	ssh_session sess;
-	char where[300];  /* "web-1 (10.77.3.10)" for messages */
-	const struct vl_events *evs;  /* the operation's (cancel flag), may be NULL */
-};
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
@@ -68,8 +62,7 @@ static int read_small_file(const char *path, char **out, struct vl_err *err)
 			  path);
 }
 
-/* All of data to a pipe or terminal that may be non-blocking (waits on EAGAIN). */
-static int write_all(int fd, const void *data, size_t len)
+int sshx_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -585,7 +578,7 @@ static int pump(struct pump *p, struct vl_err *err)
 				return chan_fail(p->s, err, "reading output");
 			} else if (n > 0) {
 				busy = true;
-				if (p->out[st] >= 0 && write_all(p->out[st], buf, (size_t)n) < 0)
+				if (p->out[st] >= 0 && sshx_write_all(p->out[st], buf, (size_t)n) < 0)
 					return vl_err_sys(err, VL_E_IO, errno, "%s: writing %s",
 							  p->s->where, st ? "stderr" : "stdout");
 			}
