@@ -17,13 +17,15 @@
 #include "util/clock.h"
 #include "util/diag.h"
 #include "util/mem.h"
+#include "host.h"
 #include "virt.h"
 
-static int define_lab(struct vl_virt *v, const char *conf, const char *dir, size_t *n_doms,
+static int define_lab(struct vl_host *h, const char *conf, const char *dir, size_t *n_doms,
 		      struct vl_err *err)
 {
 	struct vl_diags d = VL_DIAGS_INIT;
-	struct vl_ctx ctx = { .virt = v };
+	struct vl_virt *v = h->virt;
+	struct vl_ctx ctx = { .host = h };
 	struct vl_plan plan;
 	struct vl_buf path = VL_BUF_INIT;
 	char *xml = NULL;
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
 	struct vl_err err = VL_ERR_INIT;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_config cfg = { 0 };
-	struct vl_virt *v;
+	struct vl_host *h;
 	size_t n_doms = 0;
 	double t0;
 
@@ -95,22 +97,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "define_labs: %s\n", err.msg);
 		return 1;
 	}
-	v = vl_virt_open(cfg.uri, NULL, &err);
+	h = vl_host_open(cfg.uri, &err);
 	vl_config_release(&cfg);
 	vl_diags_release(&d);
-	if (!v) {
+	if (!h) {
 		fprintf(stderr, "define_labs: %s\n", err.msg);
 		return 3;
 	}
 	t0 = vl_now_mono();
 	for (int i = 2; i < argc; i++) {
-		if (define_lab(v, argv[1], argv[i], &n_doms, &err) < 0) {
+		if (define_lab(h, argv[1], argv[i], &n_doms, &err) < 0) {
 			fprintf(stderr, "define_labs: %s: %s\n", argv[i], err.msg);
-			vl_virt_close(v);
+			vl_host_unref(h);
 			return 1;
 		}
 	}
 	printf("defined %d labs, %zu domains in %.2f s\n", argc - 2, n_doms, vl_now_mono() - t0);
-	vl_virt_close(v);
+	vl_host_unref(h);
 	return 0;
 }

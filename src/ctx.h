@@ -9,7 +9,7 @@
 #include "event.h"
 #include "profile.h"
 
-struct vl_virt;
+struct vl_host;
 
 struct vl_ctx {
 	char *project_dir;        /* -C DIR, else the current directory (absolute) */
@@ -20,7 +20,8 @@ struct vl_ctx {
 	bool have_config, have_profile;
 	struct vl_config config;
 	struct vl_profile profile;
-	struct vl_virt *virt;     /* connected when the command needs libvirt */
+	struct vl_host *host;     /* connected when the command needs libvirt (host.h); may be
+				   * shared with other operations and threads */
 	struct vl_events events;
 };
 

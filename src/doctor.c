@@ -92,7 +92,7 @@ void vl_doctor_run(struct vl_ctx *ctx, struct vl_checks *out)
 	struct vl_virt *v;
 
 	*out = (struct vl_checks){ 0 };
-	v = vl_virt_open(uri, NULL, &err);
+	v = vl_virt_open(uri, &err);
 	if (!v) {
 		add(out, "libvirt", VL_CHECK_FAIL,
 		    "install libvirt-daemon-system and start libvirtd (or set [libvirt] uri / --uri)",

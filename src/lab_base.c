@@ -4,6 +4,7 @@
  * pool through the storage API, verified there, and named by its content's
  * SHA-256 so every lab of every project shares one copy. Overlays are
  * backed by that volume. `image prune` removes one no overlay uses. */
+#include "host.h"
 #include "lab_priv.h"
 
 #include <errno.h>
@@ -78,14 +79,14 @@ static bool all_zero(const char *p, size_t n)
 }
 
 /* Read the whole volume back and compare its SHA-256 with the image's. */
-static int verify_full(struct vl_virt *v, const char *pool, const char *vol,
+static int verify_full(struct vl_virt *v, const struct vl_events *evs, const char *pool, const char *vol,
 		       const char *want_sha, bool *ok, struct vl_err *err)
 {
 	char got[VL_SHA256_HEXLEN + 1];
 	struct vl_sha256 h;
 
 	vl_sha256_init(&h);
-	if (vl_virt_volume_download(v, pool, vol, 0, 0, hash_sink, &h, err) < 0) {
+	if (vl_virt_volume_download(v, evs, pool, vol, 0, 0, hash_sink, &h, err) < 0) {
 		vl_sha256_release(&h);
 		return -1;
 	}
@@ -97,7 +98,7 @@ static int verify_full(struct vl_virt *v, const char *pool, const char *vol,
 /* Is the existing volume a complete copy of img? Size, then the tail (or
  * the whole content when the image ends in zeros, which a tail cannot
  * tell from an unwritten one). */
-static int is_complete(struct vl_virt *v, const char *pool, const char *vol,
+static int is_complete(struct vl_virt *v, const struct vl_events *evs, const char *pool, const char *vol,
 		       const struct vl_image_info *img, bool *ok, struct vl_err *err)
 {
 	VL_AUTOFREE char *tail = NULL;
@@ -114,9 +115,9 @@ static int is_complete(struct vl_virt *v, const char *pool, const char *vol,
 	if (read_tail(img->path, img->size, &tail, &n, err) < 0)
 		return -1;
 	if (all_zero(tail, n))
-		return verify_full(v, pool, vol, img->content_sha256, ok, err);
+		return verify_full(v, evs, pool, vol, img->content_sha256, ok, err);
 	struct compare c = { tail, n, 0, true };
-	if (vl_virt_volume_download(v, pool, vol, img->size - n, n, compare_sink, &c, err) < 0)
+	if (vl_virt_volume_download(v, evs, pool, vol, img->size - n, n, compare_sink, &c, err) < 0)
 		return -1;
 	*ok = c.same && c.off == n;
 	return 0;
@@ -145,9 +146,9 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 	lock_path = vl_buf_steal(&lp);
 	if (vl_lock_take(&lock, lock_path, 3600, err) < 0)
 		return -1;
-	if (vl_virt_volume_exists(ctx->virt, pool, vol, &exists, err) < 0)
+	if (vl_virt_volume_exists(ctx->host->virt, pool, vol, &exists, err) < 0)
 		goto out;
-	if (exists && is_complete(ctx->virt, pool, vol, img, &ok, err) < 0)
+	if (exists && is_complete(ctx->host->virt, evs, pool, vol, img, &ok, err) < 0)
 		goto out;
 	if (exists && !ok)
 		vl_event_warn(evs, img->name, "base volume %s in pool %s is incomplete (an "
@@ -156,12 +157,12 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 		double t0 = vl_now_mono();
 		vl_event_info(evs, img->name, "uploading into pool %s as %s (%.1f MiB)", pool, vol,
 			      (double)img->size / (1 << 20));
-		if (vl_virt_volume_upload(ctx->virt, pool, vol, img->path, err) < 0)
+		if (vl_virt_volume_upload(ctx->host->virt, &lab->ctx->events, pool, vol, img->path, err) < 0)
 			goto out;
 		double took = vl_now_mono() - t0, t1 = vl_now_mono();
-		if (verify_full(ctx->virt, pool, vol, img->content_sha256, &ok, err) < 0 || !ok) {
+		if (verify_full(ctx->host->virt, evs, pool, vol, img->content_sha256, &ok, err) < 0 || !ok) {
 			struct vl_err ignore = VL_ERR_INIT;
-			vl_virt_volume_delete(ctx->virt, pool, vol, &ignore);
+			vl_virt_volume_delete(ctx->host->virt, pool, vol, &ignore);
 			if (!ok && err->code == VL_OK)
 				vl_err_set(err, VL_E_CHECKSUM, "base volume %s in pool %s does not read back "
 					   "as %s (sha256 %s): removed", vol, pool, img->name,
@@ -174,7 +175,7 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 			      "in %.1f s", took, took > 0 ? (double)img->size / (1 << 20) / took : 0,
 			      vl_now_mono() - t1);
 	}
-	rc = vl_virt_volume_path(ctx->virt, pool, vol, path, err);
+	rc = vl_virt_volume_path(ctx->host->virt, pool, vol, path, err);
 out:
 	vl_lock_release(&lock);
 	return rc;
@@ -204,18 +205,18 @@ int lab_base_scan(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n, char 
 		*backings = NULL;
 		*n_backings = 0;
 	}
-	if (vl_virt_pool_exists(ctx->virt, pool, &exists, err) < 0)
+	if (vl_virt_pool_exists(ctx->host->virt, pool, &exists, err) < 0)
 		return -1;
 	if (!exists)
 		return 0;
-	if (vl_virt_pool_refresh(ctx->virt, pool, err) < 0 ||
-	    vl_virt_volume_list(ctx->virt, pool, "vmlab-", &vols, &nv, err) < 0)
+	if (vl_virt_pool_refresh(ctx->host->virt, &ctx->events, pool, err) < 0 ||
+	    vl_virt_volume_list(ctx->host->virt, pool, "vmlab-", &vols, &nv, err) < 0)
 		return -1;
 	backing = vl_calloc(nv + 1, sizeof(char *));
 	*out = vl_calloc(nv + 1, sizeof(**out));
 	for (size_t i = 0; i < nv; i++) {
 		char *b = NULL;
-		if (vl_virt_volume_backing(ctx->virt, pool, vols[i], &b, err) < 0)
+		if (vl_virt_volume_backing(ctx->host->virt, pool, vols[i], &b, err) < 0)
 			goto out;
 		if (b)
 			backing[nb++] = b;
@@ -226,8 +227,8 @@ int lab_base_scan(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n, char 
 			continue;
 		bv = &(*out)[(*n)++];
 		bv->volume = vl_strdup(vols[i]);
-		if (vl_virt_volume_path(ctx->virt, pool, vols[i], &bv->path, err) < 0 ||
-		    vl_virt_volume_physical(ctx->virt, pool, vols[i], &bv->size, err) < 0)
+		if (vl_virt_volume_path(ctx->host->virt, pool, vols[i], &bv->path, err) < 0 ||
+		    vl_virt_volume_physical(ctx->host->virt, pool, vols[i], &bv->size, err) < 0)
 			goto out;
 		for (size_t k = 0; k < nb && !bv->in_use; k++)
 			bv->in_use = vl_streq(backing[k], bv->path);
@@ -269,6 +270,6 @@ int vl_lab_base_remove(struct vl_ctx *ctx, const char *volume, struct vl_err *er
 			rc = vl_err_set(err, VL_E_EXISTS, "base volume %s is in use by a lab", volume);
 	vl_base_vols_free(all, n);
 	if (rc == 0)
-		rc = vl_virt_volume_delete(ctx->virt, ctx->config.pool_name, volume, err);
+		rc = vl_virt_volume_delete(ctx->host->virt, ctx->config.pool_name, volume, err);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* Opening a lab: lock the project, plan it against the subnets libvirt and
  * the host already use (keeping the lab's own network if it exists), and
  * pick the VMs a command acts on. Plus the parallel runner over VMs. */
+#include "host.h"
 #include "lab_priv.h"
 
 #include <openssl/evp.h>
@@ -26,7 +27,7 @@
  * when the host is this machine, and those the host refused already (taken:
  * libvirt checks its routes when a network starts, VL_E_EXISTS, and up then
  * chooses again). */
-static int gather_used_subnets(struct vl_virt *v, const char *own_network,
+static int gather_used_subnets(struct vl_host *h, const char *own_network,
 			       const struct vl_subnet *taken, size_t n_taken, struct vl_subnet **used,
 			       size_t *n_used, struct vl_subnet *own, bool *have_own,
 			       struct vl_err *err)
@@ -36,10 +37,11 @@ static int gather_used_subnets(struct vl_virt *v, const char *own_network,
 	size_t n_nets = 0, n_routes = 0, n = 0;
 
 	*have_own = false;
-	if (vl_virt_network_list(v, NULL, &nets, &n_nets, err) < 0)
+	if (vl_virt_network_list(h->virt, NULL, &nets, &n_nets, err) < 0)
 		return -1;
-	/* this machine's routes are the host's only when the host is this machine */
-	if (vl_virt_is_local(v) && vl_hostroutes_read(NULL, &routes, &n_routes, err) < 0) {
+	/* this machine's routes are the host's only when its daemon runs in our
+	 * network namespace (host.c) */
+	if (h->routes_local && vl_hostroutes_read(NULL, &routes, &n_routes, err) < 0) {
 		vl_virt_net_list_free(nets, n_nets);
 		return -1;
 	}
@@ -71,6 +73,7 @@ static int gather_used_subnets(struct vl_virt *v, const char *own_network,
 static int select_vms(struct lab *lab, const struct vl_lab_sel *sel, struct vl_err *err)
 {
 	lab->chosen = vl_calloc(lab->plan.n_vms ? lab->plan.n_vms : 1, sizeof(bool));
+	lab->consoles = vl_calloc(lab->plan.n_vms ? lab->plan.n_vms : 1, sizeof(*lab->consoles));
 	if (!sel || sel->n == 0) {
 		for (size_t i = 0; i < lab->plan.n_vms; i++)
 			lab->chosen[i] = true;
@@ -134,7 +137,7 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 	}
 	lab_id = vl_plan_instance_id(p->name, p->dir, p->instance);
 	net = vl_name_network(lab_id);
-	if (gather_used_subnets(ctx->virt, net, NULL, 0, &used, &n_used, &own, &have_own, err) < 0)
+	if (gather_used_subnets(ctx->host, net, NULL, 0, &used, &n_used, &own, &have_own, err) < 0)
 		goto out;
 	struct vl_plan_opts popts = { used, n_used, have_own ? &own : NULL };
 	if (vl_plan_build_opts(&lab->plan, &ctx->profile, &ctx->config, &popts, err) < 0)
@@ -165,7 +168,7 @@ int lab_replan(struct lab *lab, struct vl_err *err)
 	bool have_own;
 	size_t n_used = 0;
 
-	if (gather_used_subnets(lab->ctx->virt, lab->plan.network, lab->taken, lab->n_taken, &used,
+	if (gather_used_subnets(lab->ctx->host, lab->plan.network, lab->taken, lab->n_taken, &used,
 				&n_used, &own, &have_own, err) < 0)
 		return -1;
 	struct vl_plan_opts popts = { used, n_used, have_own ? &own : NULL };
@@ -188,7 +191,7 @@ int lab_alloc_lock(struct lab *lab, struct vl_lock *l, struct vl_err *err)
 	struct vl_buf path = VL_BUF_INIT;
 	int rc;
 
-	if (vl_virt_host_info(lab->ctx->virt, &h, err) < 0)
+	if (vl_virt_host_info(lab->ctx->host->virt, &h, err) < 0)
 		return -1;
 	if (EVP_Digest(h.uri, strlen(h.uri), md, &mdlen, EVP_sha256(), NULL) != 1)
 		abort();
@@ -205,6 +208,10 @@ int lab_alloc_lock(struct lab *lab, struct vl_lock *l, struct vl_err *err)
 
 void lab_close(struct lab *lab)
 {
+	for (size_t i = 0; lab->consoles && i < lab->plan.n_vms; i++)
+		vl_virt_console_close(lab->consoles[i]);
+	free(lab->consoles);
+	lab->consoles = NULL;
 	if (lab->named_events && lab->ctx) {
 		lab->ctx->events.lab = NULL;
 		lab->named_events = false;
@@ -301,7 +308,7 @@ enum vl_vm_state lab_vm_state(const struct lab *lab, const struct vl_plan_vm *vm
 {
 	enum vl_dom_state st;
 
-	if (vl_virt_domain_state(lab->ctx->virt, vm->domain, &st, err) < 0)
+	if (vl_virt_domain_state(lab->ctx->host->virt, vm->domain, &st, err) < 0)
 		return VL_VM_OTHER;
 	return lab_vm_state_of(st);
 }
@@ -407,7 +414,7 @@ int lab_network_info(const struct lab *lab, bool *exists, bool *active, struct v
 	size_t n = 0;
 
 	*exists = *active = false;
-	if (vl_virt_network_list(lab->ctx->virt, lab->plan.network, &nets, &n, err) < 0)
+	if (vl_virt_network_list(lab->ctx->host->virt, lab->plan.network, &nets, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (vl_streq(nets[i].name, lab->plan.network)) {

@@ -2,6 +2,7 @@
  * (project directory or its vmlab.ini gone) and those a crash left behind
  * (volumes without their domain, networks without any VM), then remove them.
  * Ownership comes from libvirt alone: the metadata vmlab wrote into each. */
+#include "host.h"
 #include "lab_priv.h"
 
 #include <stdarg.h>
@@ -135,7 +136,7 @@ static bool has_domain_prefix(const struct vl_virt_dom *doms, size_t n, const ch
 
 static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 {
-	struct vl_virt *v = ctx->virt;
+	struct vl_virt *v = ctx->host->virt;
 	struct vl_virt_dom *doms = NULL;
 	struct vl_virt_net *nets = NULL;
 	char **vols = NULL;
@@ -148,7 +149,7 @@ static int scan(struct vl_ctx *ctx, struct found *f, struct vl_err *err)
 	    vl_virt_network_list(v, "vmlab-", &nets, &nn, err) < 0 ||
 	    vl_virt_pool_exists(v, ctx->config.pool_name, &pool, err) < 0)
 		goto out;
-	if (pool && (vl_virt_pool_refresh(v, ctx->config.pool_name, err) < 0 ||
+	if (pool && (vl_virt_pool_refresh(v, &ctx->events, ctx->config.pool_name, err) < 0 ||
 		     vl_virt_volume_list(v, ctx->config.pool_name, "vmlab-", &vols, &nv, err) < 0))
 		goto out;
 
@@ -259,9 +260,9 @@ int vl_lab_gc(struct vl_ctx *ctx, bool dry_run, struct vl_gc_item **items, size_
 			if (want == VL_GC_DOMAIN)
 				rc = lab_destroy_domain(ctx, it->name, err);
 			else if (want == VL_GC_VOLUME)
-				rc = vl_virt_volume_delete(ctx->virt, ctx->config.pool_name, it->name, err);
+				rc = vl_virt_volume_delete(ctx->host->virt, ctx->config.pool_name, it->name, err);
 			else
-				rc = vl_virt_network_destroy_undefine(ctx->virt, it->name, err);
+				rc = vl_virt_network_destroy_undefine(ctx->host->virt, it->name, err);
 			if (rc < 0) {
 				vl_gc_items_free(f.items, f.n);
 				return -1;

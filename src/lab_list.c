@@ -3,6 +3,7 @@
  * project directory, no lock: the labs may belong to other projects, users
  * or machines. Few round trips, whatever the number of domains: one bulk
  * stats call for all states, then one metadata call per vmlab domain. */
+#include "host.h"
 #include "lab_priv.h"
 
 #include <stdlib.h>
@@ -112,8 +113,8 @@ int vl_lab_list_all(struct vl_ctx *ctx, struct vl_lab_summary **out, size_t *n,
 	*out = NULL;
 	*n = 0;
 	/* every object vmlab makes is named vmlab-...: others are not even asked */
-	if (vl_virt_domain_list_meta(ctx->virt, "vmlab-", VL_METADATA_NS, &doms, &nd, err) < 0 ||
-	    vl_virt_network_list_meta(ctx->virt, "vmlab-", VL_METADATA_NS, &nets, &nn, err) < 0)
+	if (vl_virt_domain_list_meta(ctx->host->virt, "vmlab-", VL_METADATA_NS, &doms, &nd, err) < 0 ||
+	    vl_virt_network_list_meta(ctx->host->virt, "vmlab-", VL_METADATA_NS, &nets, &nn, err) < 0)
 		goto out;
 	for (size_t i = 0; i < nd; i++) {
 		struct vl_meta m;

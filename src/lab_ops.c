@@ -1,5 +1,6 @@
 /* status, halt and destroy: read state from libvirt (the source of truth),
  * shut VMs down (ACPI, then force), and remove everything a lab created. */
+#include "host.h"
 #include "lab_priv.h"
 
 #include <stdio.h>
@@ -52,11 +53,11 @@ int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *e
 			continue;
 		/* a VM that exists has the address its network reserves for it */
 		s->ip = vl_strdup(vm->ip_str);
-		if (vl_virt_domain_info(ctx->virt, vm->domain, &info, err) < 0)
+		if (vl_virt_domain_info(ctx->host->virt, vm->domain, &info, err) < 0)
 			goto fail;
 		s->cpus = info.vcpus;
 		s->memory = info.max_memory_kib << 10;
-		if (vl_virt_snapshot_list(ctx->virt, vm->domain, &snaps, &s->n_snapshots, err) < 0)
+		if (vl_virt_snapshot_list(ctx->host->virt, vm->domain, &snaps, &s->n_snapshots, err) < 0)
 			goto fail;
 		vl_virt_snap_list_free(snaps, s->n_snapshots);
 	}
@@ -110,7 +111,7 @@ static int wait_shutoff(struct lab *lab, const struct vl_plan_vm *vm, unsigned t
 
 static int halt_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
 {
-	struct vl_virt *v = lab->ctx->virt;
+	struct vl_virt *v = lab->ctx->host->virt;
 	unsigned timeout = lab->ctx->config.halt_timeout;
 	enum vl_vm_state s = lab_vm_state(lab, vm, err);
 	bool off = false;
@@ -152,7 +153,7 @@ int vl_lab_halt(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err 
 /* Remove one domain and its volumes; every step tolerates "already gone". */
 int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err)
 {
-	struct vl_virt *v = ctx->virt;
+	struct vl_virt *v = ctx->host->virt;
 	const char *pool = ctx->config.pool_name;
 	VL_AUTOFREE char *disk = vl_name_disk(domain), *seed = vl_name_seed(domain);
 	VL_AUTOFREE char *log = NULL;
@@ -161,9 +162,10 @@ int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *er
 	    vl_virt_volume_delete(v, pool, disk, err) < 0 ||
 	    vl_virt_volume_delete(v, pool, seed, err) < 0)
 		return -1;
-	/* virtlogd writes it on the libvirt host: this machine's only if local */
+	/* virtlogd writes it on the libvirt host: ours to remove only when the
+	 * daemon sees our files */
 	log = lab_serial_log_for(ctx, domain);
-	if (vl_virt_is_local(v))
+	if (ctx->host->files_local)
 		unlink(log);
 	return 0;
 }
@@ -181,7 +183,7 @@ static int destroy_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, st
  * and volumes of VMs removed from vmlab.ini, then the network. */
 static int destroy_leftovers(struct lab *lab, struct vl_err *err)
 {
-	struct vl_virt *v = lab->ctx->virt;
+	struct vl_virt *v = lab->ctx->host->virt;
 	VL_AUTOFREE char *prefix = lab_prefix(lab);
 	char **names = NULL;
 	size_t n = 0;
@@ -216,20 +218,20 @@ int vl_lab_destroy(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_e
 	if (lab_open(&lab, ctx, LAB_LOCK, sel, err) < 0)
 		return -1;
 	/* a pool that was never made holds nothing of ours */
-	if (vl_virt_pool_exists(ctx->virt, ctx->config.pool_name, &exists, err) < 0)
+	if (vl_virt_pool_exists(ctx->host->virt, ctx->config.pool_name, &exists, err) < 0)
 		goto out;
-	if (exists && vl_virt_pool_refresh(ctx->virt, ctx->config.pool_name, err) < 0)
+	if (exists && vl_virt_pool_refresh(ctx->host->virt, &ctx->events, ctx->config.pool_name, err) < 0)
 		goto out;
 	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, destroy_vm, NULL, "destroy", err) < 0)
 		goto out;
 	if ((!sel || sel->n == 0) && exists && destroy_leftovers(&lab, err) < 0)
 		goto out;
 	prefix = lab_prefix(&lab);
-	if (vl_virt_domain_list(ctx->virt, prefix, &left, &n_left, err) < 0)
+	if (vl_virt_domain_list(ctx->host->virt, prefix, &left, &n_left, err) < 0)
 		goto out;
 	vl_virt_dom_list_free(left, n_left);
 	if (n_left == 0) {
-		if (vl_virt_network_destroy_undefine(ctx->virt, lab.plan.network, err) < 0)
+		if (vl_virt_network_destroy_undefine(ctx->host->virt, lab.plan.network, err) < 0)
 			goto out;
 		vl_event_info(&ctx->events, NULL, "lab %s destroyed", lab.plan.lab_name);
 	}

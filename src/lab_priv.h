@@ -27,6 +27,9 @@ struct lab {
 	bool named_events;   /* lab_open set ctx->events.lab to this lab's id */
 	struct vl_subnet *taken;  /* subnets the libvirt host refused (routed there) */
 	size_t n_taken;
+	/* plan.n_vms console streams (NULL: none): what the VMs this command
+	 * started print, kept where the console log cannot be read here */
+	struct vl_virt_console **consoles;
 };
 
 enum lab_open_flags {
@@ -85,6 +88,14 @@ int lab_base_scan(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n, char 
 /* Remove a domain (forced off), its disk and seed volumes and console log;
  * every step tolerates "already gone". */
 int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err);
+/* Start a stopped VM. Where virtlogd's log cannot be read here (host.h), it
+ * starts paused, its console stream is attached, then it runs: the stream
+ * keeps everything it prints for lab_console_tail. */
+int lab_start_vm(struct lab *lab, const struct vl_plan_vm *vm, struct vl_err *err);
+/* The last lines the VM printed on its console (virtlogd's log where it can
+ * be read, else what lab_start_vm kept), appended to out as "; ..." text
+ * for an error message. */
+void lab_console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl_buf *out);
 /* Path of a VM's serial console log (virtlogd writes it). Caller frees. */
 char *lab_serial_log_for(const struct vl_ctx *ctx, const char *domain);
 char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm);

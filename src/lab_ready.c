@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "ready.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -23,32 +24,6 @@
  * deadline is checked between probes without a new SSH login each second. */
 #define PROBE_WAIT_S 15
 
-/* The tail of a VM's console log, so a VM that never answers shows why. */
-static void console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl_buf *out)
-{
-	VL_AUTOFREE char *path = lab_serial_log_path(lab, vm);
-	VL_AUTOFREE char *tail = NULL;
-	struct vl_err ignore = VL_ERR_INIT;
-	char *line, *save = NULL;
-	size_t skipped = 0, len = 0;
-
-	if (!vl_virt_is_local(lab->ctx->virt)) {
-		vl_buf_printf(out, "; its console log is %s on the libvirt host", path);
-		return;
-	}
-	if (vl_file_tail(path, 2048, &tail, &len, &ignore) < 0 || !tail || !*tail) {
-		vl_buf_printf(out, "; the console log %s is empty", path);
-		return;
-	}
-	vl_buf_printf(out, "; last console lines (%s):", path);
-	/* drop the first, probably partial, line of the tail */
-	for (line = strtok_r(tail, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (skipped++ == 0 && strlen(tail) >= 2000)
-			continue;
-		vl_buf_printf(out, "\n    %s", vl_str_trim(line));
-	}
-}
-
 /* A guest that took another address than the planned one (an old lease of
  * that address to another MAC wins over the reservation) is named as such. */
 static void lease_hint(struct lab *lab, const struct vl_plan_vm *vm, struct vl_buf *out)
@@ -57,7 +32,7 @@ static void lease_hint(struct lab *lab, const struct vl_plan_vm *vm, struct vl_b
 	size_t n = 0;
 	struct vl_err ignore = VL_ERR_INIT;
 
-	if (vl_virt_network_leases(lab->ctx->virt, lab->plan.network, vm->mac, &l, &n, &ignore) < 0)
+	if (vl_virt_network_leases(lab->ctx->host->virt, lab->plan.network, vm->mac, &l, &n, &ignore) < 0)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (!vl_streq(l[i].ip, vm->ip_str))
@@ -84,7 +59,7 @@ static int wait_ssh(struct lab *lab, const struct vl_plan_vm *vm, unsigned timeo
 			struct vl_buf msg = VL_BUF_INIT;
 			vl_buf_printf(&msg, "no SSH answer from %s within %u s", vm->ip_str, timeout);
 			lease_hint(lab, vm, &msg);
-			console_tail(lab, vm, &msg);
+			lab_console_tail(lab, vm, &msg);
 			vl_err_set(err, VL_E_TIMEOUT, "%s", msg.s);
 			vl_buf_release(&msg);
 		}
@@ -203,7 +178,7 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 			struct vl_buf msg = VL_BUF_INIT;
 			vl_buf_printf(&msg, "cloud-init on %s has not finished within %u s (state: %s)",
 				      vm->name, timeout, vl_ci_state_name(r->ci.state));
-			console_tail(lab, vm, &msg);
+			lab_console_tail(lab, vm, &msg);
 			vl_err_set(err, VL_E_TIMEOUT, "%s", msg.s);
 			vl_buf_release(&msg);
 			return -1;

@@ -1,6 +1,7 @@
 /* Lab snapshots: one libvirt internal snapshot NAME on every VM, taken
  * while all the lab's running VMs are paused so the set is consistent
  * (memory included for running VMs), and restored the same way. */
+#include "host.h"
 #include "lab_priv.h"
 
 #include <ctype.h>
@@ -44,7 +45,7 @@ static int require_created(struct lab *lab, const struct vl_plan_vm *vm, void *u
 		return -1;
 	if (s == VL_VM_MISSING)
 		return vl_err_set(err, VL_E_FAIL, "not created; run 'vmlab up' first");
-	return vl_virt_domain_supports_internal_snapshot(lab->ctx->virt, vm->domain, err);
+	return vl_virt_domain_supports_internal_snapshot(lab->ctx->host->virt, vm->domain, err);
 }
 
 static int pause_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
@@ -58,7 +59,7 @@ static int pause_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, stru
 	j->was_active[i] = s == VL_VM_RUNNING || s == VL_VM_PAUSED;
 	if (s != VL_VM_RUNNING)
 		return 0;
-	if (vl_virt_domain_suspend(lab->ctx->virt, vm->domain, err) < 0)
+	if (vl_virt_domain_suspend(lab->ctx->host->virt, vm->domain, err) < 0)
 		return -1;
 	j->paused_by_us[i] = true;
 	return 0;
@@ -72,7 +73,7 @@ static int resume_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, str
 	if (!j->paused_by_us[i])
 		return 0;
 	j->paused_by_us[i] = false;
-	return vl_virt_domain_resume(lab->ctx->virt, vm->domain, err);
+	return vl_virt_domain_resume(lab->ctx->host->virt, vm->domain, err);
 }
 
 static int create_vm_snap(struct lab *lab, const struct vl_plan_vm *vm, void *ud,
@@ -82,12 +83,12 @@ static int create_vm_snap(struct lab *lab, const struct vl_plan_vm *vm, void *ud
 	size_t i = (size_t)(vm - lab->plan.vms);
 	bool exists;
 
-	if (vl_virt_snapshot_exists(lab->ctx->virt, vm->domain, j->name, &exists, err) < 0)
+	if (vl_virt_snapshot_exists(lab->ctx->host->virt, vm->domain, j->name, &exists, err) < 0)
 		return -1;
 	if (exists)
 		return vl_err_set(err, VL_E_EXISTS, "already has a snapshot '%s'", j->name);
 	VL_AUTOFREE char *xml = vl_render_snapshot(j->name, "vmlab lab snapshot", j->was_active[i], err);
-	if (!xml || vl_virt_snapshot_create(lab->ctx->virt, vm->domain, xml, VL_SNAP_CREATE_ATOMIC, err) < 0)
+	if (!xml || vl_virt_snapshot_create(lab->ctx->host->virt, vm->domain, xml, VL_SNAP_CREATE_ATOMIC, err) < 0)
 		return -1;
 	j->created[i] = true;
 	return 0;
@@ -100,7 +101,7 @@ static int undo_vm_snap(struct lab *lab, const struct vl_plan_vm *vm, void *ud, 
 
 	if (!j->created[i])
 		return 0;
-	return vl_virt_snapshot_delete(lab->ctx->virt, vm->domain, j->name, err);
+	return vl_virt_snapshot_delete(lab->ctx->host->virt, vm->domain, j->name, err);
 }
 
 int vl_lab_snapshot_save(struct vl_ctx *ctx, const char *name, const struct vl_lab_sel *sel,
@@ -163,7 +164,7 @@ static int collect(struct lab *lab, struct vl_snap_info **out, size_t *n_out, st
 			goto fail;
 		if (s == VL_VM_MISSING)
 			continue;
-		if (vl_virt_snapshot_list(lab->ctx->virt, vm->domain, &snaps, &ns, err) < 0)
+		if (vl_virt_snapshot_list(lab->ctx->host->virt, vm->domain, &snaps, &ns, err) < 0)
 			goto fail;
 		for (size_t k = 0; k < ns; k++) {
 			size_t m;
@@ -230,14 +231,14 @@ static int revert_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, str
 	struct vl_virt_snap *snaps = NULL;
 	size_t n = 0;
 
-	if (vl_virt_snapshot_list(lab->ctx->virt, vm->domain, &snaps, &n, err) < 0)
+	if (vl_virt_snapshot_list(lab->ctx->host->virt, vm->domain, &snaps, &n, err) < 0)
 		return -1;
 	for (size_t k = 0; k < n; k++)
 		if (vl_streq(snaps[k].name, j->name))
 			was_active = snaps[k].state == VL_DOM_RUNNING || snaps[k].state == VL_DOM_PAUSED;
 	vl_virt_snap_list_free(snaps, n);
 	j->run_after[i] = was_active;
-	if (vl_virt_snapshot_revert(lab->ctx->virt, vm->domain, j->name,
+	if (vl_virt_snapshot_revert(lab->ctx->host->virt, vm->domain, j->name,
 				    was_active ? VL_SNAP_REVERT_PAUSED : 0, err) < 0)
 		return -1;
 	return 0;
@@ -250,7 +251,7 @@ static int run_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct
 
 	if (!j->has[i] || !j->run_after[i])
 		return 0;
-	return vl_virt_domain_resume(lab->ctx->virt, vm->domain, err);
+	return vl_virt_domain_resume(lab->ctx->host->virt, vm->domain, err);
 }
 
 /* A reverted guest runs in a new QEMU on a new bridge port: it can take a
@@ -300,7 +301,7 @@ int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err 
 	for (size_t i = 0; i < lab.plan.n_vms; i++) {
 		const struct vl_plan_vm *vm = &lab.plan.vms[i];
 		if (lab_vm_state(&lab, vm, err) != VL_VM_MISSING &&
-		    vl_virt_snapshot_exists(ctx->virt, vm->domain, pick->name, &has[i], err) < 0)
+		    vl_virt_snapshot_exists(ctx->host->virt, vm->domain, pick->name, &has[i], err) < 0)
 			goto out;
 		if (err->code != VL_OK)
 			goto out;
@@ -330,7 +331,7 @@ static int delete_vm_snap(struct lab *lab, const struct vl_plan_vm *vm, void *ud
 		return 0;
 	if (err->code != VL_OK)
 		return -1;
-	return vl_virt_snapshot_delete(lab->ctx->virt, vm->domain, name, err);
+	return vl_virt_snapshot_delete(lab->ctx->host->virt, vm->domain, name, err);
 }
 
 int vl_lab_snapshot_delete(struct vl_ctx *ctx, const char *name, struct vl_err *err)

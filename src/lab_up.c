@@ -1,6 +1,7 @@
 /* vmlab up: images, keys, network, volumes, seeds, domains, start, wait for
  * SSH, provision. Each step checks what exists first, so a second up (or an
  * up after a crash half-way) converges instead of failing. */
+#include "host.h"
 #include "lab_priv.h"
 
 #include <errno.h>
@@ -58,7 +59,7 @@ static int resolve_accel(struct lab *lab, bool *kvm, struct vl_err *err)
 		*kvm = false;
 		return 0;
 	}
-	if (vl_virt_kvm_usable(lab->ctx->virt, &offered, err) < 0)
+	if (vl_host_kvm_offered(lab->ctx->host, &offered, err) < 0)
 		return -1;
 	if (cfg->accel == VL_ACCEL_KVM) {
 		if (!offered)
@@ -119,7 +120,7 @@ static int ensure_network(struct lab *lab, struct up_state *st, struct vl_err *e
 	vl_event_info(&lab->ctx->events, NULL, "network %s (%s, %s)", lab->plan.network,
 		      lab->plan.subnet_str, lab->plan.mode == VL_NET_NAT ? "nat" : "isolated");
 	double t0 = vl_now_mono();
-	int rc = vl_virt_network_define_start(lab->ctx->virt, xml, err);
+	int rc = vl_virt_network_define_start(lab->ctx->host->virt, &lab->ctx->events, xml, err);
 	st->net_start = vl_now_mono() - t0;
 	return rc;
 }
@@ -175,7 +176,7 @@ static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
 	uint64_t capacity = vm->disk > img->virtual_size ? vm->disk : img->virtual_size;
 	bool exists;
 
-	if (vl_virt_volume_exists(lab->ctx->virt, pool, vm->volume, &exists, err) < 0)
+	if (vl_virt_volume_exists(lab->ctx->host->virt, pool, vm->volume, &exists, err) < 0)
 		return -1;
 	if (exists)
 		return 0;
@@ -183,7 +184,7 @@ static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
 							 vl_image_format_name(img->format), err);
 	if (!xml)
 		return -1;
-	return vl_virt_volume_create_xml(lab->ctx->virt, pool, xml, NULL, err);
+	return vl_virt_volume_create_xml(lab->ctx->host->virt, pool, xml, NULL, err);
 }
 
 /* The seed carries the VM's host private key: it is written 0600 into
@@ -198,7 +199,7 @@ static int create_seed(struct lab *lab, const struct vl_plan_vm *vm, struct vl_e
 	bool exists;
 	int rc = -1;
 
-	if (vl_virt_volume_exists(lab->ctx->virt, pool, vm->seed_volume, &exists, err) < 0)
+	if (vl_virt_volume_exists(lab->ctx->host->virt, pool, vm->seed_volume, &exists, err) < 0)
 		return -1;
 	if (exists)
 		return 0;
@@ -232,9 +233,9 @@ static int create_seed(struct lab *lab, const struct vl_plan_vm *vm, struct vl_e
 	if (vl_seed_write_iso(tmp.s, files, VL_ARRAY_SIZE(files), err) < 0)
 		goto out;
 	/* upload creates the raw volume of the file's size, then streams it */
-	if (vl_virt_volume_upload(lab->ctx->virt, pool, vm->seed_volume, tmp.s, err) < 0) {
+	if (vl_virt_volume_upload(lab->ctx->host->virt, &lab->ctx->events, pool, vm->seed_volume, tmp.s, err) < 0) {
 		struct vl_err ignore = VL_ERR_INIT;
-		vl_virt_volume_delete(lab->ctx->virt, pool, vm->seed_volume, &ignore);
+		vl_virt_volume_delete(lab->ctx->host->virt, pool, vm->seed_volume, &ignore);
 		goto out;
 	}
 	rc = 0;
@@ -261,8 +262,8 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 		/* Defining the domain is the commit point: volumes without it were
 		 * left by an interrupted up (a seed may be half uploaded) and have
 		 * never been booted, so they are made again rather than trusted. */
-		if (vl_virt_volume_delete(lab->ctx->virt, pool, vm->volume, err) < 0 ||
-		    vl_virt_volume_delete(lab->ctx->virt, pool, vm->seed_volume, err) < 0)
+		if (vl_virt_volume_delete(lab->ctx->host->virt, pool, vm->volume, err) < 0 ||
+		    vl_virt_volume_delete(lab->ctx->host->virt, pool, vm->seed_volume, err) < 0)
 			return -1;
 		if (create_overlay(lab, vm, &st->images[i], st->bases[i], err) < 0 || create_seed(lab, vm, err) < 0)
 			return -1;
@@ -273,9 +274,9 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 			.tb_cache_mib = st->kvm ? 0 : 64,   /* caps TCG's RSS (docs/host-notes.md) */
 		};
 		VL_AUTOFREE char *xml = vl_render_domain(&lab->plan, vm, &dopts, err);
-		if (!xml || vl_virt_domain_define(lab->ctx->virt, xml, NULL, err) < 0)
+		if (!xml || vl_virt_domain_define(lab->ctx->host->virt, xml, NULL, err) < 0)
 			return -1;
-		if (vl_virt_is_local(lab->ctx->virt))
+		if (lab->ctx->host->files_local)
 			unlink(log); /* a fresh VM starts a fresh console log (on the host) */
 		s = VL_VM_SHUTOFF;
 	}
@@ -285,12 +286,12 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 		return 0;
 	case VL_VM_PAUSED:
 		vl_event_info(evs, vm->name, "resuming");
-		return vl_virt_domain_resume(lab->ctx->virt, vm->domain, err);
+		return vl_virt_domain_resume(lab->ctx->host->virt, vm->domain, err);
 	default: {
 		vl_event_info(evs, vm->name, "starting (%u cpu, %llu MiB, %s)", vm->cpus,
 			      (unsigned long long)(vm->memory >> 20), vm->ip_str);
 		double t0 = vl_now_mono();
-		int rc = vl_virt_domain_start(lab->ctx->virt, vm->domain, err);
+		int rc = lab_start_vm(lab, vm, err);
 		double took = vl_now_mono() - t0;
 		pthread_mutex_lock(&st->lock);
 		if (took > st->start_max)
@@ -405,7 +406,7 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	if (resolve_accel(&lab, &st.kvm, err) < 0 || ensure_images(&lab, &st, err) < 0)
 		goto out;
 	t[2] = vl_now_mono();
-	if (vl_virt_pool_ensure(ctx->virt, cfg->pool_name, cfg->pool_dir, err) < 0 ||
+	if (vl_virt_pool_ensure(ctx->host->virt, &ctx->events, cfg->pool_name, cfg->pool_dir, err) < 0 ||
 	    ensure_bases(&lab, &st, err) < 0)
 		goto out;
 	t[3] = vl_now_mono();

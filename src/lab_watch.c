@@ -192,7 +192,7 @@ static int connect_host(struct vl_watch *w, struct vl_err *err)
 	bool ka;
 	struct tap *t;
 
-	w->v = vl_virt_open(w->uri[0] ? w->uri : NULL, NULL, err);
+	w->v = vl_virt_open(w->uri[0] ? w->uri : NULL, err);
 	if (!w->v)
 		return -1;
 	w->dom_id = w->net_id = -1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "cmd/cmd.h"
 #include "cmd/output.h"
 #include "util/mem.h"
@@ -48,7 +49,7 @@ static void catch_stop_signals(void)
 
 static void ctx_release(struct vl_ctx *ctx)
 {
-	vl_virt_close(ctx->virt);
+	vl_host_unref(ctx->host);
 	if (ctx->have_profile)
 		vl_profile_release(&ctx->profile);
 	if (ctx->have_config)

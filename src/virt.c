@@ -213,7 +213,7 @@ int virt_setup(struct vl_err *err)
 
 /* ---- connection and host ---- */
 
-struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struct vl_err *err)
+struct vl_virt *vl_virt_open(const char *uri, struct vl_err *err)
 {
 	struct vl_virt *v;
 	virConnectPtr conn;
@@ -231,7 +231,6 @@ struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struc
 	}
 	v = vl_calloc(1, sizeof(*v));
 	v->conn = conn;
-	v->evs = evs;
 	return v;
 }
 
@@ -301,11 +300,3 @@ bool vl_virt_uri_is_local(const char *uri)
 	return p[3] == '/' || strncmp(p + 3, "localhost/", 10) == 0;
 }
 
-bool vl_virt_is_local(struct vl_virt *v)
-{
-	char *uri = virConnectGetURI(v->conn);
-	bool local = vl_virt_uri_is_local(uri);
-
-	free(uri);
-	return local;
-}

@@ -30,10 +30,9 @@ struct vl_virt;
 
 /* Connect to uri (NULL: libvirt's default). Failure is VL_E_CONNECT. evs (may
  * be NULL) receives debug/progress events; it must outlive the handle. */
-struct vl_virt *vl_virt_open(const char *uri, const struct vl_events *evs, struct vl_err *err);
+struct vl_virt *vl_virt_open(const char *uri, struct vl_err *err);
 /* Whether the libvirt host is this machine (a URI without a server part, or
  * localhost): only then may facts about the host be read from local files. */
-bool vl_virt_is_local(struct vl_virt *v);
 bool vl_virt_uri_is_local(const char *uri);
 void vl_virt_close(struct vl_virt *v);
 
@@ -72,7 +71,8 @@ int vl_virt_network_exists(struct vl_virt *v, const char *name, bool *out, struc
  * restarted. If the network was new and starting fails, the definition is
  * removed again so nothing half-made is left. VL_E_EXISTS when the libvirt
  * host already routes the subnet (another interface there uses it). */
-int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err);
+int vl_virt_network_define_start(struct vl_virt *v, const struct vl_events *evs,
+			const char *xml, struct vl_err *err);
 /* Define (or update the definition, keeping its <uuid>) without starting. */
 int vl_virt_network_define(struct vl_virt *v, const char *xml, struct vl_err *err);
 /* Stop if active, then undefine. Idempotent: a missing network is success. */
@@ -107,12 +107,14 @@ void vl_virt_lease_list_free(struct vl_virt_lease *list, size_t n);
 /* Make sure a `dir` pool name with target dir exists, is built (directory
  * made), active and autostarted, then refresh it. An existing pool with
  * another target path is used as is, with a warning event. */
-int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, struct vl_err *err);
+int vl_virt_pool_ensure(struct vl_virt *v, const struct vl_events *evs,
+			const char *name, const char *dir, struct vl_err *err);
 /* Stop and undefine a pool; its directory and files stay. Idempotent. */
 int vl_virt_pool_remove(struct vl_virt *v, const char *name, struct vl_err *err);
 int vl_virt_pool_exists(struct vl_virt *v, const char *name, bool *out, struct vl_err *err);
 /* Rescan the pool directory: files put there by other means become volumes. */
-int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err);
+int vl_virt_pool_refresh(struct vl_virt *v, const struct vl_events *evs,
+			const char *name, struct vl_err *err);
 
 int vl_virt_volume_exists(struct vl_virt *v, const char *pool, const char *name, bool *out,
 			  struct vl_err *err);
@@ -125,12 +127,14 @@ int vl_virt_volume_delete(struct vl_virt *v, const char *pool, const char *name,
 /* Create raw volume name of the local file's size and stream the file into it
  * (virStorageVolUpload), emitting progress events. An existing volume of that
  * name is replaced. name must be [A-Za-z0-9._-]. */
-int vl_virt_volume_upload(struct vl_virt *v, const char *pool, const char *name,
+int vl_virt_volume_upload(struct vl_virt *v, const struct vl_events *evs,
+			const char *pool, const char *name,
 			  const char *local_path, struct vl_err *err);
 /* Stream length bytes of a volume from offset (length 0: to the end) into
  * sink; a sink returning -1 (with err set) stops the download. */
 typedef int (*vl_virt_sink_fn)(void *ud, const char *buf, size_t n, struct vl_err *err);
-int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *name,
+int vl_virt_volume_download(struct vl_virt *v, const struct vl_events *evs,
+			const char *pool, const char *name,
 			    uint64_t offset, uint64_t length, vl_virt_sink_fn sink, void *ud,
 			    struct vl_err *err);
 /* Bytes the volume's file takes as a file (its size, not its allocation). */
@@ -170,8 +174,9 @@ const char *vl_dom_state_name(enum vl_dom_state s);
  * uuid (if not NULL) gets its UUID string. */
 int vl_virt_domain_define(struct vl_virt *v, const char *xml, char uuid[VL_UUID_STRLEN],
 			  struct vl_err *err);
-/* Start; already running is success. */
-int vl_virt_domain_start(struct vl_virt *v, const char *name, struct vl_err *err);
+/* Start; already running is success. paused: start with its CPUs stopped
+ * (to attach the console before the first byte; resume then). */
+int vl_virt_domain_start(struct vl_virt *v, const char *name, bool paused, struct vl_err *err);
 /* A missing domain is not an error: *out = VL_DOM_MISSING. */
 int vl_virt_domain_state(struct vl_virt *v, const char *name, enum vl_dom_state *out,
 			 struct vl_err *err);
@@ -236,7 +241,8 @@ int vl_virt_domain_info(struct vl_virt *v, const char *name, struct vl_virt_domi
 			struct vl_err *err);
 /* Poll (every 100 ms) until the domain is in state want; VL_E_TIMEOUT after
  * timeout_ms. Waiting for VL_DOM_MISSING waits for the domain to vanish. */
-int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_state want,
+int vl_virt_domain_wait_state(struct vl_virt *v, const struct vl_events *evs,
+			const char *name, enum vl_dom_state want,
 			      unsigned timeout_ms, struct vl_err *err);
 /* 0 if libvirt can take internal snapshots of the domain; otherwise -1 with
  * VL_E_FAIL and a message saying why (UEFI firmware/NVRAM, or a writable disk
@@ -362,5 +368,28 @@ int vl_virt_keepalive(struct vl_virt *v, int interval_s, unsigned count, bool *a
 		      struct vl_err *err);
 /* Whether the connection still works (false once the daemon is gone). */
 bool vl_virt_alive(struct vl_virt *v);
+
+/* ---- serial console ----
+ *
+ * A running domain's serial console through libvirt's console stream, for a
+ * remote host as well as a local one. What the guest prints is kept (the
+ * last 64 KiB, for a tail) and, with with_fd, also copied to a pipe whose
+ * read end the caller polls (EOF when the console ends); a reader that
+ * falls behind loses output rather than stalling libvirt's event loop,
+ * which must be running (vl_init). force takes the console over from
+ * another client (virsh console); without it a console in use is an error.
+ * Thread-safe; close from any thread. */
+struct vl_virt_console;
+
+int vl_virt_console_open(struct vl_virt *v, const char *domain, bool force, bool with_fd,
+			 struct vl_virt_console **out, struct vl_err *err);
+int vl_virt_console_fd(const struct vl_virt_console *c);
+/* A copy of what was kept (NUL-terminated; *len bytes); caller frees. */
+char *vl_virt_console_tail(struct vl_virt_console *c, size_t *len);
+bool vl_virt_console_ended(struct vl_virt_console *c);
+/* Type into the console (waits while libvirt's buffer is full). */
+int vl_virt_console_send(struct vl_virt_console *c, const char *buf, size_t len,
+			 struct vl_err *err);
+void vl_virt_console_close(struct vl_virt_console *c);
 
 #endif

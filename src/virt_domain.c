@@ -83,7 +83,7 @@ int vl_virt_domain_define(struct vl_virt *v, const char *xml, char uuid[VL_UUID_
 	return 0;
 }
 
-int vl_virt_domain_start(struct vl_virt *v, const char *name, struct vl_err *err)
+int vl_virt_domain_start(struct vl_virt *v, const char *name, bool paused, struct vl_err *err)
 {
 	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
 	int active;
@@ -95,7 +95,7 @@ int vl_virt_domain_start(struct vl_virt *v, const char *name, struct vl_err *err
 		return virt_err(err, "domain %s", name);
 	if (active)
 		return 0;
-	if (virDomainCreate(d) < 0)
+	if (virDomainCreateWithFlags(d, paused ? VIR_DOMAIN_START_PAUSED : 0) < 0)
 		return virt_err(err, "domain %s: start", name);
 	return 0;
 }
@@ -449,7 +449,8 @@ int vl_virt_domain_info(struct vl_virt *v, const char *name, struct vl_virt_domi
 	return 0;
 }
 
-int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_state want,
+int vl_virt_domain_wait_state(struct vl_virt *v, const struct vl_events *evs,
+			const char *name, enum vl_dom_state want,
 			      unsigned timeout_ms, struct vl_err *err)
 {
 	uint64_t deadline = (uint64_t)vl_now_mono_ms() + timeout_ms;
@@ -460,7 +461,7 @@ int vl_virt_domain_wait_state(struct vl_virt *v, const char *name, enum vl_dom_s
 			return -1;
 		if (s == want)
 			return 0;
-		if (vl_cancelled(v->evs))
+		if (vl_cancelled(evs))
 			return vl_err_set(err, VL_E_CANCELLED, "domain %s: cancelled while waiting for %s",
 					  name, vl_dom_state_name(want));
 		if ((uint64_t)vl_now_mono_ms() >= deadline)

@@ -83,7 +83,8 @@ int vl_virt_network_define(struct vl_virt *v, const char *xml, struct vl_err *er
 	return n ? 0 : -1;
 }
 
-int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_err *err)
+int vl_virt_network_define_start(struct vl_virt *v, const struct vl_events *evs,
+			const char *xml, struct vl_err *err)
 {
 	VL_AUTOFREE char *name = virt_xml_name(xml, "/network/name");
 	bool existed;
@@ -107,7 +108,7 @@ int vl_virt_network_define_start(struct vl_virt *v, const char *xml, struct vl_e
 			virNetworkUndefine(n);
 		return -1;
 	}
-	vl_event_debug(v->evs, NULL, "network %s started", name);
+	vl_event_debug(evs, NULL, "network %s started", name);
 	return 0;
 }
 

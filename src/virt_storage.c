@@ -49,7 +49,7 @@ static virStorageVolPtr vol_get(struct vl_virt *v, const char *pool, const char 
  * being streamed (another vmlab uploading a base image): the pool already
  * knows every volume made through the API, so that is not an error, and the
  * rescan is left to the next call. */
-static int pool_refresh(struct vl_virt *v, virStoragePoolPtr p, const char *name,
+static int pool_refresh(const struct vl_events *evs, virStoragePoolPtr p, const char *name,
 			struct vl_err *err)
 {
 	const char *msg;
@@ -58,14 +58,15 @@ static int pool_refresh(struct vl_virt *v, virStoragePoolPtr p, const char *name
 		return 0;
 	msg = virGetLastErrorMessage();
 	if (msg && strstr(msg, "asynchronous jobs running")) {
-		vl_event_debug(v->evs, NULL, "pool %s: not rescanned (%s)", name, msg);
+		vl_event_debug(evs, NULL, "pool %s: not rescanned (%s)", name, msg);
 		virResetLastError();
 		return 0;
 	}
 	return virt_err(err, "pool %s: refresh", name);
 }
 
-int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, struct vl_err *err)
+int vl_virt_pool_ensure(struct vl_virt *v, const struct vl_events *evs,
+			const char *name, const char *dir, struct vl_err *err)
 {
 	AUTO_LV(virStoragePoolPtr) p = virStoragePoolLookupByName(v->conn, name);
 	bool created = false;
@@ -85,7 +86,7 @@ int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, st
 		if (!p)
 			return virt_err(err, "pool %s: define (%s)", name, dir);
 		created = true;
-		vl_event_debug(v->evs, NULL, "pool %s defined at %s", name, dir);
+		vl_event_debug(evs, NULL, "pool %s defined at %s", name, dir);
 	} else {
 		VL_AUTOFREE char *xml = virStoragePoolGetXMLDesc(p, 0);
 		VL_AUTO(xdoc) x = { 0 };
@@ -96,7 +97,7 @@ int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, st
 		if (virt_xdoc_parse(&x, xml) == 0)
 			path = virt_xstr(&x, NULL, "/pool/target/path");
 		if (path && !vl_streq(path, dir))
-			vl_event_warn(v->evs, NULL, "pool %s already exists at %s (not %s); using it",
+			vl_event_warn(evs, NULL, "pool %s already exists at %s (not %s); using it",
 				      name, path, dir);
 	}
 	active = virStoragePoolIsActive(p);
@@ -112,7 +113,7 @@ int vl_virt_pool_ensure(struct vl_virt *v, const char *name, const char *dir, st
 			virt_err(err, "pool %s: start", name);
 			goto fail;
 		}
-	} else if (pool_refresh(v, p, name, err) < 0) {
+	} else if (pool_refresh(evs, p, name, err) < 0) {
 		return -1;
 	}
 	if (virStoragePoolGetAutostart(p, &autostart) < 0)
@@ -160,13 +161,14 @@ int vl_virt_pool_exists(struct vl_virt *v, const char *name, bool *out, struct v
 	return 0;
 }
 
-int vl_virt_pool_refresh(struct vl_virt *v, const char *name, struct vl_err *err)
+int vl_virt_pool_refresh(struct vl_virt *v, const struct vl_events *evs,
+			const char *name, struct vl_err *err)
 {
 	AUTO_LV(virStoragePoolPtr) p = pool_get(v, name, err);
 
 	if (!p)
 		return -1;
-	return pool_refresh(v, p, name, err);
+	return pool_refresh(evs, p, name, err);
 }
 
 int vl_virt_volume_exists(struct vl_virt *v, const char *pool, const char *name, bool *out,
@@ -251,8 +253,8 @@ static int stream_end(virStreamPtr st, bool ok, const char *what, const char *ve
 }
 
 /* Stream fd (size bytes) into vol; the stream is finished or aborted. */
-static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64_t size,
-			 const char *what, struct vl_err *err)
+static int upload_stream(struct vl_virt *v, const struct vl_events *evs, virStorageVolPtr vol,
+			 int fd, uint64_t size, const char *what, struct vl_err *err)
 {
 	virStreamPtr st = virStreamNew(v->conn, 0);
 	static const size_t chunk = 256 * 1024;
@@ -267,7 +269,7 @@ static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64
 		return -1;
 	}
 	while (done < size) {
-		if (vl_cancelled(v->evs)) {
+		if (vl_cancelled(evs)) {
 			vl_err_set(err, VL_E_CANCELLED, "%s: upload cancelled", what);
 			goto abort;
 		}
@@ -291,14 +293,15 @@ static int upload_stream(struct vl_virt *v, virStorageVolPtr vol, int fd, uint64
 		done += (uint64_t)r;
 		/* a seed ISO takes a blink: progress only where someone waits */
 		if (size >= (16u << 20))
-			vl_event_progress(v->evs, what, "upload", done, size, 0);
+			vl_event_progress(evs, what, "upload", done, size, 0);
 	}
 	return stream_end(st, true, what, "upload", err);
 abort:
 	return stream_end(st, false, what, "upload", err);
 }
 
-int vl_virt_volume_upload(struct vl_virt *v, const char *pool, const char *name,
+int vl_virt_volume_upload(struct vl_virt *v, const struct vl_events *evs,
+			const char *pool, const char *name,
 			  const char *local_path, struct vl_err *err)
 {
 	AUTO_LV(virStoragePoolPtr) p = NULL;
@@ -334,7 +337,7 @@ int vl_virt_volume_upload(struct vl_virt *v, const char *pool, const char *name,
 		virt_err(err, "%s: create", what);
 		goto out_fd;
 	}
-	if (upload_stream(v, vol, fd, (uint64_t)st.st_size, what, err) < 0) {
+	if (upload_stream(v, evs, vol, fd, (uint64_t)st.st_size, what, err) < 0) {
 		/* A half-written seed is worse than none. */
 		virStorageVolDelete(vol, 0);
 		goto out_fd;
@@ -346,7 +349,8 @@ out_fd:
 	return -1;
 }
 
-int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *name,
+int vl_virt_volume_download(struct vl_virt *v, const struct vl_events *evs,
+			const char *pool, const char *name,
 			    uint64_t offset, uint64_t length, vl_virt_sink_fn sink, void *ud,
 			    struct vl_err *err)
 {
@@ -368,7 +372,7 @@ int vl_virt_volume_download(struct vl_virt *v, const char *pool, const char *nam
 		return -1;
 	}
 	for (;;) {
-		if (vl_cancelled(v->evs)) {
+		if (vl_cancelled(evs)) {
 			vl_err_set(err, VL_E_CANCELLED, "%s: download cancelled", what);
 			goto abort;
 		}

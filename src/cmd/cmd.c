@@ -1,6 +1,7 @@
 /* The dispatcher: command lookup with unique prefixes and suggestions,
  * option parsing from the declared tables, help text, and preconditions
  * (config, profile, libvirt) enforced before a command runs. */
+#include "host.h"
 #include "cmd/cmd.h"
 
 #include <stdio.h>
@@ -375,11 +376,11 @@ static int load_preconditions(struct vl_ctx *ctx, const struct vl_args *a, struc
 		vl_out_diags(ctx, &diags);
 		return -1;
 	}
-	if ((f & VL_CMD_NEEDS_LIBVIRT) && !ctx->virt) {
+	if ((f & VL_CMD_NEEDS_LIBVIRT) && !ctx->host) {
 		const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
 		ctx->events.host = uri;   /* events name the host they are about */
-		ctx->virt = vl_virt_open(uri, &ctx->events, err);
-		if (!ctx->virt)
+		ctx->host = vl_host_open(uri, err);
+		if (!ctx->host)
 			return -1;
 	}
 	return 0;

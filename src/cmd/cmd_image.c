@@ -1,5 +1,6 @@
 /* vmlab image pull|list|rm|prune: the image cache from the command line.
  * The work is in src/image.c; this file parses, prints tables and JSON. */
+#include "host.h"
 #include "cmd/cmd.h"
 
 #include "lab.h"
@@ -248,10 +249,10 @@ static int do_prune(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *
 
 	/* libvirt knows which cached images lab disks are backed by */
 	const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
-	ctx->virt = vl_virt_open(uri, &ctx->events, err);
-	if (ctx->virt)
+	ctx->host = vl_host_open(uri, err);
+	if (ctx->host)
 		add_in_use(ctx, &keep, &nkeep, err, &rc);
-	if (!ctx->virt || rc < 0) {
+	if (!ctx->host || rc < 0) {
 		if (!vl_args_has(a, "force"))
 			goto out; /* cannot tell what labs use: remove nothing (err says why) */
 		vl_event_warn(&ctx->events, NULL, "libvirt could not be asked which images lab disks "
@@ -262,7 +263,7 @@ static int do_prune(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *
 	rc = vl_image_prune(&ctx->config, (const char *const *)keep, nkeep, dry, &rm, &nrm, err);
 	char **bases = NULL;
 	size_t nbases = 0;
-	if (rc == 0 && ctx->virt)
+	if (rc == 0 && ctx->host)
 		rc = prune_bases(ctx, dry, &bases, &nbases, err);
 	if (rc == 0 && (ctx->json || vl_args_has(a, "json"))) {
 		names_json("removed", rm, nrm, dry, bases, nbases);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "host.h"
 #include "lab.h"
 #include "lab_priv.h"
 #include "owner.h"
@@ -49,7 +50,7 @@
 struct world {
 	char *tmp;          /* this test's directory */
 	char *conf;         /* vmlab.conf in it */
-	struct vl_virt *virt;
+	struct vl_host *host;
 };
 
 /* Events the engine emitted, one "KIND SUBJECT: MSG" line each (sinks are
@@ -94,8 +95,8 @@ static int setup(void **state)
 		      "log_dir = %s/logs\n[halt]\ntimeout = 1\n[up]\nparallel = 4\n", w->tmp);
 	w->conf = vl_test_write(w->tmp, "vmlab.conf", c.s);
 	vl_buf_release(&c);
-	w->virt = vl_virt_open(URI, NULL, &err);
-	if (!w->virt)
+	w->host = vl_host_open(URI, &err);
+	if (!w->host)
 		fail_msg("open " URI ": %s", err.msg);
 	*state = w;
 	return 0;
@@ -105,7 +106,7 @@ static int teardown(void **state)
 {
 	struct world *w = *state;
 
-	vl_virt_close(w->virt);
+	vl_host_unref(w->host);
 	vl_test_rmdir(w->tmp);
 	free(w->conf);
 	free(w);
@@ -137,7 +138,7 @@ static void lab_new(struct lab_fx *l, struct world *w, const char *rel, const ch
 	OK(vl_profile_load(&l->ctx.profile, path, &d, &e_));
 	vl_diags_release(&d);
 	l->ctx.have_config = l->ctx.have_profile = true;
-	l->ctx.virt = w->virt;
+	l->ctx.host = w->host;
 	OK(vl_lab_plan(&l->ctx, &l->plan, &e_));
 	assert_non_null(l->plan.owner_machine);   /* the engine records who made it */
 }
@@ -200,7 +201,7 @@ static void define_network(struct lab_fx *l)
 	VL_AUTOFREE char *xml = NULL;
 
 	OK(((xml = vl_render_network(&l->plan, NULL, &e_)) ? 0 : -1));
-	OK(vl_virt_network_define_start(l->ctx.virt, xml, &e_));
+	OK(vl_virt_network_define_start(l->ctx.host->virt, NULL, xml, &e_));
 }
 
 enum vm_how { VM_SHUTOFF, VM_RUNNING, VM_PAUSED };
@@ -212,13 +213,13 @@ enum vm_how { VM_SHUTOFF, VM_RUNNING, VM_PAUSED };
 static void define_volumes(struct lab_fx *l, const char *name)
 {
 	const struct vl_plan_vm *vm = vl_plan_find_vm(&l->plan, name);
-	struct vl_virt *v = l->ctx.virt;
+	struct vl_virt *v = l->ctx.host->virt;
 	const char *pool = l->ctx.config.pool_name;
 	struct vl_buf disk = VL_BUF_INIT;
 	char *xml = NULL;
 
 	assert_non_null(vm);
-	OK(vl_virt_pool_ensure(v, pool, POOL_DIR, &e_));
+	OK(vl_virt_pool_ensure(v, NULL, pool, POOL_DIR, &e_));
 	vl_buf_printf(&disk, "<volume><name>%s</name><capacity unit='MiB'>16</capacity>"
 		      "<target><format type='qcow2'/></target></volume>", vm->volume);
 	OK(vl_virt_volume_create_xml(v, pool, disk.s, NULL, &e_));
@@ -231,7 +232,7 @@ static void define_volumes(struct lab_fx *l, const char *name)
 static void define_vm(struct lab_fx *l, const char *name, enum vm_how how, bool stubborn)
 {
 	const struct vl_plan_vm *vm = vl_plan_find_vm(&l->plan, name);
-	struct vl_virt *v = l->ctx.virt;
+	struct vl_virt *v = l->ctx.host->virt;
 	struct vl_domain_opts o = { .type = VL_DOMAIN_QEMU, .pool = l->ctx.config.pool_name };
 	char *xml = NULL;
 
@@ -244,7 +245,7 @@ static void define_vm(struct lab_fx *l, const char *name, enum vm_how how, bool 
 	OK(vl_virt_domain_define(v, xml, NULL, &e_));
 	free(xml);
 	if (how != VM_SHUTOFF)
-		OK(vl_virt_domain_start(v, vm->domain, &e_));
+		OK(vl_virt_domain_start(v, vm->domain, false, &e_));
 	if (how == VM_PAUSED)
 		OK(vl_virt_domain_suspend(v, vm->domain, &e_));
 }
@@ -255,7 +256,7 @@ static enum vl_dom_state dom_state(struct lab_fx *l, const char *vm_name)
 	enum vl_dom_state st = VL_DOM_OTHER;
 
 	assert_non_null(vm);
-	OK(vl_virt_domain_state(l->ctx.virt, vm->domain, &st, &e_));
+	OK(vl_virt_domain_state(l->ctx.host->virt, vm->domain, &st, &e_));
 	return st;
 }
 
@@ -265,7 +266,7 @@ static size_t snap_count(struct lab_fx *l, const char *vm_name, const char *only
 	struct vl_virt_snap *snaps = NULL;
 	size_t n = 0, count = 0;
 
-	OK(vl_virt_snapshot_list(l->ctx.virt, vm->domain, &snaps, &n, &e_));
+	OK(vl_virt_snapshot_list(l->ctx.host->virt, vm->domain, &snaps, &n, &e_));
 	for (size_t i = 0; i < n; i++)
 		count += !only || vl_streq(snaps[i].name, only);
 	vl_virt_snap_list_free(snaps, n);
@@ -276,7 +277,7 @@ static bool volume_exists(struct lab_fx *l, const char *vol)
 {
 	bool ex = false;
 
-	OK(vl_virt_volume_exists(l->ctx.virt, l->ctx.config.pool_name, vol, &ex, &e_));
+	OK(vl_virt_volume_exists(l->ctx.host->virt, l->ctx.config.pool_name, vol, &ex, &e_));
 	return ex;
 }
 
@@ -284,7 +285,7 @@ static bool network_exists(struct lab_fx *l, const char *net)
 {
 	bool ex = false;
 
-	OK(vl_virt_network_exists(l->ctx.virt, net, &ex, &e_));
+	OK(vl_virt_network_exists(l->ctx.host->virt, net, &ex, &e_));
 	return ex;
 }
 
@@ -318,7 +319,7 @@ static void test_status(void **state)
 	define_vm(&l, "web-1", VM_RUNNING, false);
 	define_vm(&l, "web-2", VM_PAUSED, false);
 	define_vm(&l, "db", VM_SHUTOFF, false);
-	OK(vl_virt_snapshot_create(l.ctx.virt, vl_plan_find_vm(&l.plan, "web-1")->domain,
+	OK(vl_virt_snapshot_create(l.ctx.host->virt, vl_plan_find_vm(&l.plan, "web-1")->domain,
 				   "<domainsnapshot><name>s1</name></domainsnapshot>", 0, &e_));
 
 	/* What libvirt has, VM by VM; the lab keeps its network's subnet. */
@@ -370,7 +371,7 @@ static void test_halt_forced(void **state)
 	define_vm(&l, "db", VM_PAUSED, false);
 
 	/* The stubborn guest really ignores a shutdown request. */
-	OK(vl_virt_domain_shutdown(l.ctx.virt, l.plan.vms[1].domain, &e_));
+	OK(vl_virt_domain_shutdown(l.ctx.host->virt, l.plan.vms[1].domain, &e_));
 	assert_int_equal(dom_state(&l, "web-2"), VL_DOM_RUNNING);
 
 	t0 = vl_now_mono();
@@ -401,7 +402,7 @@ static void test_halt_forced(void **state)
 
 	/* A selection halts only what it names. */
 	for (size_t i = 0; i < l.plan.n_vms; i++)
-		OK(vl_virt_domain_start(l.ctx.virt, l.plan.vms[i].domain, &e_));
+		OK(vl_virt_domain_start(l.ctx.host->virt, l.plan.vms[i].domain, false, &e_));
 	events_clear(&l);
 	OK(vl_lab_halt(&l.ctx, &sel_db, &e_));
 	assert_int_equal(dom_state(&l, "db"), VL_DOM_SHUTOFF);
@@ -428,7 +429,7 @@ static void test_destroy(void **state)
 	define_vm(&l, "web-1", VM_RUNNING, false);
 	define_vm(&l, "web-2", VM_PAUSED, true);
 	define_vm(&l, "db", VM_SHUTOFF, false);
-	OK(vl_virt_snapshot_create(l.ctx.virt, l.plan.vms[2].domain,
+	OK(vl_virt_snapshot_create(l.ctx.host->virt, l.plan.vms[2].domain,
 				   "<domainsnapshot><name>s1</name></domainsnapshot>", 0, &e_));
 	/* A VM the profile no longer names (same project, older vmlab.ini). */
 	lab_new(&old, w, "main", "[lab]\nname = etest\n[defaults]\nimage = debian-12\n"
@@ -457,7 +458,7 @@ static void test_destroy(void **state)
 	 * names, every volume and the network. Nothing of the other lab. */
 	OK(vl_lab_destroy(&l.ctx, NULL, &e_));
 	prefix = vl_strdup(l.plan.network);
-	OK(vl_virt_domain_list(l.ctx.virt, prefix, &doms, &n, &e_));
+	OK(vl_virt_domain_list(l.ctx.host->virt, prefix, &doms, &n, &e_));
 	assert_int_equal(n, 0);
 	vl_virt_dom_list_free(doms, n);
 	assert_false(volume_exists(&l, l.plan.vms[2].volume));
@@ -495,7 +496,7 @@ static void test_snapshot_undo_half_way(void **state)
 	define_vm(&l, "db", VM_SHUTOFF, false);
 	/* db already has a snapshot of that name (not a lab snapshot: db alone):
 	 * its snapshot cannot be taken once web-1 and web-2 have theirs. */
-	OK(vl_virt_snapshot_create(l.ctx.virt, l.plan.vms[2].domain,
+	OK(vl_virt_snapshot_create(l.ctx.host->virt, l.plan.vms[2].domain,
 				   "<domainsnapshot><name>s1</name><description>db's own"
 				   "</description></domainsnapshot>", 0, &e_));
 
@@ -540,9 +541,9 @@ static void test_snapshot_undo_half_way(void **state)
 		const struct vl_plan_vm *db = &l.plan.vms[2];
 		VL_AUTOFREE char *xml = NULL;
 		char *raw;
-		OK(vl_virt_domain_get_xml(l.ctx.virt, db->domain, true, &xml, &e_));
+		OK(vl_virt_domain_get_xml(l.ctx.host->virt, db->domain, true, &xml, &e_));
 		raw = replace(vl_strdup(xml), "type='qcow2'", "type='raw'");
-		OK(vl_virt_domain_define(l.ctx.virt, raw, NULL, &e_));
+		OK(vl_virt_domain_define(l.ctx.host->virt, raw, NULL, &e_));
 		free(raw);
 	}
 	vl_err_clear(&err);
@@ -605,7 +606,7 @@ static void test_gc(void **state)
 		struct vl_buf x = VL_BUF_INIT;
 		vl_buf_printf(&x, "<volume><name>%s.qcow2</name><capacity unit='MiB'>1</capacity>"
 			      "<target><format type='qcow2'/></target></volume>", stray);
-		OK(vl_virt_volume_create_xml(w->virt, live.ctx.config.pool_name, x.s, NULL, &e_));
+		OK(vl_virt_volume_create_xml(w->host->virt, live.ctx.config.pool_name, x.s, NULL, &e_));
 		vl_buf_release(&x);
 	}
 	/* gone: its project directory was deleted */
@@ -814,7 +815,7 @@ static void test_list_all(void **state)
 	struct world *w = *state;
 	struct lab_fx main_l, theirs, bare, many;
 	/* what the TUI has: a connection, no config, no profile, no project */
-	struct vl_ctx ctx = { .virt = w->virt };
+	struct vl_ctx ctx = { .host = w->host };
 	struct vl_lab_summary *labs = NULL;
 	const struct vl_lab_summary *s;
 	VL_AUTOFREE char *machine = NULL, *user = NULL;
@@ -844,11 +845,11 @@ static void test_list_all(void **state)
 		struct vl_virt_net *nets = NULL;
 		size_t nn = 0;
 		/* stop it without undefining it: define again inactive */
-		OK(vl_virt_network_destroy_undefine(w->virt, bare.plan.network, &e_));
+		OK(vl_virt_network_destroy_undefine(w->host->virt, bare.plan.network, &e_));
 		VL_AUTOFREE char *xml = vl_render_network(&bare.plan, NULL, &e);
 		assert_non_null(xml);
-		OK(vl_virt_network_define_start(w->virt, xml, &e_));
-		OK(vl_virt_network_list(w->virt, bare.plan.network, &nets, &nn, &e_));
+		OK(vl_virt_network_define_start(w->host->virt, NULL, xml, &e_));
+		OK(vl_virt_network_list(w->host->virt, bare.plan.network, &nets, &nn, &e_));
 		assert_int_equal(nn, 1);
 		vl_virt_net_list_free(nets, nn);
 	}
@@ -859,7 +860,7 @@ static void test_list_all(void **state)
 	define_vm(&many, "vm-10", VM_SHUTOFF, false);
 	define_vm(&many, "vm-2", VM_RUNNING, false);
 	/* named like ours, but no vmlab metadata: not a lab */
-	OK(vl_virt_domain_define(w->virt, "<domain type='test'><name>vmlab-stranger-x</name>"
+	OK(vl_virt_domain_define(w->host->virt, "<domain type='test'><name>vmlab-stranger-x</name>"
 				 "<memory unit='KiB'>65536</memory><os><type>hvm</type></os>"
 				 "</domain>", NULL, &e_));
 
@@ -921,7 +922,7 @@ static void test_list_all(void **state)
 
 	/* A lab whose network is gone still lists its VMs; its network is named,
 	 * not there. */
-	OK(vl_virt_network_destroy_undefine(w->virt, theirs.plan.network, &e_));
+	OK(vl_virt_network_destroy_undefine(w->host->virt, theirs.plan.network, &e_));
 	OK(vl_lab_list_all(&ctx, &labs, &n, &e_));
 	assert_int_equal(n, 4);
 	s = summary_of(labs, n, theirs.plan.lab_id);

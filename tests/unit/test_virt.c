@@ -19,6 +19,7 @@
 #include "util/mem.h"
 #include "util/str.h"
 #include "util/tail.h"
+#include "host.h"
 #include "virt.h"
 
 #define NS "https://vmlab.invalid/ns/1"
@@ -31,7 +32,7 @@ static char extdir[256];  /* real: a dir outside the pool for backing files */
 static struct vl_virt *open_ok(void)
 {
 	struct vl_err err = VL_ERR_INIT;
-	struct vl_virt *v = vl_virt_open(uri, NULL, &err);
+	struct vl_virt *v = vl_virt_open(uri, &err);
 
 	if (!v)
 		fail_msg("open %s: %s", uri, err.msg);
@@ -81,12 +82,12 @@ static void test_open_bogus(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
 	(void)state;
-	assert_null(vl_virt_open("qemu+unix:///system?socket=/nonexistent/vl-sock", NULL, &err));
+	assert_null(vl_virt_open("qemu+unix:///system?socket=/nonexistent/vl-sock", &err));
 	assert_int_equal(err.code, VL_E_CONNECT);
 	assert_int_equal(vl_err_exit_status(&err), 3);
 	assert_non_null(strstr(err.msg, "cannot connect to libvirt"));
 	vl_err_clear(&err);
-	assert_null(vl_virt_open("nosuchdriver:///x", NULL, &err));
+	assert_null(vl_virt_open("nosuchdriver:///x", &err));
 	assert_int_equal(err.code, VL_E_CONNECT);
 	vl_virt_close(NULL);
 }
@@ -129,8 +130,8 @@ static void test_network(void **state)
 	OK(vl_virt_network_destroy_undefine(v, "vltest-net", &e_));  /* leftovers, and missing is ok */
 	OK(vl_virt_network_exists(v, "vltest-net", &ex, &e_));
 	assert_false(ex);
-	OK(vl_virt_network_define_start(v, net_xml, &e_));
-	OK(vl_virt_network_define_start(v, net_xml, &e_));  /* converge again: no-op */
+	OK(vl_virt_network_define_start(v, NULL, net_xml, &e_));
+	OK(vl_virt_network_define_start(v, NULL, net_xml, &e_));  /* converge again: no-op */
 	OK(vl_virt_network_exists(v, "vltest-net", &ex, &e_));
 	assert_true(ex);
 
@@ -197,7 +198,7 @@ static void test_network(void **state)
 
 	/* Bad XML names what failed and leaves nothing behind. */
 	vl_err_clear(&err);
-	assert_int_equal(vl_virt_network_define_start(v, "<network><name>vltest-bad</name>"
+	assert_int_equal(vl_virt_network_define_start(v, NULL, "<network><name>vltest-bad</name>"
 			 "<ip address='nonsense'/></network>", &err), -1);
 	assert_int_equal(err.code, VL_E_FAIL);
 	assert_true(vl_str_startswith(err.msg, "network vltest-bad: define: "));
@@ -220,9 +221,9 @@ static void test_storage(void **state)
 	bool ex;
 	(void)state;
 
-	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));
-	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));  /* second time: already there */
-	OK(vl_virt_pool_refresh(v, POOL, &e_));
+	OK(vl_virt_pool_ensure(v, NULL, POOL, pooldir, &e_));
+	OK(vl_virt_pool_ensure(v, NULL, POOL, pooldir, &e_));  /* second time: already there */
+	OK(vl_virt_pool_refresh(v, NULL, POOL, &e_));
 	OK(vl_virt_volume_delete(v, POOL, "vltest-base.qcow2", &e_));
 
 	OK(vl_virt_volume_create_xml(v, POOL, "<volume><name>vltest-base.qcow2</name>"
@@ -266,10 +267,10 @@ static void test_storage(void **state)
 		for (size_t i = 0; i < sizeof(data); i++)
 			data[i] = (char)(i * 7 + 3);
 		write_file(seed, data, sizeof(data));
-		if (vl_virt_volume_upload(v, POOL, "vltest-seed.iso", seed, &err) == 0) {
+		if (vl_virt_volume_upload(v, NULL, POOL, "vltest-seed.iso", seed, &err) == 0) {
 			OK(vl_virt_volume_capacity(v, POOL, "vltest-seed.iso", &cap, NULL, &e_));
 			assert_int_equal(cap, sizeof(data));
-			OK(vl_virt_volume_upload(v, POOL, "vltest-seed.iso", seed, &e_)); /* replace */
+			OK(vl_virt_volume_upload(v, NULL, POOL, "vltest-seed.iso", seed, &e_)); /* replace */
 			if (real) {
 				VL_AUTOFREE char *vp = NULL, *got = NULL;
 				size_t gl;
@@ -288,7 +289,7 @@ static void test_storage(void **state)
 		}
 		unlink(seed);
 	}
-	assert_int_equal(vl_virt_volume_upload(v, POOL, "../evil", "/etc/hostname", &err), -1);
+	assert_int_equal(vl_virt_volume_upload(v, NULL, POOL, "../evil", "/etc/hostname", &err), -1);
 	vl_err_clear(&err);
 
 	OK(vl_virt_volume_list(v, POOL, "vltest-", &names, &n, &e_));
@@ -341,7 +342,7 @@ static char *dom_disk(struct vl_virt *v, const char *vol)
 	char *path = NULL;
 	VL_AUTOFREE char *xml = fmt("<volume><name>%s</name><capacity unit='MiB'>16</capacity>"
 				    "<target><format type='qcow2'/></target></volume>", vol);
-	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));
+	OK(vl_virt_pool_ensure(v, NULL, POOL, pooldir, &e_));
 	OK(vl_virt_volume_delete(v, POOL, vol, &e_));
 	OK(vl_virt_volume_create_xml(v, POOL, xml, &path, &e_));
 	return path;
@@ -383,9 +384,9 @@ static void test_domain(void **state)
 	OK(vl_virt_domain_get_metadata(v, DOM, "https://other.invalid/", &meta, &e_));
 	assert_null(meta);
 
-	OK(vl_virt_domain_start(v, DOM, &e_));
-	OK(vl_virt_domain_start(v, DOM, &e_));  /* already running: ok */
-	OK(vl_virt_domain_wait_state(v, DOM, VL_DOM_RUNNING, 5000, &e_));
+	OK(vl_virt_domain_start(v, DOM, false, &e_));
+	OK(vl_virt_domain_start(v, DOM, false, &e_));  /* already running: ok */
+	OK(vl_virt_domain_wait_state(v, NULL, DOM, VL_DOM_RUNNING, 5000, &e_));
 	OK(vl_virt_domain_info(v, DOM, &info, &e_));
 	assert_int_equal(info.state, VL_DOM_RUNNING);
 	assert_int_equal(info.vcpus, 1);
@@ -432,13 +433,13 @@ static void test_domain(void **state)
 	OK(vl_virt_domain_shutdown(v, DOM, &e_));
 	if (real) {
 		/* Nothing in the guest handles ACPI: the wait times out. */
-		assert_int_equal(vl_virt_domain_wait_state(v, DOM, VL_DOM_SHUTOFF, 300, &err), -1);
+		assert_int_equal(vl_virt_domain_wait_state(v, NULL, DOM, VL_DOM_SHUTOFF, 300, &err), -1);
 		assert_int_equal(err.code, VL_E_TIMEOUT);
 		vl_err_clear(&err);
 	}
 	OK(vl_virt_domain_destroy(v, DOM, &e_));
 	OK(vl_virt_domain_destroy(v, DOM, &e_));
-	OK(vl_virt_domain_wait_state(v, DOM, VL_DOM_SHUTOFF, 5000, &e_));
+	OK(vl_virt_domain_wait_state(v, NULL, DOM, VL_DOM_SHUTOFF, 5000, &e_));
 
 	/* Redefine with the same uuid: converge. */
 	OK(vl_virt_domain_define(v, xml, uuid2, &e_));
@@ -450,11 +451,11 @@ static void test_domain(void **state)
 	assert_int_equal(st, VL_DOM_MISSING);
 
 	/* Missing objects: right code, object named. */
-	assert_int_equal(vl_virt_domain_start(v, DOM, &err), -1);
+	assert_int_equal(vl_virt_domain_start(v, DOM, false, &err), -1);
 	assert_int_equal(err.code, VL_E_NOTFOUND);
 	assert_string_equal(err.msg, "domain " DOM ": not found");
 	vl_err_clear(&err);
-	assert_int_equal(vl_virt_domain_wait_state(v, DOM, VL_DOM_RUNNING, 150, &err), -1);
+	assert_int_equal(vl_virt_domain_wait_state(v, NULL, DOM, VL_DOM_RUNNING, 150, &err), -1);
 	assert_int_equal(err.code, VL_E_TIMEOUT);
 	vl_err_clear(&err);
 	assert_int_equal(vl_virt_domain_define(v, "<domain type='test'><name>vltest-x</name></domain>",
@@ -510,7 +511,7 @@ static void test_snapshots(void **state)
 	OK(vl_virt_domain_destroy(v, SDOM, &e_));
 	OK(vl_virt_domain_undefine(v, SDOM, &e_));
 	OK(vl_virt_domain_define(v, xml, NULL, &e_));
-	OK(vl_virt_domain_start(v, SDOM, &e_));
+	OK(vl_virt_domain_start(v, SDOM, false, &e_));
 
 	/* Running: a full system checkpoint (memory included). */
 	OK(vl_virt_snapshot_create(v, SDOM, "<domainsnapshot><name>s1</name>"
@@ -598,7 +599,7 @@ static void *thr_main(void *arg)
 
 		snprintf(name, sizeof(name), "vltest-thr%d-%d", t->id, i);
 		snprintf(want, sizeof(want), "domain %s: not found", name);
-		if (vl_virt_domain_start(t->v, name, &err) != -1 || !vl_streq(err.msg, want))
+		if (vl_virt_domain_start(t->v, name, false, &err) != -1 || !vl_streq(err.msg, want))
 			t->bad++;
 		snprintf(want, sizeof(want), "volume %s in pool %s: not found", name, POOL);
 		if (vl_virt_volume_capacity(t->v, POOL, name, NULL, NULL, &err) != -1 ||
@@ -619,7 +620,7 @@ static void test_threads(void **state)
 	pthread_t th[4];
 	(void)state;
 
-	OK(vl_virt_pool_ensure(v, POOL, pooldir, &e_));
+	OK(vl_virt_pool_ensure(v, NULL, POOL, pooldir, &e_));
 	for (int i = 0; i < 4; i++) {
 		t[i] = (struct thr){ v, i, 0 };
 		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
@@ -668,7 +669,7 @@ static void test_events(void **state)
 	xml = dom_xml("vltest-ev", disk, "qcow2", "");
 	OK(vl_virt_watch_domains(v, "vltest-ev", on_dom, &s, NULL, &id, &e_));
 	OK(vl_virt_domain_define(v, xml, NULL, &e_));
-	OK(vl_virt_domain_start(v, "vltest-ev", &e_));
+	OK(vl_virt_domain_start(v, "vltest-ev", false, &e_));
 	OK(vl_virt_domain_suspend(v, "vltest-ev", &e_));
 	OK(vl_virt_domain_resume(v, "vltest-ev", &e_));
 	OK(vl_virt_domain_destroy(v, "vltest-ev", &e_));
@@ -708,6 +709,55 @@ static void test_uri_is_local(void **state)
 	assert_false(vl_virt_uri_is_local("qemu+ssh://lab-host-3/system"));
 	assert_false(vl_virt_uri_is_local("qemu+tls://10.0.0.5/system"));
 	assert_false(vl_virt_uri_is_local("qemu+ssh://user@host:2222/system"));
+}
+
+/* Which daemon socket a URI reaches, to find the daemon's namespaces. */
+static void test_host_socket_path(void **state)
+{
+	static const struct { const char *uri; bool modular; const char *want; } cases[] = {
+		{ "qemu:///system", false, "/run/libvirt/libvirt-sock" },
+		{ "qemu:///system", true, "/run/libvirt/virtqemud-sock" },
+		{ "qemu:///session", true, "/run/user/7/libvirt/virtqemud-sock" },
+		{ "qemu:///session", false, "/run/user/7/libvirt/libvirt-sock" },
+		{ "qemu+unix:///system?socket=/run/x/sock", true, "/run/x/sock" },
+		{ "qemu:///system?mode=legacy&socket=/a%20b/s", true, "/a b/s" },
+		{ "qemu://localhost/system", false, "/run/libvirt/libvirt-sock" },
+		{ "qemu+ssh://lab-3/system?socket=/run/x", true, NULL },
+		{ "qemu+tls://10.0.0.5/system", true, NULL },
+		{ "qemu://lab-3/system", false, NULL },
+		{ "test:///default", true, NULL },
+		{ "qemu:///embed?root=/x", true, NULL },
+		{ "nonsense", true, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = vl_host_socket_path(cases[i].uri, "/run/user/7", cases[i].modular);
+		if (cases[i].want)
+			assert_string_equal(got, cases[i].want);
+		else
+			assert_null(got);
+		free(got);
+	}
+	assert_null(vl_host_socket_path("qemu:///session", NULL, true));
+}
+
+/* The in-process test driver shares everything with this process; a
+ * socket with no daemon behind it is a connection error. */
+static void test_host_locate(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_host *h;
+
+	(void)state;
+	h = vl_host_open("test:///default", &err);
+	assert_non_null(h);
+	assert_true(h->routes_local && h->files_local);
+	assert_ptr_equal(vl_host_ref(h), h);
+	vl_host_unref(h);
+	vl_host_unref(h);
+	assert_null(vl_host_open("qemu+unix:///system?socket=/nonexistent/vl-sock", &err));
+	assert_int_equal(err.code, VL_E_CONNECT);
 }
 
 static void test_hostroutes(void **state)
@@ -800,7 +850,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
-	struct vl_virt *v = vl_virt_open(uri, NULL, &err);
+	struct vl_virt *v = vl_virt_open(uri, &err);
 	char **names;
 	size_t n;
 	(void)state;
@@ -835,6 +885,8 @@ int main(void)
 		cmocka_unit_test(test_snapshots), cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_uri_is_local),
+		cmocka_unit_test(test_host_socket_path),
+		cmocka_unit_test(test_host_locate),
 		cmocka_unit_test(test_hostroutes),
 		cmocka_unit_test(test_tail),
 	};

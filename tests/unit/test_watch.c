@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "host.h"
 #include "lab.h"
 #include "plan.h"
 #include "render.h"
@@ -122,7 +123,7 @@ struct lab_fx {
 
 static const char conf_text[] = "[storage]\npool = vmlab-wtest\npool_dir = " POOL_DIR "\n";
 
-static void lab_new(struct lab_fx *l, struct vl_virt *v, const char *tmp, const char *rel,
+static void lab_new(struct lab_fx *l, struct vl_host *h, const char *tmp, const char *rel,
 		    const char *ini)
 {
 	struct vl_diags d = VL_DIAGS_INIT;
@@ -140,7 +141,7 @@ static void lab_new(struct lab_fx *l, struct vl_virt *v, const char *tmp, const 
 	OK(vl_profile_load(&l->ctx.profile, path, &d, &e_));
 	vl_diags_release(&d);
 	l->ctx.have_config = l->ctx.have_profile = true;
-	l->ctx.virt = v;
+	l->ctx.host = h;
 	OK(vl_lab_plan(&l->ctx, &l->plan, &e_));
 }
 
@@ -157,7 +158,7 @@ static void net_up(struct lab_fx *l)
 	VL_AUTOFREE char *xml = NULL;
 
 	OK(((xml = vl_render_network(&l->plan, NULL, &e_)) ? 0 : -1));
-	OK(vl_virt_network_define_start(l->ctx.virt, xml, &e_));
+	OK(vl_virt_network_define_start(l->ctx.host->virt, NULL, xml, &e_));
 }
 
 static const struct vl_plan_vm *vm_of(struct lab_fx *l, const char *name)
@@ -180,7 +181,7 @@ static void vm_define(struct lab_fx *l, const char *name)
 	at = strstr(xml, "<domain type=\"qemu\">");
 	assert_non_null(at);
 	memcpy(at, "<domain type=\"test\">", strlen("<domain type=\"test\">"));
-	OK(vl_virt_domain_define(l->ctx.virt, xml, NULL, &e_));
+	OK(vl_virt_domain_define(l->ctx.host->virt, xml, NULL, &e_));
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -211,18 +212,20 @@ static void test_watch_lifecycle(void **state)
 	struct lab_fx a, b;
 	struct vl_buf want = VL_BUF_INIT;
 	struct vl_watch *w;
+	struct vl_host *h;
 	struct vl_virt *v;
 	size_t n_after;
 	(void)state;
 
 	OK(vl_init(&e_));
-	OK(((v = vl_virt_open(URI, NULL, &e_)) ? 0 : -1));
-	lab_new(&a, v, tmp, "a", ini_a);
-	lab_new(&b, v, tmp, "b", ini_b);
+	OK(((h = vl_host_open(URI, &e_)) ? 0 : -1));
+	v = h->virt;
+	lab_new(&a, h, tmp, "a", ini_a);
+	lab_new(&b, h, tmp, "b", ini_b);
 	assert_string_not_equal(a.plan.lab_id, b.plan.lab_id);
 	net_up(&a);
 	vm_define(&a, "web");
-	OK(vl_virt_domain_start(v, vm_of(&a, "web")->domain, &e_));
+	OK(vl_virt_domain_start(v, vm_of(&a, "web")->domain, false, &e_));
 	/* vmlab's name without vmlab's metadata: not a lab */
 	OK(vl_virt_domain_define(v, "<domain type='test'><name>vmlab-stray</name>"
 			     "<memory>65536</memory><os><type>hvm</type></os></domain>", NULL, &e_));
@@ -247,7 +250,7 @@ static void test_watch_lifecycle(void **state)
 	/* its VM: defined (shut off), started, paused, resumed, destroyed, undefined */
 	vm_define(&b, "db");
 	EXPECT(&s, line(&b, "vm %s %s shut off\n", b.plan.lab_id, "db"));
-	OK(vl_virt_domain_start(v, vm_of(&b, "db")->domain, &e_));
+	OK(vl_virt_domain_start(v, vm_of(&b, "db")->domain, false, &e_));
 	EXPECT(&s, line(&b, "vm %s %s running\n", b.plan.lab_id, "db"));
 	OK(vl_virt_domain_suspend(v, vm_of(&b, "db")->domain, &e_));
 	EXPECT(&s, line(&b, "vm %s %s paused\n", b.plan.lab_id, "db"));
@@ -266,7 +269,7 @@ static void test_watch_lifecycle(void **state)
 	EXPECT(&s, want.s);
 
 	/* objects that are not vmlab's, started and stopped: nothing */
-	OK(vl_virt_domain_start(v, "vmlab-stray", &e_));
+	OK(vl_virt_domain_start(v, "vmlab-stray", false, &e_));
 	OK(vl_virt_domain_destroy(v, "test", &e_));
 	EXPECT(&s, "");
 
@@ -286,7 +289,7 @@ static void test_watch_lifecycle(void **state)
 	vl_buf_release(&s.log);
 	lab_free(&a);
 	lab_free(&b);
-	vl_virt_close(v);
+	vl_host_unref(h);
 	vl_test_rmdir(vl_steal(&tmp));
 }
 
@@ -300,16 +303,18 @@ static void test_watch_stats(void **state)
 	char want[256];
 	struct lab_fx a;
 	struct vl_watch *w;
+	struct vl_host *h;
 	struct vl_virt *v;
 	double end;
 	size_t n = 0;
 	(void)state;
 
 	OK(vl_init(&e_));
-	OK(((v = vl_virt_open(URI, NULL, &e_)) ? 0 : -1));
-	lab_new(&a, v, tmp, "a", ini_a);
+	OK(((h = vl_host_open(URI, &e_)) ? 0 : -1));
+	v = h->virt;
+	lab_new(&a, h, tmp, "a", ini_a);
 	vm_define(&a, "web");
-	OK(vl_virt_domain_start(v, vm_of(&a, "web")->domain, &e_));
+	OK(vl_virt_domain_start(v, vm_of(&a, "web")->domain, false, &e_));
 	OK(((w = vl_lab_watch_start(URI, &o, &e_)) ? 0 : -1));
 	for (end = vl_now_mono() + 1.0; vl_now_mono() < end && n < 2; usleep(10000)) {
 		pthread_mutex_lock(&s.mu);
@@ -322,7 +327,7 @@ static void test_watch_stats(void **state)
 	assert_string_equal(s.stats, want);
 	vl_buf_release(&s.log);
 	lab_free(&a);
-	vl_virt_close(v);
+	vl_host_unref(h);
 	vl_test_rmdir(vl_steal(&tmp));
 }
 

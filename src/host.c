@@ -1,0 +1,195 @@
+/* The engine's libvirt host (host.h): the shared connection, where its
+ * daemon runs, and the facts asked of it once. */
+#include "host.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/mem.h"
+#include "util/str.h"
+#include "virt.h"
+
+struct vl_host_priv {
+	atomic_int refs;
+	pthread_mutex_t mu;
+	bool kvm_known, kvm;
+};
+
+/* "%2F" and the like in a query value. */
+static char *uri_unescape(const char *s, size_t n)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	unsigned v;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1) {
+			vl_buf_putc(&b, (char)v);
+			i += 2;
+		} else {
+			vl_buf_putc(&b, s[i]);
+		}
+	}
+	return vl_buf_steal(&b);
+}
+
+char *vl_host_socket_path(const char *uri, const char *runtime_dir, bool modular)
+{
+	const char *sep, *auth, *path, *plus;
+	char driver[32], *sock = NULL;
+	size_t dlen, plen;
+
+	if (!uri || !(sep = strstr(uri, "://")))
+		return NULL;
+	plus = memchr(uri, '+', (size_t)(sep - uri));
+	dlen = (size_t)((plus ? plus : sep) - uri);
+	if (dlen == 0 || dlen >= sizeof(driver))
+		return NULL;
+	memcpy(driver, uri, dlen);
+	driver[dlen] = '\0';
+	if (plus && strncmp(plus, "+unix://", 8) != 0)
+		return NULL;            /* ssh, tls, tcp, libssh, ext: no socket here */
+	auth = sep + 3;
+	path = strchr(auth, '/');
+	if (!path || (path != auth && strncmp(auth, "localhost/", 10) != 0))
+		return NULL;            /* names a server */
+	for (const char *q = strchr(path, '?'); q; q = strchr(q, '&')) {
+		q++;
+		if (strncmp(q, "socket=", 7) == 0)
+			return uri_unescape(q + 7, strcspn(q + 7, "&"));
+	}
+	if (vl_streq(driver, "test"))
+		return NULL;            /* in-process */
+	plen = strcspn(path, "?");
+	if (plen == 7 && strncmp(path, "/system", 7) == 0) {
+		if (modular ? asprintf(&sock, "/run/libvirt/virt%sd-sock", driver) < 0
+			    : asprintf(&sock, "/run/libvirt/libvirt-sock") < 0)
+			abort();
+	} else if (plen == 8 && strncmp(path, "/session", 8) == 0 && runtime_dir && *runtime_dir) {
+		if (modular ? asprintf(&sock, "%s/libvirt/virt%sd-sock", runtime_dir, driver) < 0
+			    : asprintf(&sock, "%s/libvirt/libvirt-sock", runtime_dir) < 0)
+			abort();
+	}
+	return sock;
+}
+
+/* The process at the other end of a unix socket; 0 if it cannot be told. */
+static pid_t socket_peer(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	pid_t pid = 0;
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return 0;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		pid = cred.pid;
+	close(fd);
+	return pid;
+}
+
+/* 1: pid's namespace ns is ours, 0: it is another, -1: cannot tell
+ * (another user's process, for one). */
+static int same_ns(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat mine, theirs;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	if (stat(path, &theirs) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	if (stat(path, &mine) < 0)
+		return -1;
+	return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+}
+
+/* Where the daemon behind the connection runs (see host.h). A daemon on
+ * this machine whose namespaces cannot be read is taken to share them. */
+static void locate_daemon(struct vl_host *h, const char *canon)
+{
+	VL_AUTOFREE char *sock = NULL;
+	pid_t pid;
+	int net, mnt;
+
+	h->routes_local = h->files_local = vl_virt_uri_is_local(canon);
+	if (!h->routes_local)
+		return;
+	sock = vl_host_socket_path(canon, getenv("XDG_RUNTIME_DIR"), true);
+	if (sock && access(sock, F_OK) < 0) {
+		free(sock);
+		sock = vl_host_socket_path(canon, getenv("XDG_RUNTIME_DIR"), false);
+	}
+	if (!sock || !(pid = socket_peer(sock)))
+		return;
+	net = same_ns(pid, "net");
+	mnt = same_ns(pid, "mnt");
+	h->routes_local = net != 0;
+	h->files_local = mnt != 0;
+}
+
+struct vl_host *vl_host_open(const char *uri, struct vl_err *err)
+{
+	struct vl_virt_host info;
+	struct vl_host *h;
+	struct vl_virt *v = vl_virt_open(uri, err);
+
+	if (!v)
+		return NULL;
+	if (vl_virt_host_info(v, &info, err) < 0) {
+		vl_virt_close(v);
+		return NULL;
+	}
+	h = vl_calloc(1, sizeof(*h));
+	h->priv = vl_calloc(1, sizeof(*h->priv));
+	atomic_init(&h->priv->refs, 1);
+	pthread_mutex_init(&h->priv->mu, NULL);
+	h->uri = uri ? vl_strdup(uri) : NULL;
+	h->virt = v;
+	locate_daemon(h, uri ? uri : info.uri);
+	return h;
+}
+
+struct vl_host *vl_host_ref(struct vl_host *h)
+{
+	atomic_fetch_add(&h->priv->refs, 1);
+	return h;
+}
+
+void vl_host_unref(struct vl_host *h)
+{
+	if (!h || atomic_fetch_sub(&h->priv->refs, 1) != 1)
+		return;
+	vl_virt_close(h->virt);
+	pthread_mutex_destroy(&h->priv->mu);
+	free(h->priv);
+	free(h->uri);
+	free(h);
+}
+
+int vl_host_kvm_offered(struct vl_host *h, bool *out, struct vl_err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&h->priv->mu);
+	if (!h->priv->kvm_known && (rc = vl_virt_kvm_usable(h->virt, &h->priv->kvm, err)) == 0)
+		h->priv->kvm_known = true;
+	*out = h->priv->kvm;
+	pthread_mutex_unlock(&h->priv->mu);
+	return rc;
+}

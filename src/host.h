@@ -1,0 +1,47 @@
+/* A libvirt host as the engine uses it: one connection shared by every
+ * operation and thread that works on the host, and what the engine must
+ * know about the host to use it without reading this machine's files for
+ * facts about another one. Several hosts may be open at once.
+ *
+ * Threads: every function may be called from any thread; the host lives
+ * until its last reference is dropped (the TUI's workers each hold one).
+ * The lab watch opens a connection of its own (lab.h). */
+#ifndef VL_HOST_H
+#define VL_HOST_H
+
+#include <stdbool.h>
+
+#include "util/err.h"
+
+struct vl_virt;
+
+struct vl_host {
+	char *uri;              /* as given; NULL: libvirt's default */
+	struct vl_virt *virt;   /* the connection (libvirt connections are thread-safe) */
+	/* Where the daemon is, decided once at open (host.c): whether it
+	 * shares this process's network namespace (then this machine's routes
+	 * are the host's: subnets are chosen around them) and its mount
+	 * namespace (then a path it writes, virtlogd's console log, can be
+	 * read here). A URI naming a server shares neither. */
+	bool routes_local;
+	bool files_local;
+	struct vl_host_priv *priv;
+};
+
+/* Connect (VL_E_CONNECT on failure) and find where the daemon is. */
+struct vl_host *vl_host_open(const char *uri, struct vl_err *err);
+struct vl_host *vl_host_ref(struct vl_host *h);
+/* Drop a reference; the last one closes the connection. NULL is fine. */
+void vl_host_unref(struct vl_host *h);
+
+/* Whether libvirt offers KVM on the host (its capabilities), asked once
+ * and remembered. */
+int vl_host_kvm_offered(struct vl_host *h, bool *out, struct vl_err *err);
+
+/* The daemon's unix socket for a URI without a server part: the
+ * socket= parameter, or the default system or session socket of the
+ * driver; NULL for a URI with a server, an in-process driver (test:///)
+ * or one this cannot tell. Pure; caller frees. */
+char *vl_host_socket_path(const char *uri, const char *runtime_dir, bool modular);
+
+#endif
