@@ -166,6 +166,17 @@ int vl_lab_snapshot_delete(struct vl_ctx *ctx, const char *name, struct vl_err *
  * *status is the remote exit status. */
 int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv, size_t argc,
 		    int in_fd, int out_fd, int err_fd, int *status, struct vl_err *err);
+/* The VM's serial console through libvirt on the caller's fds (raw mode
+ * when in_fd is a terminal, restored on every exit) until Ctrl-], the end
+ * of input, the console's end or a cancel. force takes it over from
+ * another client (virsh console); without it a console in use fails. */
+int vl_lab_console(struct vl_ctx *ctx, const char *vm, bool force, int in_fd, int out_fd,
+		   struct vl_err *err);
+/* A VM's logs on out_fd: its console log so far (where this machine can
+ * read the host's files), cloud-init's output from the guest, the
+ * provisioner logs of the lab's state directory; then, with follow, the
+ * console as it grows until cancelled. */
+int vl_lab_logs(struct vl_ctx *ctx, const char *vm, bool follow, int out_fd, struct vl_err *err);
 /* Interactive shell on the caller's terminal. */
 int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *vm, int *status, struct vl_err *err);
 

@@ -4,8 +4,12 @@
  * holds its whole boot. */
 #include "lab_priv.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "host.h"
 #include "util/buf.h"
@@ -79,4 +83,87 @@ void lab_console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl_bu
 		append_lines(out, tail + len - 2048, true);
 	else
 		append_lines(out, tail, false);
+}
+
+/* The escape key that leaves `vmlab console`: Ctrl-] as in telnet and virsh. */
+#define ESCAPE_KEY 0x1d
+
+/* Copy between the caller's fds and the console until the escape key, the
+ * console's end, or a cancel. */
+static int console_pump(struct vl_ctx *ctx, struct vl_virt_console *c, int in_fd, int out_fd,
+			const char *vm, struct vl_err *err)
+{
+	char buf[4096];
+	struct pollfd p[2] = {
+		{ .fd = in_fd, .events = POLLIN },
+		{ .fd = vl_virt_console_fd(c), .events = POLLIN },
+	};
+
+	for (;;) {
+		if (vl_cancelled(&ctx->events))
+			return vl_err_set(err, VL_E_CANCELLED, "cancelled");
+		if (poll(p, 2, 200) < 0) {
+			if (errno == EINTR)
+				continue;
+			return vl_err_sys(err, VL_E_IO, errno, "poll");
+		}
+		if (p[1].revents) {
+			ssize_t n = read(p[1].fd, buf, sizeof(buf));
+			if (n == 0) {
+				vl_event_info(&ctx->events, vm, "the console closed (the VM stopped, or "
+					      "another client took it over)");
+				return 0;
+			}
+			if (n > 0 && vl_fd_write_all(out_fd, buf, (size_t)n) < 0)
+				return vl_err_sys(err, VL_E_IO, errno, "console output");
+		}
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(in_fd, buf, sizeof(buf));
+			if (n <= 0)
+				return 0;  /* end of input: leave like the escape key */
+			char *esc = memchr(buf, ESCAPE_KEY, (size_t)n);
+			if (esc)
+				n = esc - buf;
+			if (n > 0 && vl_virt_console_send(c, buf, (size_t)n, err) < 0)
+				return -1;
+			if (esc)
+				return 0;
+		}
+	}
+}
+
+int vl_lab_console(struct vl_ctx *ctx, const char *name, bool force, int in_fd, int out_fd,
+		   struct vl_err *err)
+{
+	const struct vl_plan_vm *vm = NULL;
+	struct vl_virt_console *c = NULL;
+	struct termios saved, raw;
+	bool tty = isatty(in_fd);
+	struct lab lab;
+	int rc = -1;
+
+	if (lab_open(&lab, ctx, 0, NULL, err) < 0)
+		return -1;
+	if (lab_running_vm(&lab, name, &vm, err) < 0)
+		goto out;
+	if (vl_virt_console_open(ctx->host->virt, vm->domain, force, true, &c, err) < 0) {
+		if (!force)
+			vl_err_prefix(err, "%s (--force takes it over from another client)", name);
+		goto out;
+	}
+	vl_event_info(&ctx->events, name, "connected to the serial console; Ctrl-] leaves");
+	if (tty && tcgetattr(in_fd, &saved) == 0) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(in_fd, TCSADRAIN, &raw);
+	} else {
+		tty = false;
+	}
+	rc = console_pump(ctx, c, in_fd, out_fd, name, err);
+	if (tty)
+		tcsetattr(in_fd, TCSADRAIN, &saved);
+out:
+	vl_virt_console_close(c);
+	lab_close(&lab);
+	return rc;
 }

@@ -88,6 +88,10 @@ int lab_base_scan(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n, char 
 /* Remove a domain (forced off), its disk and seed volumes and console log;
  * every step tolerates "already gone". */
 int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err);
+/* The plan VM named name, when it runs; VL_E_NOTFOUND or "NAME is shut
+ * off; 'vmlab up NAME' starts it" otherwise. */
+int lab_running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **out,
+		   struct vl_err *err);
 /* Start a stopped VM. Where virtlogd's log cannot be read here (host.h), it
  * starts paused, its console stream is attached, then it runs: the stream
  * keeps everything it prints for lab_console_tail. */

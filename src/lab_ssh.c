@@ -7,8 +7,8 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-static int running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **out,
-		      struct vl_err *err)
+int lab_running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **out,
+		   struct vl_err *err)
 {
 	const struct vl_plan_vm *vm = vl_plan_find_vm(&lab->plan, name);
 	enum vl_vm_state s;
@@ -35,7 +35,7 @@ static int open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
 
 	if (lab_open(lab, ctx, 0, NULL, err) < 0)
 		return -1;
-	if (running_vm(lab, name, &vm, err) < 0 || vl_keys_open(&lab->keys, lab->state_dir, err) < 0) {
+	if (lab_running_vm(lab, name, &vm, err) < 0 || vl_keys_open(&lab->keys, lab->state_dir, err) < 0) {
 		lab_close(lab);
 		return -1;
 	}

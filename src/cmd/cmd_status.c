@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "cmd/status_watch.h"
 #include "lab.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -11,6 +12,7 @@
 static const struct vl_opt opts[] = {
 	{ "all", 0, VL_OPT_FLAG, NULL, "every lab on the libvirt connection (no vmlab.ini needed)" },
 	{ "json", 0, VL_OPT_FLAG, NULL, "machine-readable output (see vmlab(1))" },
+	{ "watch", 'w', VL_OPT_FLAG, NULL, "then print each change as libvirt reports it, until Ctrl-C" },
 	VL_OPT_END,
 };
 
@@ -187,22 +189,30 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	struct vl_lab_status st;
 
-	if (vl_args_has(a, "all"))
-		return run_all(ctx, ctx->json || vl_args_has(a, "json"), err);
+	bool json = ctx->json || vl_args_has(a, "json");
+	int rc = 0;
+
+	if (vl_args_has(a, "all")) {
+		if (vl_args_has(a, "watch"))
+			return vl_status_watch(ctx, NULL, json, err);
+		return run_all(ctx, json, err);
+	}
 	if (vl_lab_status(ctx, &st, err) < 0)
 		return -1;
-	if (ctx->json || vl_args_has(a, "json"))
+	if (vl_args_has(a, "watch"))
+		rc = vl_status_watch(ctx, st.lab_id, json, err);
+	else if (json)
 		print_json(&st);
 	else
 		print_table(&st);
 	vl_lab_status_release(&st);
-	return 0;
+	return rc;
 }
 
 const struct vl_cmd vl_cmd_status = {
 	.name = "status",
 	.alias = "st",
-	.usage = "status [--all] [--json]",
+	.usage = "status [--all] [--json] [--watch]",
 	.summary = "show the lab's VMs, state, IPs (--all: every lab)",
 	.opts = opts,
 	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT,

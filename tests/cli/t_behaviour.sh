@@ -136,8 +136,11 @@ top=$(offer vmlab '')
 for w in up snapshot image --quiet -q --verbose -v -h --help --uri --json; do
 	check "completion offers $w" grep -qw -- "$w" <<<"$top"
 done
-for w in exec cp console logs provision forward tui ssh-config class; do
+for w in $("$VMLAB" help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on && /not available yet/ { print $1 }'); do
 	check "completion leaves out $w (not available yet)" bash -c '! grep -qw -- "$1" <<<"$0"' "$top" "$w"
+done
+for w in $("$VMLAB" help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on && !/not available yet/ { print $1 }'); do
+	check "completion offers command $w" grep -qw -- "$w" <<<"$top"
 done
 check "completion: snapshot subcommands" [ "$(offer vmlab snapshot '')" = "save create list ls restore revert delete rm" ]
 check "completion: snap alias" [ "$(offer vmlab snap '')" = "save create list ls restore revert delete rm" ]

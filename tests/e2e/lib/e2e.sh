@@ -154,7 +154,10 @@ e2e_setup() { # VMLAB NAME
 }
 
 e2e_cleanup() {
+	local n
 	vl_http_stop 2>/dev/null || true
+	# second daemons a scenario started and could not stop (it was interrupted)
+	for n in ${E2E_EXTRA_HARNESSES:-}; do _vl_stop_name "$n"; done
 	vl_harness_stop
 	[ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
 	return 0
