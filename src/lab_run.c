@@ -117,6 +117,7 @@ struct exec_job {
 	struct lab *lab;
 	const struct vl_exec_opts *o;
 	size_t *idx;                 /* plan index per job */
+	enum vl_vm_state *state;     /* per job, read before: keys are made only when one runs */
 	struct vl_exec_result *res;
 };
 
@@ -136,9 +137,7 @@ static int exec_one(void *ud, size_t i, struct vl_err *unused)
 	(void)unused;
 
 	r->status = VL_EXEC_UNREACHABLE;
-	st = lab_vm_state(j->lab, vm, &err);
-	if (err.code != VL_OK)
-		goto failed;
+	st = j->state[i];
 	if (st != VL_VM_RUNNING) {
 		vl_err_set(&err, VL_E_FAIL, "%s is %s", vm->name, vl_vm_state_name(st));
 		goto failed;
@@ -173,9 +172,11 @@ int vl_lab_exec(struct vl_ctx *ctx, const struct vl_exec_opts *o, struct vl_exec
 {
 	VL_AUTOFREE size_t *idx = NULL;
 	VL_AUTOFREE struct vl_err *errs = NULL;
+	VL_AUTOFREE enum vl_vm_state *state = NULL;
 	struct exec_job j = { .o = o };
 	struct lab lab;
 	size_t first, count = 0;
+	bool running = false;
 
 	*res = NULL;
 	*n = 0;
@@ -183,15 +184,21 @@ int vl_lab_exec(struct vl_ctx *ctx, const struct vl_exec_opts *o, struct vl_exec
 		return vl_err_set(err, VL_E_USAGE, "exec needs a command after '--'");
 	if (lab_open(&lab, ctx, 0, &o->sel, err) < 0)
 		return -1;
-	if (vl_keys_open(&lab.keys, lab.state_dir, err) < 0) {
-		lab_close(&lab);
-		return -1;
-	}
 	idx = vl_calloc(lab.plan.n_vms + 1, sizeof(*idx));
-	for (size_t i = 0; i < lab.plan.n_vms; i++)
-		if (lab.chosen[i])
-			idx[count++] = i;
+	state = vl_calloc(lab.plan.n_vms + 1, sizeof(*state));
+	for (size_t i = 0; i < lab.plan.n_vms; i++) {
+		if (!lab.chosen[i])
+			continue;
+		state[count] = lab_vm_state(&lab, &lab.plan.vms[i], err);
+		if (err->code != VL_OK)
+			goto fail;
+		running |= state[count] == VL_VM_RUNNING;
+		idx[count++] = i;
+	}
+	if (running && vl_keys_open(&lab.keys, lab.state_dir, err) < 0)
+		goto fail;
 	j.lab = &lab;
+	j.state = state;
 	j.idx = idx;
 	j.res = vl_calloc(count + 1, sizeof(*j.res));
 	for (size_t i = 0; i < count; i++)
@@ -204,6 +211,9 @@ int vl_lab_exec(struct vl_ctx *ctx, const struct vl_exec_opts *o, struct vl_exec
 	*res = j.res;
 	*n = count;
 	return 0;
+fail:
+	lab_close(&lab);
+	return -1;
 }
 
 void vl_exec_results_free(struct vl_exec_result *r, size_t n)

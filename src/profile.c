@@ -278,9 +278,9 @@ static void provision_key(struct loader *l, struct vl_vm_spec *vm, const struct 
 	}
 	p.line = k->line;
 	if (stat(p.src, &st) != 0)
-		problem(l, k->line, "provision '%s': %s: %s", k->value, p.src, strerror(errno));
+		problem(l, k->line, "provision '%s': %s", k->value, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		problem(l, k->line, "provision '%s': %s is not a regular file", k->value, p.src);
+		problem(l, k->line, "provision '%s': not a regular file", k->value);
 	else {
 		vm->provision = vl_realloc(vm->provision, (vm->n_provision + 1) * sizeof(p));
 		vm->provision[vm->n_provision++] = p;

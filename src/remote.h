@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 
-/* Bytes of a line held back at most: a longer line goes out in pieces. */
+/* Bytes of a partial line held back at most: when full they go out as a
+ * piece (a line that arrives whole goes out whole, however long). */
 #define VL_LINE_MAX 4096
 
 typedef void (*vl_line_fn)(void *ud, const char *line, size_t len);

@@ -87,7 +87,13 @@ base() { # CMD SUB
 	snapshot/save) echo "snapshot save s1" ;;
 	snapshot/*) echo "snapshot list" ;;
 	console/* | logs/*) echo "$1 web-1" ;;  # the VM is not created: refused, not a usage error
+	exec/*) echo "exec --all" ;;   # the command after -- comes last (after)
 	*) echo "$1" ;;
+	esac
+}
+after() { # CMD: words after the option under test
+	case $1 in
+	exec) echo "-- true" ;;
 	esac
 }
 value() { # CMD METAVAR
@@ -125,6 +131,7 @@ for c in $cmds; do
 		for form in "--$long" ${short:+"-$short"}; do
 			args=($(base "$c" "$sub") "$form")
 			[ -n "$meta" ] && args+=("$(value "$c" "$meta")")
+			args+=($(after "$c"))
 			# SIGINT after 5 s ends what follows changes (status --watch) as Ctrl-C does
 			r=$(timeout -s INT 5 "$VMLAB" --uri test:///default "${args[@]}" 2>&1 >/dev/null </dev/null); code=$?
 			check "'vmlab ${args[*]}' is not a usage error (exit $code: $r)" [ "$code" != 2 ]
