@@ -24,12 +24,17 @@ static const char script_sh[] =
 	"rm -f \"$f\"\n";
 
 /* Installs the file that arrives on stdin; $4 dest, $5 mode, $6 owner, $7
- * group (empty: the owner's primary group). */
+ * group (empty: the owner's primary group). As root: a copy next to the
+ * target, owner and mode set, renamed over it, so the target is never
+ * half-written (no install(1): minimal images lack it). */
 static const char file_sh[] =
 	"cd || exit 125\n"
 	"f=$(mktemp \"$HOME/.vmlab-prov.XXXXXX\") || exit 125\n"
 	"g=$7; [ -n \"$g\" ] || g=$(id -gn \"$6\") || g=$6\n"
-	"cat > \"$f\" && sudo install -D -m \"$5\" -o \"$6\" -g \"$g\" \"$f\" \"$4\"\n"
+	"cat > \"$f\" && sudo sh -c '"
+	"t=$1.vmlab-tmp; mkdir -p \"$(dirname \"$1\")\" && cp \"$2\" \"$t\" && "
+	"chown \"$3:$4\" \"$t\" && chmod \"$5\" \"$t\" && mv -f \"$t\" \"$1\" || "
+	"{ rm -f \"$t\"; exit 1; }' sh \"$4\" \"$f\" \"$6\" \"$g\" \"$5\"\n"
 	"rc=$?\n"
 	"rm -f \"$f\"\n";
 

@@ -270,7 +270,7 @@ static void test_file_command(void **state)
 	assert_string_equal(argv[argc - 3], "0600");
 	assert_string_equal(argv[argc - 2], "root");
 	assert_string_equal(argv[argc - 1], "");
-	assert_non_null(strstr(argv[argc - 9], "sudo install -D"));
+	assert_non_null(strstr(argv[argc - 9], "sudo sh -c"));
 	vl_prov_argv_free(argv);
 	vl_prov_release(&p);
 	/* no owner: the lab user */
