@@ -44,6 +44,12 @@ printf '#!/bin/sh\necho "about to fail on $VMLAB_VM"\nexit 3\n' >"$p/fail.sh"
 id=$(lab_id "$p")
 
 t0=$(now)
+out=$(cd "$p" && vmlab up --no-provision 2>&1); rc=$?
+check_rc "up --no-provision ($(elapsed "$t0") s)" 0 "$rc"
+case "$out" in *provisioning*) bad "up --no-provision provisioned: $out" ;; *) ok "up --no-provision ran none" ;; esac
+out=$(cd "$p" && vmlab snapshot save fresh --vm a 2>&1); rc=$?
+check_rc "snapshot of a before provisioning" 0 "$rc"
+t0=$(now)
 out=$(cd "$p" && vmlab up 2>&1); rc=$?
 check_rc "up with a failing provisioner exits with its status ($(elapsed "$t0") s)" 3 "$rc"
 check_contains "the failure names VM and provisioner" "b: provisioner 2 (fail.sh) exited with status 3" "$out"
@@ -58,7 +64,7 @@ ip_b=$(jq -r '.vms[] | select(.name=="b") | .ip' <<<"$st")
 ip_c=$(jq -r '.vms[] | select(.name=="c") | .ip' <<<"$st")
 check_eq "file: entry with mode and owner" "640 root adm" \
 	"$(cd "$p" && vmlab ssh a -- stat -c '%a %U %G' /etc/vmlab-motd 2>&1)"
-check_eq "file: entry's content" "welcome to the lab" "$(cd "$p" && vmlab ssh a -- cat /etc/vmlab-motd 2>&1)"
+check_eq "file: entry's content" "welcome to the lab" "$(cd "$p" && vmlab ssh a -- sudo cat /etc/vmlab-motd 2>&1)"
 check_eq "cluster: a found b by its IP" "$ip_b" "$(cd "$p" && vmlab ssh a -- cat peer.txt 2>&1)"
 check_eq "cluster: b found a by its IP" "$ip_a" "$(cd "$p" && vmlab ssh b -- cat peer.txt 2>&1)"
 check_eq "cluster: every VM's name and IP" "a=$ip_a b=$ip_b c=$ip_c" \
@@ -87,6 +93,15 @@ out=$(cd "$p" && vmlab provision --force a 2>&1); rc=$?
 check_rc "provision --force" 0 "$rc"
 check_eq "--force ran a's cluster script again" "run run" \
 	"$(cd "$p" && vmlab ssh a -- cat cluster.count 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+
+# the record is in the guest: back before provisioning, a provisions again
+out=$(cd "$p" && vmlab rollback fresh 2>&1); rc=$?
+check_rc "rollback a to before provisioning" 0 "$rc"
+out=$(cd "$p" && vmlab provision 2>&1); rc=$?
+check_rc "provision after the rollback" 0 "$rc"
+check_contains "after the rollback a's provisioners run again" "a: provisioning 3/3: cluster.sh" "$out"
+case "$out" in *"b: provisioning"*) bad "b (not rolled back) provisioned again: $out" ;;
+*) ok "b, not rolled back, is left alone" ;; esac
 
 # exec: three VMs, c fails with 4
 t0=$(now)
