@@ -3,6 +3,7 @@
  * this content on this domain, its output streamed and kept in
  * .vmlab/logs/VM-provision-N.log. up runs it after readiness; vmlab
  * provision on demand. */
+#include "host.h"
 #include "lab_priv.h"
 
 #include <errno.h>
@@ -146,7 +147,7 @@ int lab_provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, str
 		return 0;
 	/* the domain's identity: a record from another domain's disk (a
 	 * template's) does not count here */
-	if (vl_virt_domain_get_uuid(lab->ctx->virt, vm->domain, uuid, err) < 0)
+	if (vl_virt_domain_get_uuid(lab->ctx->host->virt, vm->domain, uuid, err) < 0)
 		return -1;
 	lab_ssh_target(lab, vm, &t, &host_pub);
 	if (vl_ssh_connect(&t, &s, err) < 0)
