@@ -89,6 +89,14 @@ static void add_sec(struct vl_ini_lines *ini, char *name, int line, const char *
 	ini->secs[ini->n_secs++] = (struct vl_ini_sec){ .name = name, .line = line, .dup = dup };
 }
 
+static bool is_list(const struct vl_ini_lines *ini, const char *key)
+{
+	for (size_t i = 0; ini->lists && ini->lists[i]; i++)
+		if (vl_streq(ini->lists[i], key))
+			return true;
+	return false;
+}
+
 static void add_key(struct vl_ini_lines *ini, size_t sec, char *key, char *value, int line,
 		    const char *file, struct vl_diags *diags, unsigned *problems)
 {
@@ -98,7 +106,7 @@ static void add_key(struct vl_ini_lines *ini, size_t sec, char *key, char *value
 		vl_diags_add(diags, file, line, "key '%s' is outside any section; put it under "
 			     "a [section] header", key);
 		(*problems)++;
-	} else {
+	} else if (!is_list(ini, key)) {
 		/* a section's keys are contiguous at the end: look back only there */
 		for (size_t i = ini->n_keys; i-- > 0 && ini->keys[i].sec == sec;) {
 			if (vl_streq(ini->keys[i].key, key) && !ini->keys[i].dup) {
@@ -194,8 +202,10 @@ unsigned vl_ini_scan(struct vl_ini_lines *ini, const char *text, size_t len, con
 	unsigned problems = 0;
 	size_t cur = VL_INI_NOSEC, pos = 0;
 	int line = 0;
+	const char *const *lists = ini->lists;
 
 	*ini = (struct vl_ini_lines)VL_INI_LINES_INIT;
+	ini->lists = lists;
 	while (pos < len) {
 		size_t eol = pos;
 		while (eol < len && text[eol] != '\n')

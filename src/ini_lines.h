@@ -33,11 +33,14 @@ struct vl_ini_lines {
 	struct vl_ini_key *keys;
 	size_t n_keys;
 	unsigned syntax_errors;  /* lines iniparser itself would refuse */
+	/* Set before the scan: keys that may be given several times in a
+	 * section, in order (a VM's provision entries); NULL-terminated. */
+	const char *const *lists;
 };
 
-#define VL_INI_LINES_INIT { NULL, 0, NULL, 0, 0 }
+#define VL_INI_LINES_INIT { NULL, 0, NULL, 0, 0, NULL }
 
-/* Scan text (len bytes, need not be NUL-terminated). Every problem found goes
+/* Scan text (len bytes, need not be NUL-terminated); ini->lists is kept. Every problem found goes
  * to diags as file:line; returns the number of problems. Pure: no I/O. */
 unsigned vl_ini_scan(struct vl_ini_lines *ini, const char *text, size_t len, const char *file,
 		     struct vl_diags *diags);

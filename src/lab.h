@@ -177,6 +177,43 @@ int vl_lab_console(struct vl_ctx *ctx, const char *vm, bool force, int in_fd, in
  * provisioner logs of the lab's state directory; then, with follow, the
  * console as it grows until cancelled. */
 int vl_lab_logs(struct vl_ctx *ctx, const char *vm, bool follow, int out_fd, struct vl_err *err);
+/* vmlab provision: the chosen VMs' provisioners (docs/provision.md), in
+ * order, each VM's in parallel. A provisioner recorded in the guest as done
+ * (same content, same domain) is skipped unless force. The VMs must run. A
+ * failing one fails with VL_E_REMOTE and its exit status, naming the VM, the
+ * provisioner and its log (.vmlab/logs/VM-provision-N.log). */
+struct vl_provision_opts {
+	struct vl_lab_sel sel;
+	bool force;
+};
+
+int vl_lab_provision(struct vl_ctx *ctx, const struct vl_provision_opts *o, struct vl_err *err);
+
+/* vmlab exec: argv on several VMs at once (config's parallel), its words
+ * kept as vl_lab_ssh_exec keeps them. Output goes out as VL_EV_OUTPUT events
+ * line by line with the VM as subject, or, with capture, into the results.
+ * Returns 0 once every VM had its turn (failures are in the results); -1
+ * only when the lab cannot be opened. */
+struct vl_exec_result {
+	char *vm;
+	int status;              /* the remote exit status; 255: it did not run */
+	char *error;             /* why it did not run (not running, SSH), or NULL */
+	char *out, *err;         /* with capture: what it wrote (NUL-terminated) */
+	size_t out_len, err_len;
+	double seconds;
+};
+
+struct vl_exec_opts {
+	struct vl_lab_sel sel;   /* NULL/0: every VM */
+	const char *const *argv;
+	size_t argc;
+	bool capture;
+};
+
+int vl_lab_exec(struct vl_ctx *ctx, const struct vl_exec_opts *o, struct vl_exec_result **res,
+		size_t *n, struct vl_err *err);
+void vl_exec_results_free(struct vl_exec_result *r, size_t n);
+
 /* Interactive shell on the caller's terminal. */
 int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *vm, int *status, struct vl_err *err);
 

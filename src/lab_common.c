@@ -342,60 +342,6 @@ void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct v
 	};
 }
 
-struct pump {
-	const struct vl_events *evs;
-	const char *subject;
-	int fd, stream;
-};
-
-/* Reads one pipe and turns what arrives into output events. */
-static void *pump_main(void *arg)
-{
-	struct pump *p = arg;
-	char chunk[4096];
-	ssize_t r;
-
-	while ((r = read(p->fd, chunk, sizeof(chunk))) > 0 || (r < 0 && errno == EINTR)) {
-		if (r <= 0)
-			continue;
-		struct vl_event ev = { .kind = VL_EV_OUTPUT, .subject = p->subject, .msg = chunk,
-				       .len = (size_t)r, .stream = p->stream };
-		vl_event_emit(p->evs, &ev);
-	}
-	return NULL;
-}
-
-int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *argv, size_t argc,
-	     int in_fd, int *status, struct vl_err *err)
-{
-	VL_AUTOFREE char *host_pub = NULL;
-	struct vl_ssh_target t;
-	int out[2], errp[2], rc;
-	pthread_t th[2];
-	struct pump pumps[2];
-
-	lab_ssh_target(lab, vm, &t, &host_pub);
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "pipe");
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		close(out[0]);
-		close(out[1]);
-		return vl_err_sys(err, VL_E_IO, errno, "pipe");
-	}
-	pumps[0] = (struct pump){ &lab->ctx->events, vm->name, out[0], 1 };
-	pumps[1] = (struct pump){ &lab->ctx->events, vm->name, errp[0], 2 };
-	pthread_create(&th[0], NULL, pump_main, &pumps[0]);
-	pthread_create(&th[1], NULL, pump_main, &pumps[1]);
-	rc = vl_ssh_exec(&t, argv, argc, in_fd, out[1], errp[1], status, err);
-	close(out[1]);
-	close(errp[1]);
-	pthread_join(th[0], NULL);
-	pthread_join(th[1], NULL);
-	close(out[0]);
-	close(errp[0]);
-	return rc;
-}
-
 int vl_lab_plan(struct vl_ctx *ctx, struct vl_plan *out, struct vl_err *err)
 {
 	struct lab lab;

@@ -69,9 +69,27 @@ struct lab_ready_opts {
 /* lab_wait_ssh, then wait until cloud-init has finished where the image
  * runs it, all within boot_timeout; ud is a struct lab_ready_opts. */
 int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
-/* Run argv on a VM over SSH; output becomes VL_EV_OUTPUT events. */
+/* Where a remote command's output goes (lab_run.c): VL_EV_OUTPUT events
+ * line by line with the VM as subject, a log file, buffers; any of them. */
+struct vl_buf;
+struct lab_out {
+	bool events;
+	int log_fd;                  /* -1: none; gets both streams, line by line */
+	struct vl_buf *out, *err;    /* NULL: not kept */
+};
+/* Run argv on an open session; *status is the remote exit status. */
+int lab_run(struct lab *lab, struct vl_ssh *s, const struct vl_plan_vm *vm,
+	    const char *const *argv, size_t argc, int in_fd, const struct lab_out *o, int *status,
+	    struct vl_err *err);
+/* Connect to a VM and run argv; output becomes VL_EV_OUTPUT events. */
 int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *argv, size_t argc,
 	     int in_fd, int *status, struct vl_err *err);
+/* A VM's provisioners (lab_provision.c), for lab_for_each_vm; ud is a
+ * struct lab_prov_opts. The lab's keys are open. */
+struct lab_prov_opts {
+	bool force;              /* run every entry, recorded or not */
+};
+int lab_provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
 void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
 		    char **host_pub_owned);
 /* The image's copy in the pool (lab_base.c): uploaded and verified when

@@ -1,11 +1,10 @@
 /* vmlab up: images, keys, network, volumes, seeds, domains, start, wait for
- * SSH, provision. Each step checks what exists first, so a second up (or an
+ * SSH, provision (lab_provision.c). Each step checks what exists first, so a second up (or an
  * up after a crash half-way) converges instead of failing. */
 #include "host.h"
 #include "lab_priv.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -302,40 +301,6 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 	}
 }
 
-/* Provisioners run once per VM: a marker in the lab user's home records it,
- * so it goes with the disk (a destroyed VM provisions again, a rollback to a
- * snapshot taken before provisioning too). */
-static int provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
-{
-	static const char *const check[] = { "test", "-e", ".vmlab-provisioned" };
-	static const char *const run[] = {
-		"sh", "-c",
-		"f=$(mktemp) && cat > \"$f\" && chmod 700 \"$f\" && \"$f\"; rc=$?; rm -f \"$f\"; "
-		"[ $rc -eq 0 ] && touch .vmlab-provisioned; exit $rc",
-	};
-	int status = 0, fd;
-	(void)ud;
-
-	if (!vm->provision)
-		return 0;
-	if (lab_exec(lab, vm, check, VL_ARRAY_SIZE(check), -1, &status, err) < 0)
-		return -1;
-	if (status == 0)
-		return 0;
-	fd = open(vm->provision, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "cannot read %s", vm->provision);
-	vl_event_info(&lab->ctx->events, vm->name, "provisioning with %s", vm->provision);
-	int rc = lab_exec(lab, vm, run, VL_ARRAY_SIZE(run), fd, &status, err);
-	close(fd);
-	if (rc < 0)
-		return -1;
-	if (status != 0)
-		return vl_err_set(err, VL_E_FAIL, "provisioner %s exited with status %d", vm->provision,
-				  status);
-	return 0;
-}
-
 void vl_up_report_release(struct vl_up_report *r)
 {
 	if (!r)
@@ -423,7 +388,8 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	t[6] = vl_now_mono();
 	/* provisioners start only once cloud-init is done (no dpkg lock fight) */
 	if (!opts->no_provision &&
-	    lab_for_each_vm(&lab, cfg->parallel, provision_vm, NULL, "provision", err) < 0)
+	    lab_for_each_vm(&lab, cfg->parallel, lab_provision_vm, &(struct lab_prov_opts){ 0 },
+			    "provision", err) < 0)
 		goto out;
 	t[7] = vl_now_mono();
 	rc = 0;

@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	else
 		rc = vl_cmd_dispatch(&ctx, argc - i, argv + i, &err);
 	if (rc < 0) {
-		if (err.code != VL_E_REMOTE && err.msg[0])
+		if (err.msg[0])   /* ssh and exec pass a remote status on silently */
 			fprintf(stderr, "vmlab: %s\n", err.msg);
 		rc = vl_err_exit_status(&err);
 		if (rc == 0)

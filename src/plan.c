@@ -380,7 +380,11 @@ static int expand_vms(struct vl_plan *plan, const struct vl_profile *p, struct v
 			vm->memory = s->memory;
 			vm->disk = s->disk;
 			vm->image = strdup_or_null(s->image);
-			vm->provision = strdup_or_null(s->provision);
+			vm->index = c;
+			vm->provision = vl_calloc(s->n_provision + 1, sizeof(*vm->provision));
+			for (size_t e = 0; e < s->n_provision; e++)
+				vl_prov_copy(&vm->provision[e], &s->provision[e]);
+			vm->n_provision = s->n_provision;
 			vm->user_data = strdup_or_null(s->user_data);
 			/* 24 bits of hash can collide inside one lab; re-salt until
 			 * unique, which stays deterministic. */
@@ -489,7 +493,7 @@ static void vm_release(struct vl_plan_vm *vm)
 	free(vm->image);
 	free(vm->volume);
 	free(vm->seed_volume);
-	free(vm->provision);
+	vl_provs_free(vm->provision, vm->n_provision);
 	free(vm->user_data);
 }
 
@@ -611,7 +615,11 @@ void vl_plan_to_json(const struct vl_plan *plan, struct vl_buf *out, bool pretty
 		vl_json_kstr(&j, "image", vm->image);
 		vl_json_kstr(&j, "volume", vm->volume);
 		vl_json_kstr(&j, "seed_volume", vm->seed_volume);
-		vl_json_kstr(&j, "provision", vm->provision);
+		vl_json_key(&j, "provision");
+		vl_json_arr_begin(&j);
+		for (size_t e = 0; e < vm->n_provision; e++)
+			vl_json_str(&j, vm->provision[e].spec);
+		vl_json_arr_end(&j);
 		vl_json_kstr(&j, "user_data", vm->user_data);
 		vl_json_obj_end(&j);
 	}

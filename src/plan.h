@@ -39,7 +39,10 @@ struct vl_plan_vm {
 	char *image;
 	char *volume;        /* vmlab-<labid>-web-1.qcow2 */
 	char *seed_volume;   /* vmlab-<labid>-web-1-seed.iso */
-	char *provision, *user_data;   /* copied from the spec, may be NULL */
+	char *user_data;     /* copied from the spec, may be NULL */
+	struct vl_prov *provision;     /* copied from the spec */
+	size_t n_provision;
+	unsigned index;      /* its number in the [vm] section: 2 for web-2, 1 without count */
 	bool fixed_ip;       /* ip came from the profile */
 };
 

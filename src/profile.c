@@ -264,6 +264,31 @@ static bool machine_key(struct loader *l, struct vl_vm_spec *spec, const struct 
 	return true;
 }
 
+/* One provision entry (the key may come several times, in order): parsed,
+ * and the host file it sends must exist. */
+static void provision_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_key *k)
+{
+	struct vl_err e = VL_ERR_INIT;
+	struct vl_prov p;
+	struct stat st;
+
+	if (vl_prov_parse(k->value, l->p->dir, &p, &e) < 0) {
+		problem(l, k->line, "%s", e.msg);
+		return;
+	}
+	p.line = k->line;
+	if (stat(p.src, &st) != 0)
+		problem(l, k->line, "provision '%s': %s", k->value, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		problem(l, k->line, "provision '%s': not a regular file", k->value);
+	else {
+		vm->provision = vl_realloc(vm->provision, (vm->n_provision + 1) * sizeof(p));
+		vm->provision[vm->n_provision++] = p;
+		return;
+	}
+	vl_prov_release(&p);
+}
+
 static void vm_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_key *k,
 		   int *ip_line)
 {
@@ -283,8 +308,7 @@ static void vm_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_
 		vm->ip = vl_strdup(k->value);
 		*ip_line = k->line;
 	} else if (vl_streq(k->key, "provision")) {
-		free(vm->provision);
-		vm->provision = project_file(l, k);
+		provision_key(l, vm, k);
 	} else if (vl_streq(k->key, "user-data")) {
 		free(vm->user_data);
 		vm->user_data = project_file(l, k);
@@ -657,6 +681,7 @@ int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *dia
 		    struct vl_err *err)
 {
 	struct loader l = { .p = p, .file = path, .diags = diags };
+	static const char *const lists[] = { "provision", NULL };
 	VL_AUTO(vl_ini_lines) ini = VL_INI_LINES_INIT;
 	VL_AUTOFREE char *text = NULL;
 	size_t len = 0, before = diags->n, problems;
@@ -675,6 +700,7 @@ int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *dia
 	p->dir = vl_strdup(p->path);
 	slash = strrchr(p->dir, '/');
 	slash[slash == p->dir] = '\0';   /* realpath: always absolute */
+	ini.lists = lists;
 	vl_ini_scan(&ini, text, len, path, diags);
 	validate(&l, &ini);
 	problems = diags->n - before;
@@ -697,7 +723,7 @@ void vl_profile_release(struct vl_profile *p)
 		free(p->vms[i].name);
 		free(p->vms[i].image);
 		free(p->vms[i].ip);
-		free(p->vms[i].provision);
+		vl_provs_free(p->vms[i].provision, p->vms[i].n_provision);
 		free(p->vms[i].user_data);
 	}
 	free(p->vms);

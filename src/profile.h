@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "provision.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -25,7 +26,8 @@ struct vl_vm_spec {
 	char *image;         /* catalog name, URL, or path (absolute after load) */
 	int image_line;      /* line of its image key ([vm] or [defaults]), 0: default */
 	char *ip;            /* fixed IPv4 or NULL; with count > 1, the first of a run */
-	char *provision;     /* absolute path of a script, or NULL */
+	struct vl_prov *provision;  /* provision entries, in order (docs/provision.md) */
+	size_t n_provision;
 	char *user_data;     /* absolute path of extra cloud-config, or NULL */
 };
 

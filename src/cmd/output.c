@@ -28,6 +28,7 @@ struct bar {
 struct sink {
 	pthread_mutex_t lock;
 	bool quiet, verbose, tty;
+	bool no_prefix;           /* remote output without "VM: " (exec --no-prefix) */
 	bool bar_open;            /* a progress line is drawn without newline */
 	double last_plain;        /* time of the last plain progress line */
 	struct bar bars[MAX_BARS];/* several pulls at once share one line */
@@ -172,11 +173,18 @@ static void emit(void *ud, const struct vl_event *ev)
 		if (!s->quiet)
 			progress(s, ev);
 		break;
-	case VL_EV_OUTPUT:
+	case VL_EV_OUTPUT: {
+		FILE *f = ev->stream == 2 ? stderr : stdout;
 		end_bar(s);
-		fwrite(ev->msg, 1, ev->len, ev->stream == 2 ? stderr : stdout);
-		fflush(ev->stream == 2 ? stderr : stdout);
+		/* the engine sends whole lines: "VM: line", as pdsh does */
+		if (ev->subject && !s->no_prefix)
+			fprintf(f, "%s: ", ev->subject);
+		fwrite(ev->msg, 1, ev->len, f);
+		if (ev->subject && !s->no_prefix && ev->len && ev->msg[ev->len - 1] != '\n')
+			fputc('\n', f);
+		fflush(f);
 		break;
+	}
 	case VL_EV_DEBUG:
 		if (!s->verbose)
 			break;
@@ -206,6 +214,13 @@ void vl_out_init(struct vl_ctx *ctx)
 	the_sink.tty = ctx->tty_err;
 	ctx->events.emit = emit;
 	ctx->events.ud = &the_sink;
+}
+
+void vl_out_set_prefix(bool on)
+{
+	pthread_mutex_lock(&the_sink.lock);
+	the_sink.no_prefix = !on;
+	pthread_mutex_unlock(&the_sink.lock);
 }
 
 void vl_out_diags(const struct vl_ctx *ctx, const struct vl_diags *diags)

@@ -11,6 +11,8 @@
 
 /* Install the CLI sink into ctx->events (thread-safe). */
 void vl_out_init(struct vl_ctx *ctx);
+/* Remote output lines (VL_EV_OUTPUT) start with "VM: " unless turned off. */
+void vl_out_set_prefix(bool on);
 void vl_out_diags(const struct vl_ctx *ctx, const struct vl_diags *diags);
 /* Destructive commands (destroy, gc) ask when this is true (stdin and stderr
  * are terminals); otherwise they refuse unless --force. */

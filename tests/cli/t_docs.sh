@@ -18,6 +18,7 @@ awk '/^A profile/ { want = 1 } want && /^```ini/ { on = 1; next } on && /^```/ {
 	"$REPO/README.md" >vmlab.ini
 check "README has an ini profile" grep -q '^\[vm db\]' vmlab.ini
 printf '#!/bin/sh\n' >scripts/web.sh
+mkdir -p conf && echo x >conf/site.conf
 "$VMLAB" validate >out.txt 2>err.txt
 check "README profile validates" [ $? = 0 ]
 cat err.txt
@@ -30,6 +31,7 @@ check "README profile: up --dry-run" [ "$(rc V up --dry-run)" = 0 ]
 mkdir -p "$T/man5/scripts" && cd "$T/man5" || exit 1
 plain "$REPO/man/vmlab.ini.5" | awk '/^\.EX/ { on = 1; next } /^\.EE/ { exit } on' >vmlab.ini
 printf '#!/bin/sh\n' >scripts/web.sh
+mkdir -p conf && echo x >conf/nginx.conf
 printf '#cloud-config\n' >web.yaml
 "$VMLAB" validate >/dev/null 2>err.txt
 check "vmlab.ini(5) example validates" [ $? = 0 ]
@@ -87,7 +89,13 @@ base() { # CMD SUB
 	snapshot/save) echo "snapshot save s1" ;;
 	snapshot/*) echo "snapshot list" ;;
 	console/* | logs/*) echo "$1 web-1" ;;  # the VM is not created: refused, not a usage error
+	exec/*) echo "exec --all" ;;   # the command after -- comes last (after)
 	*) echo "$1" ;;
+	esac
+}
+after() { # CMD: words after the option under test
+	case $1 in
+	exec) echo "-- true" ;;
 	esac
 }
 value() { # CMD METAVAR
@@ -125,6 +133,7 @@ for c in $cmds; do
 		for form in "--$long" ${short:+"-$short"}; do
 			args=($(base "$c" "$sub") "$form")
 			[ -n "$meta" ] && args+=("$(value "$c" "$meta")")
+			args+=($(after "$c"))
 			# SIGINT after 5 s ends what follows changes (status --watch) as Ctrl-C does
 			r=$(timeout -s INT 5 "$VMLAB" --uri test:///default "${args[@]}" 2>&1 >/dev/null </dev/null); code=$?
 			check "'vmlab ${args[*]}' is not a usage error (exit $code: $r)" [ "$code" != 2 ]

@@ -54,7 +54,8 @@ check "gc: nothing to collect" sh -c '"$0" --uri test:///default gc --dry-run | 
 check "doctor --json" sh -c '"$0" --uri test:///default --json doctor | jq -e "map(.check) | index(\"libvirt\")" >/dev/null' "$VMLAB"
 
 check "libvirt unreachable exits 3" [ "$(rc "$VMLAB" --uri 'qemu+unix:///system?socket=/nonexistent' status)" = 3 ]
-check "not yet available exits 1" [ "$(rc V exec --all -- true)" = 1 ]
+check "not yet available exits 1" [ "$(rc V class status)" = 1 ]
+check "exec on a VM that is not running exits 255" [ "$(rc V exec --all -- true)" = 255 ]
 V tui 2>err.txt
 check "not available message" grep -q "'tui' is not available yet" err.txt
 check "unknown command exits 2" [ "$(rc V stauts)" = 2 ]

@@ -107,7 +107,11 @@ static void test_full_plan(void **state)
 
 	fx_init(&f, "webapp", "/home/dev/webapp");
 	fx_vm(&f, "web", 2, NULL);
-	fx_vm(&f, "db", 1, NULL)->provision = (char *)"/home/dev/webapp/db.sh";
+	static struct vl_prov db_prov = { .kind = VL_PROV_SCRIPT, .spec = (char *)"db.sh",
+					  .src = (char *)"/home/dev/webapp/db.sh" };
+	struct vl_vm_spec *dbs = fx_vm(&f, "db", 1, NULL);
+	dbs->provision = &db_prov;
+	dbs->n_provision = 1;
 	assert_int_equal(vl_plan_build(&plan, &f.p, &f.cfg, NULL, 0, &err), 0);
 	assert_string_equal(plan.lab_id, "webapp-fd20db9c");
 	assert_string_equal(plan.lab_name, "webapp");
@@ -136,7 +140,10 @@ static void test_full_plan(void **state)
 	assert_string_equal(w2->ip_str, "10.77.125.11");
 	assert_string_equal(db->ip_str, "10.77.125.12");
 	assert_string_equal(db->name, "db");
-	assert_string_equal(db->provision, "/home/dev/webapp/db.sh");
+	assert_int_equal(db->n_provision, 1);
+	assert_string_equal(db->provision[0].src, "/home/dev/webapp/db.sh");
+	assert_int_equal(w2->index, 2);
+	assert_int_equal(db->index, 1);
 	assert_null(db->user_data);
 	assert_int_equal(w1->memory, 2 * GIB);
 	assert_int_equal(w1->cpus, 2);
@@ -518,7 +525,7 @@ static void test_json(void **state)
 		assert_int_equal(json_integer_value(json_object_get(w2, "memory_bytes")), 2 * GIB);
 		assert_int_equal(json_integer_value(json_object_get(w2, "disk_bytes")), 20 * GIB);
 		assert_true(json_is_false(json_object_get(w2, "ip_fixed")));
-		assert_true(json_is_null(json_object_get(w2, "provision")));
+		assert_int_equal(json_array_size(json_object_get(w2, "provision")), 0);
 		json_t *db = json_array_get(vms, 2);
 		assert_true(json_is_true(json_object_get(db, "ip_fixed")));
 		assert_string_equal(json_string_value(json_object_get(db, "user_data")), "/x/db.yaml");

@@ -171,7 +171,9 @@ static void test_valid(void **state)
 	assert_int_equal(p.vms[0].disk, 20 * GiB);
 	assert_string_equal(p.vms[0].image, "debian-13");
 	assert_null(p.vms[0].ip);
-	assert_string_equal(p.vms[0].provision, script);
+	assert_int_equal(p.vms[0].n_provision, 1);
+	assert_int_equal(p.vms[0].provision[0].kind, VL_PROV_SCRIPT);
+	assert_string_equal(p.vms[0].provision[0].src, script);
 	assert_string_equal(p.vms[0].user_data, ud);
 
 	assert_string_equal(p.vms[1].name, "db");
@@ -181,7 +183,7 @@ static void test_valid(void **state)
 	assert_string_equal(p.vms[1].ip, "10.77.3.20");
 	assert_true(vl_str_endswith(p.vms[1].image, "/proj/./img/local.qcow2"));
 	assert_true(p.vms[1].image[0] == '/');
-	assert_null(p.vms[1].provision);
+	assert_int_equal(p.vms[1].n_provision, 0);
 	assert_null(p.vms[1].user_data);
 
 	assert_string_equal(p.vms[2].name, "cache");

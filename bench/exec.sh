@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark: `vmlab exec --all -- true` on N VMs against one `vmlab ssh VM -- true`, on a real
+# libvirtd + QEMU (TCG) in a test netns, minimal test image, 1 vCPU / 256 MiB per VM.
+# Both are hyperfine medians (every command inside the netns, no shell). exec opens one SSH
+# session per VM, [up] parallel at a time (the test config: 4), so its time is about
+# ceil(N / parallel) handshakes. Target (issue 10): exec on 8 VMs at most 1.5x one ssh.
+# Prints one line for bench/inside.sh:
+#   exec: N VMs: exec --all -- true X s, ssh VM -- true Y s, ratio R
+#
+# usage: bench/exec.sh [VMLAB]   (VL_BENCH_VMS=N: VMs, 8; VL_BENCH_RUNS=N: hyperfine runs, 10)
+# Takes /run/vmlab-libvirtd.lock for its whole run (one libvirtd per host).
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init "$@"
+N=${VL_BENCH_VMS:-8}
+RUNS=${VL_BENCH_RUNS:-10}
+bench_setup vlbench-exec
+
+P=$BENCH_OUT/execlab
+bench_project "$P" "$N"
+t=$(bench_time in_dir "$P" vmlab up) || {
+	tail -n 30 "$BENCH_OUT/last.log" >&2
+	bench_die "vmlab up of the $N-VM lab failed"
+}
+bench_say "vmlab up ($N VMs): $t s"
+out=$(in_dir "$P" vmlab exec --all -- true 2>&1) || bench_die "exec --all -- true failed: $out"
+
+vl_ns_exec env VMLAB_CONFIG="$E2E_CONF" HOME="$E2E_HOME" \
+	hyperfine -N --style basic --export-json "$BENCH_OUT/exec.json" --warmup 1 --runs "$RUNS" \
+	-n "exec --all -- true" "$BENCH_VMLAB -C $P exec --all -- true" \
+	-n "ssh vm1 -- true" "$BENCH_VMLAB -C $P ssh vm1 -- true" >&2 ||
+	bench_die "hyperfine failed"
+M_EXEC=$(jq -r '.results[0].median' "$BENCH_OUT/exec.json")
+M_SSH=$(jq -r '.results[1].median' "$BENCH_OUT/exec.json")
+in_dir "$P" vmlab destroy --force >/dev/null 2>&1 || bench_say "destroy failed"
+printf 'exec: %s VMs: exec --all -- true %.3f s, ssh VM -- true %.3f s, ratio %s (target <= 1.5)\n' \
+	"$N" "$M_EXEC" "$M_SSH" "$(ratio "$M_EXEC" "$M_SSH")"
