@@ -123,7 +123,7 @@ static int cloud_init_output(struct lab *lab, const struct vl_plan_vm *vm, int o
 	return 0;
 }
 
-/* Provisioner logs: STATE/logs/VM-*.log, in name order. */
+/* Provisioner logs: STATE/logs/VM-provision-N.log (lab_provision.c), in order. */
 static int provision_logs(struct lab *lab, const struct vl_plan_vm *vm, int out_fd,
 			  struct vl_err *err)
 {
@@ -131,9 +131,10 @@ static int provision_logs(struct lab *lab, const struct vl_plan_vm *vm, int out_
 	struct dirent **ents = NULL;
 	int n;
 
-	if (asprintf(&dir, "%s/logs", lab->state_dir) < 0 || asprintf(&prefix, "%s-", vm->name) < 0)
+	if (asprintf(&dir, "%s/logs", lab->state_dir) < 0 ||
+	    asprintf(&prefix, "%s-provision-", vm->name) < 0)
 		abort();
-	n = scandir(dir, &ents, NULL, alphasort);
+	n = scandir(dir, &ents, NULL, versionsort);  /* -2 before -10 */
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name;
 		if (vl_str_startswith(name, prefix) && vl_str_endswith(name, ".log")) {
