@@ -58,6 +58,11 @@ check_contains "stderr streamed too" "a: to stderr" "$out"
 check_contains "sudo is available to provisioners" "a: sudo works" "$out"
 log=$p/.vmlab/logs/b-provision-2.log
 check_contains "the failing provisioner's log is kept" "about to fail on b" "$(cat "$log" 2>&1)"
+out=$(cd "$p" && vmlab logs b 2>&1); rc=$?
+check_rc "logs b" 0 "$rc"
+check_contains "logs: the provisioner log" "about to fail on b" "$out"
+check_contains "logs: cloud-init's part (none on the minimal image)" "b has no cloud-init output" "$out"
+check_contains "logs: the console log, or why it cannot be read here" "== console" "$out"
 st=$(cd "$p" && vmlab status --json)
 ip_a=$(jq -r '.vms[] | select(.name=="a") | .ip' <<<"$st")
 ip_b=$(jq -r '.vms[] | select(.name=="b") | .ip' <<<"$st")
