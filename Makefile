@@ -14,7 +14,7 @@ SYSCONFDIR ?= /etc
 VERSION   := 0.1.0
 
 # evaluated when used, so "make deps check" on a fresh machine sees the new .pc files
-PKGS      := libvirt libssh libcurl ncursesw libxml-2.0 libcrypto cmocka liblzma libisofs-1
+PKGS      := libvirt libssh libcurl ncursesw libxml-2.0 libcrypto cmocka liblzma libisofs-1 libarchive
 CC        ?= cc
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wwrite-strings -Wvla -Wimplicit-fallthrough -fno-common -Werror
@@ -85,7 +85,7 @@ $(BUILD)/bench/define_labs: bench/define_labs.c $(BUILD)/libvmlab.a
 # Debian packages: build deps, the libvirt/QEMU stack, and what the tests use.
 DEB_BUILD := build-essential pkg-config libvirt-dev libssh-dev libcurl4-openssl-dev \
              libncurses-dev libxml2-dev libssl-dev libiniparser-dev libcmocka-dev liblzma-dev \
-             libisofs-dev libjansson-dev
+             libisofs-dev libjansson-dev libarchive-dev
 DEB_RUN   := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 \
              qemu-utils dnsmasq-base iproute2 openssh-client ca-certificates
 DEB_TEST  := clang libclang-rt-14-dev lighttpd openssh-server dropbear-bin busybox-static \

@@ -217,6 +217,17 @@ void vl_exec_results_free(struct vl_exec_result *r, size_t n);
 /* Interactive shell on the caller's terminal. */
 int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *vm, int *status, struct vl_err *err);
 
+/* vmlab cp: SRC... DST, one side VM:PATH, "-" for stdin/stdout (src/copy.h
+ * has the rules). Progress events name the VM; the VM must run. */
+struct vl_cp_opts {
+	bool recursive;   /* -r: directories too */
+	bool follow;      /* -L: copy what symlinks point to */
+	bool sudo;        /* the VM side runs under sudo -n (root-owned paths) */
+};
+
+int vl_lab_cp(struct vl_ctx *ctx, char *const *args, size_t n, const struct vl_cp_opts *o,
+	      struct vl_err *err);
+
 /* The base image files every vmlab disk in the pool is backed by, i.e. the
  * cached images some lab still uses (libvirt is asked, not a state file). */
 int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl_err *err);

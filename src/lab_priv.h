@@ -92,6 +92,11 @@ struct lab_prov_opts {
 int lab_provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
 void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
 		    char **host_pub_owned);
+/* Open the lab, check the VM runs, and fill its SSH target (keys exist once
+ * it runs, so looking first creates none in vain). On success the caller
+ * closes the lab (lab_ssh.c). */
+int lab_open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
+		    struct vl_ssh_target *t, char **host_pub, struct vl_err *err);
 /* The image's copy in the pool (lab_base.c): uploaded and verified when
  * missing or incomplete; *path (caller frees) is what overlays are backed
  * by. The seconds spent uploading and reading back are added to *upload_s

@@ -25,10 +25,7 @@ int lab_running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **
 	return 0;
 }
 
-/* Open the lab, check the VM runs, and fill its SSH target (keys exist once
- * it runs, so looking first creates none in vain). On success the caller
- * closes the lab. */
-static int open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
+int lab_open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
 		       struct vl_ssh_target *t, char **host_pub, struct vl_err *err)
 {
 	const struct vl_plan_vm *vm = NULL;
@@ -51,7 +48,7 @@ int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *name, const char *const *arg
 	struct lab lab;
 	int rc;
 
-	if (open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
+	if (lab_open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
 		return -1;
 	rc = vl_ssh_exec(&t, argv, argc, in_fd, out_fd, err_fd, status, err);
 	lab_close(&lab);
@@ -65,7 +62,7 @@ int vl_lab_ssh_shell(struct vl_ctx *ctx, const char *name, int *status, struct v
 	struct lab lab;
 	int rc;
 
-	if (open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
+	if (lab_open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
 		return -1;
 	rc = vl_ssh_shell(&t, status, err);
 	lab_close(&lab);

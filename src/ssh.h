@@ -4,6 +4,7 @@
 #ifndef VL_SSH_H
 #define VL_SSH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct vl_err;
@@ -96,5 +97,58 @@ int vl_ssh_exec(const struct vl_ssh_target *t, const char *const *argv, size_t a
  * SIGWINCH in other threads. The one function in src/ that touches the
  * terminal, as it must. */
 int vl_ssh_shell(const struct vl_ssh_target *t, int *exit_status, struct vl_err *err);
+
+/* Copying (ssh_copy.c, for vmlab cp) ------------------------------------- */
+
+/* How a copy runs: the remote side under `sudo -n` (root-owned paths), and
+ * symlinks followed (-L) or kept. Progress events name subject. */
+struct vl_ssh_xfer {
+	bool sudo;
+	bool follow;
+	const char *subject;
+};
+
+/* What is at each remote path (lstat, or stat with follow), as 'f' regular
+ * file, 'l' symlink, 'd' directory, 'o' other, 'n' nothing, into kinds[i];
+ * sizes[i] the size of a regular file (may be NULL). *has_tar: the guest has
+ * a tar (GNU or busybox) for the stream paths. One exec round trip. */
+int vl_ssh_probe(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *const *paths,
+		 size_t n, char *kinds, unsigned long long *sizes, bool *has_tar,
+		 struct vl_err *err);
+
+/* One source of an upload: the local path, and the name it gets in the
+ * remote directory. */
+struct vl_ssh_put_item {
+	const char *local;
+	const char *name;
+};
+
+/* Upload items into remote_dir as one tar stream (libarchive writes it, the
+ * guest's tar reads it) over an exec channel: extracted into a temporary
+ * directory inside remote_dir, checked complete (a last marker entry), then
+ * each file renamed into place. Modes, mtimes and symlinks kept (follow:
+ * copied as what they point to). A copy cut short leaves nothing behind: the
+ * remote side removes its temporary directory when the stream ends early. */
+int vl_ssh_put_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote_dir,
+		   const struct vl_ssh_put_item *items, size_t n, struct vl_err *err);
+/* Upload one regular file over SFTP (the fallback where the guest has no
+ * tar): written to a temporary name in remote_dir, mode and mtime set, then
+ * renamed onto name. */
+int vl_ssh_put_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *local,
+		    const char *remote_dir, const char *name, struct vl_err *err);
+/* Download remote (any kind) into local_dir/name through a tar stream read
+ * by libarchive: extracted into a temporary directory inside local_dir, then
+ * renamed into place file by file (into an existing directory: merged). */
+int vl_ssh_get_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote,
+		   const char *local_dir, const char *name, struct vl_err *err);
+/* Download one regular file with pipelined SFTP reads (several requests of
+ * 64 KiB in flight) to fd, or (fd < 0) to local_dir/name via an unnamed
+ * temporary file linked and renamed into place with the remote mode and
+ * mtime, so even a killed copy leaves no partial file. */
+int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
+		    const char *local_dir, const char *name, struct vl_err *err);
+/* Remote file to fd through `cat` (under sudo: SFTP runs as the user). */
+int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
+		   struct vl_err *err);
 
 #endif

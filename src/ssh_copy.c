@@ -1,0 +1,1026 @@
+/* Copying files to and from a VM over the pinned session (vmlab cp): tar
+ * streams over an exec channel for uploads and trees (libarchive on this side,
+ * the guest's tar on the other), pipelined SFTP reads for single files, and an
+ * SFTP upload where the guest has no tar. Every file lands through a
+ * temporary name and a rename, on both sides. */
+#include "ssh_priv.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+#include <libssh/sftp.h>
+
+#include "event.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/shquote.h"
+#include "util/str.h"
+
+/* OpenSSH drops a session on SFTP messages over 256 KiB; 64 KiB requests,
+ * 16 in flight, keep a 1 MiB window busy on a slow link. */
+#define READ_CHUNK 65536
+#define READ_DEPTH 16
+#define WRITE_CHUNK 32768
+#define DONE_MARK ".vmlab-cp-done"
+
+/* Progress, at most ten events a second. */
+struct meter {
+	const struct vl_events *evs;
+	const char *subject, *what;
+	uint64_t done, total;
+	int64_t start_ms, last_ms;
+};
+
+static void meter_init(struct meter *m, struct vl_ssh *s, const struct vl_ssh_xfer *x,
+		       const char *what, uint64_t total)
+{
+	*m = (struct meter){ .evs = s->evs, .subject = x->subject, .what = what, .total = total,
+			     .start_ms = vl_now_mono_ms() };
+}
+
+static void meter_add(struct meter *m, uint64_t n, bool last)
+{
+	int64_t now = vl_now_mono_ms();
+	double secs;
+
+	m->done += n;
+	if (!last && now - m->last_ms < 100)
+		return;
+	m->last_ms = now;
+	secs = (double)(now - m->start_ms) / 1000.0;
+	vl_event_progress(m->evs, m->subject, m->what, m->done,
+			  m->total > m->done ? m->total : m->done,
+			  secs > 0 ? (double)m->done / secs : 0);
+}
+
+static int ssh_fail(struct vl_ssh *s, struct vl_err *err, const char *what)
+{
+	return vl_err_set(err, VL_E_SSH, "%s: %s: %s", s->where, what, ssh_get_error(s->sess));
+}
+
+/* Remote scripts ----------------------------------------------------------- */
+
+/* ssh_channel_read, except that the session's timeout (the connect timeout)
+ * passing without data is not taken for the end of the stream: a guest
+ * under TCG may think for a while. 0 is EOF. */
+static int chan_read(ssh_channel ch, void *buf, uint32_t len, int st)
+{
+	int n;
+
+	do
+		n = ssh_channel_read(ch, buf, len, st);
+	while (n == 0 && !ssh_channel_is_eof(ch) && ssh_channel_is_open(ch));
+	return n;
+}
+
+/* `[sudo -n] sh -c SCRIPT sh ARG...` started on a new channel. */
+static ssh_channel start_script(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *script,
+				const char *const *args, size_t n_args, struct vl_err *err)
+{
+	const char **argv = vl_calloc(n_args + 6, sizeof(*argv));
+	VL_AUTOFREE char *cmd = NULL;
+	size_t argc = 0;
+	ssh_channel ch;
+
+	if (x->sudo) {
+		argv[argc++] = "sudo";
+		argv[argc++] = "-n";
+	}
+	argv[argc++] = "sh";
+	argv[argc++] = "-c";
+	argv[argc++] = script;
+	argv[argc++] = "sh";
+	for (size_t i = 0; i < n_args; i++)
+		argv[argc++] = args[i];
+	cmd = vl_shell_quote_argv(argv, argc);
+	free(argv);
+	ch = ssh_channel_new(s->sess);
+	if (!ch) {
+		ssh_fail(s, err, "new channel");
+		return NULL;
+	}
+	if (ssh_channel_open_session(ch) != SSH_OK) {
+		ssh_fail(s, err, "open channel");
+		ssh_channel_free(ch);
+		return NULL;
+	}
+	if (ssh_channel_request_exec(ch, cmd) != SSH_OK) {
+		ssh_fail(s, err, "starting the remote side");
+		ssh_channel_free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+/* Read what is left of stdout (into out, may be NULL) and stderr, then the
+ * exit status. A failure becomes one line: the remote's first stderr line. */
+static int end_script(struct vl_ssh *s, ssh_channel ch, struct vl_buf *out, const char *what,
+		      struct vl_err *err)
+{
+	struct vl_buf errs = VL_BUF_INIT;
+	char buf[16384];
+	int n, status, ret = 0;
+
+	for (int st = 0; st < 2; st++) {
+		while ((n = chan_read(ch, buf, sizeof(buf), st)) > 0) {
+			if (st == 1)
+				vl_buf_appendn(&errs, buf, (size_t)n);
+			else if (out)
+				vl_buf_appendn(out, buf, (size_t)n);
+		}
+		if (n == SSH_ERROR && !ssh_channel_is_eof(ch)) {
+			ret = ssh_fail(s, err, what);
+			goto out;
+		}
+	}
+	status = ssh_channel_get_exit_status(ch);
+	if (status != 0) {
+		vl_buf_append(&errs, "");
+		char *nl = strchr(errs.s, '\n');
+		if (nl)
+			*nl = '\0';
+		ret = vl_err_set(err, VL_E_FAIL, "%s: %s failed%s%s", s->where, what,
+				 errs.len ? ": " : "", errs.len ? errs.s : "");
+		if (!errs.s[0])
+			vl_err_set(err, VL_E_FAIL, "%s: %s failed (status %d)", s->where, what, status);
+	}
+out:
+	vl_buf_release(&errs);
+	if (ssh_channel_is_open(ch))
+		ssh_channel_close(ch);
+	ssh_channel_free(ch);
+	return ret;
+}
+
+static const char probe_sh[] =
+	"F=$1; shift\n"
+	"for p; do\n"
+	"  if [ \"$F\" != 1 ] && [ -L \"$p\" ]; then echo l\n"
+	"  elif [ -d \"$p\" ]; then echo d\n"
+	"  elif [ -f \"$p\" ]; then echo \"f $(stat -L -c %s -- \"$p\" 2>/dev/null || wc -c < \"$p\")\"\n"
+	"  elif [ -e \"$p\" ]; then echo o\n"
+	"  else echo n; fi\n"
+	"done\n"
+	"if command -v tar >/dev/null 2>&1; then echo tar; else echo notar; fi\n";
+
+int vl_ssh_probe(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *const *paths,
+		 size_t n, char *kinds, unsigned long long *sizes, bool *has_tar,
+		 struct vl_err *err)
+{
+	const char **args = vl_calloc(n + 1, sizeof(*args));
+	struct vl_buf out = VL_BUF_INIT;
+	ssh_channel ch;
+	char *line, *save = NULL;
+	size_t i = 0;
+	int ret = -1;
+
+	args[0] = x->follow ? "1" : "0";
+	for (size_t k = 0; k < n; k++)
+		args[k + 1] = paths[k];
+	ch = start_script(s, x, probe_sh, args, n + 1, err);
+	free(args);
+	if (!ch)
+		return -1;
+	ssh_channel_send_eof(ch);
+	if (end_script(s, ch, &out, "looking at the paths", err) < 0)
+		goto out;
+	vl_buf_append(&out, "");
+	for (line = strtok_r(out.s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (i == n) {
+			*has_tar = vl_streq(line, "tar");
+			ret = 0;
+			break;
+		}
+		kinds[i] = line[0];
+		if (sizes)
+			sizes[i] = line[0] == 'f' ? strtoull(line + 1, NULL, 10) : 0;
+		i++;
+	}
+	if (ret < 0)
+		vl_err_set(err, VL_E_SSH, "%s: looking at the paths: short answer", s->where);
+out:
+	vl_buf_release(&out);
+	return ret;
+}
+
+/* Uploads: a tar stream ------------------------------------------------------ */
+
+/* Extract into a temporary directory inside the target directory, check the
+ * marker the stream ends with (a cut stream may look like a complete tar),
+ * then rename every entry into place, merging into existing directories. On
+ * any exit the temporary directory goes. umask 0: the archive's modes. */
+static const char put_sh[] =
+	"set -e\n"
+	"D=$1\n"
+	"T=$(mktemp -d \"$D/.vmlab-cp.XXXXXX\")\n"
+	"trap 'rm -rf \"$T\"' EXIT\n"
+	"trap 'exit 1' HUP INT TERM PIPE\n"
+	"umask 0\n"
+	"tar -x -o -f - -C \"$T\"\n"
+	"[ -f \"$T/" DONE_MARK "\" ] || { echo 'the copy was cut short' >&2; exit 1; }\n"
+	"rm -f \"$T/" DONE_MARK "\"\n"
+	"put() {\n"
+	"  if [ -d \"$T/$1\" ] && [ ! -L \"$T/$1\" ] && [ -d \"$D/$1\" ]; then\n"
+	"    for e in \"$T/$1\"/* \"$T/$1\"/.[!.]* \"$T/$1\"/..?*; do\n"
+	"      if [ -e \"$e\" ] || [ -L \"$e\" ]; then put \"$1/${e##*/}\"; fi\n"
+	"    done\n"
+	"  elif [ -d \"$D/$1\" ] && [ ! -L \"$D/$1\" ]; then\n"
+	"    echo \"cannot overwrite directory $D/$1 with a non-directory\" >&2; exit 1\n"
+	"  else\n"
+	"    mv -f \"$T/$1\" \"$D/$1\"\n"
+	"  fi\n"
+	"}\n"
+	"for e in \"$T\"/* \"$T\"/.[!.]* \"$T\"/..?*; do\n"
+	"  if [ -e \"$e\" ] || [ -L \"$e\" ]; then put \"${e##*/}\"; fi\n"
+	"done\n";
+
+struct put_stream {
+	struct vl_ssh *s;
+	ssh_channel ch;
+	struct meter m;
+	bool failed;
+};
+
+static la_ssize_t put_write(struct archive *a, void *ud, const void *data, size_t len)
+{
+	struct put_stream *ps = ud;
+	const char *p = data;
+	size_t left = len;
+
+	while (left > 0) {
+		uint32_t n = left > WRITE_CHUNK ? WRITE_CHUNK : (uint32_t)left;
+		int w = ssh_channel_write(ps->ch, p, n);
+		if (w < 0 || vl_cancelled(ps->s->evs)) {
+			ps->failed = true;
+			archive_set_error(a, EIO, "stream to the VM ended");
+			return -1;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	meter_add(&ps->m, len, false);
+	return (la_ssize_t)len;
+}
+
+static int arc_fail(struct archive *a, struct vl_err *err, const char *what)
+{
+	const char *msg = archive_error_string(a);
+
+	return vl_err_set(err, VL_E_IO, "%s: %s", what, msg ? msg : "archive error");
+}
+
+/* Bytes the regular files under path hold, for the progress total. */
+static uint64_t tree_bytes(const char *path, bool follow, int depth)
+{
+	struct stat st;
+	uint64_t sum = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if ((follow ? stat(path, &st) : lstat(path, &st)) < 0)
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return (uint64_t)st.st_size;
+	if (!S_ISDIR(st.st_mode) || depth > 64 || !(d = opendir(path)))
+		return 0;
+	while ((e = readdir(d))) {
+		if (vl_streq(e->d_name, ".") || vl_streq(e->d_name, ".."))
+			continue;
+		VL_AUTOFREE char *sub = NULL;
+		if (asprintf(&sub, "%s/%s", path, e->d_name) < 0)
+			abort();
+		sum += tree_bytes(sub, follow, depth + 1);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* One source into the stream, its top-level name replaced by item->name. */
+static int put_item(struct archive *w, const struct vl_ssh_put_item *item, bool follow,
+		    struct put_stream *ps, struct vl_err *err)
+{
+	struct archive *disk = archive_read_disk_new();
+	size_t plen = strlen(item->local);
+	char buf[65536];
+	int ret = -1;
+
+	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
+					     ARCHIVE_READDISK_NO_FFLAGS |
+					     ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+	if (follow)
+		archive_read_disk_set_symlink_logical(disk);
+	else
+		archive_read_disk_set_symlink_physical(disk);
+	if (archive_read_disk_open(disk, item->local) != ARCHIVE_OK) {
+		arc_fail(disk, err, item->local);
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *e = archive_entry_new();
+		int r = archive_read_next_header2(disk, e);
+		if (r == ARCHIVE_EOF) {
+			archive_entry_free(e);
+			break;
+		}
+		if (r < ARCHIVE_WARN) {
+			arc_fail(disk, err, item->local);
+			archive_entry_free(e);
+			goto out;
+		}
+		archive_read_disk_descend(disk);
+		const char *path = archive_entry_pathname(e);
+		VL_AUTOFREE char *name = NULL;
+		if (asprintf(&name, "%s%s", item->name,
+			     strlen(path) >= plen ? path + plen : "") < 0)
+			abort();
+		archive_entry_set_pathname(e, name);
+		archive_entry_set_uid(e, 0);
+		archive_entry_set_gid(e, 0);
+		archive_entry_set_uname(e, "root");
+		archive_entry_set_gname(e, "root");
+		if (archive_write_header(w, e) != ARCHIVE_OK) {
+			if (ps->failed)
+				vl_err_set(err, VL_E_SSH, "%s: the stream to the VM ended", ps->s->where);
+			else
+				arc_fail(w, err, path);
+			archive_entry_free(e);
+			goto out;
+		}
+		if (archive_entry_filetype(e) == AE_IFREG) {
+			la_ssize_t n;
+			while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
+				if (archive_write_data(w, buf, (size_t)n) != n)
+					break;
+			if (n != 0 || ps->failed) {
+				if (ps->failed)
+					vl_err_set(err, VL_E_SSH, "%s: the stream to the VM ended",
+						   ps->s->where);
+				else
+					arc_fail(n < 0 ? disk : w, err, path);
+				archive_entry_free(e);
+				goto out;
+			}
+		}
+		archive_entry_free(e);
+	}
+	ret = 0;
+out:
+	archive_read_free(disk);
+	return ret;
+}
+
+/* The marker entry the remote side checks for: the stream was complete. */
+static int put_mark(struct archive *w, struct vl_err *err)
+{
+	struct archive_entry *e = archive_entry_new();
+	int r;
+
+	archive_entry_set_pathname(e, DONE_MARK);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_size(e, 0);
+	archive_entry_set_mtime(e, time(NULL), 0);
+	r = archive_write_header(w, e);
+	archive_entry_free(e);
+	return r == ARCHIVE_OK ? 0 : arc_fail(w, err, "tar stream");
+}
+
+int vl_ssh_put_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote_dir,
+		   const struct vl_ssh_put_item *items, size_t n, struct vl_err *err)
+{
+	struct put_stream ps = { .s = s };
+	struct archive *w = NULL;
+	struct vl_err serr = VL_ERR_INIT;
+	uint64_t total = 0;
+	int ret = -1;
+
+	for (size_t i = 0; i < n; i++)
+		total += tree_bytes(items[i].local, x->follow, 0);
+	meter_init(&ps.m, s, x, "upload", total);
+	ps.ch = start_script(s, x, put_sh, &remote_dir, 1, err);
+	if (!ps.ch)
+		return -1;
+	w = archive_write_new();
+	archive_write_set_format_gnutar(w);
+	archive_write_set_bytes_per_block(w, 65536);
+	if (archive_write_open(w, &ps, NULL, put_write, NULL) != ARCHIVE_OK) {
+		arc_fail(w, err, "tar stream");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (put_item(w, &items[i], x->follow, &ps, err) < 0)
+			goto out;
+	if (put_mark(w, err) < 0 || archive_write_close(w) != ARCHIVE_OK) {
+		if (err->code == VL_OK)
+			arc_fail(w, err, "tar stream");
+		goto out;
+	}
+	meter_add(&ps.m, 0, true);
+	ret = 0;
+out:
+	if (w)
+		archive_write_free(w);
+	if (vl_cancelled(s->evs) && ret < 0)
+		vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
+	/* EOF ends the remote tar either way: complete, or cut short (cleaned up) */
+	ssh_channel_send_eof(ps.ch);
+	if (end_script(s, ps.ch, NULL, "copying to the VM", &serr) < 0 && ret == 0) {
+		*err = serr;
+		ret = -1;
+	} else if (ret < 0 && serr.code != VL_OK && err->code == VL_E_SSH) {
+		*err = serr;   /* the remote side's reason beats "stream ended" */
+	}
+	return ret;
+}
+
+/* Uploads: SFTP, where the guest has no tar ---------------------------------- */
+
+static sftp_session sftp_start(struct vl_ssh *s, struct vl_err *err)
+{
+	sftp_session sf = sftp_new(s->sess);
+
+	if (!sf) {
+		ssh_fail(s, err, "SFTP");
+		return NULL;
+	}
+	if (sftp_init(sf) != SSH_OK) {
+		vl_err_set(err, VL_E_SSH, "%s: SFTP: %s (error %d)", s->where,
+			   ssh_get_error(s->sess), sftp_get_error(sf));
+		sftp_free(sf);
+		return NULL;
+	}
+	return sf;
+}
+
+static int sftp_fail(struct vl_ssh *s, sftp_session sf, struct vl_err *err, const char *what,
+		     const char *path)
+{
+	static const char *const why[] = {
+		"ok", "end of file", "no such file or directory", "permission denied",
+		"failure", "bad message", "no connection", "connection lost", "unsupported",
+		"invalid handle", "no such path", "file already exists", "read-only",
+	};
+	int e = sftp_get_error(sf);
+
+	return vl_err_set(err, VL_E_FAIL, "%s: %s %s: %s", s->where, what, path,
+			  e >= 0 && (size_t)e < VL_ARRAY_SIZE(why) ? why[e] : ssh_get_error(s->sess));
+}
+
+int vl_ssh_put_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *local,
+		    const char *remote_dir, const char *name, struct vl_err *err)
+{
+	VL_AUTOFREE char *tmp = NULL;
+	VL_AUTOFREE char *dst = NULL;
+	char buf[WRITE_CHUNK];
+	struct meter m;
+	struct stat st;
+	sftp_session sf = NULL;
+	sftp_file f = NULL;
+	ssize_t n;
+	int fd, ret = -1;
+
+	if (x->sudo)
+		return vl_err_set(err, VL_E_FAIL, "%s: --sudo needs tar in the VM", s->where);
+	fd = open(local, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "%s", local);
+	if (asprintf(&tmp, "%s/.%s.vmlab-cp.%ld", remote_dir, name, (long)getpid()) < 0 ||
+	    asprintf(&dst, "%s/%s", remote_dir, name) < 0)
+		abort();
+	meter_init(&m, s, x, "upload", (uint64_t)st.st_size);
+	sf = sftp_start(s, err);
+	if (!sf)
+		goto out;
+	f = sftp_open(sf, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (!f) {
+		sftp_fail(s, sf, err, "creating", tmp);
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (vl_cancelled(s->evs)) {
+			vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
+			goto out;
+		}
+		if (sftp_write(f, buf, (size_t)n) != n) {
+			sftp_fail(s, sf, err, "writing", tmp);
+			goto out;
+		}
+		meter_add(&m, (uint64_t)n, false);
+	}
+	if (n < 0) {
+		vl_err_sys(err, VL_E_IO, errno, "%s", local);
+		goto out;
+	}
+	sftp_close(f);
+	f = NULL;
+	struct sftp_attributes_struct attr = {
+		.flags = SSH_FILEXFER_ATTR_PERMISSIONS | SSH_FILEXFER_ATTR_ACMODTIME,
+		.permissions = st.st_mode & 07777,
+		.atime = (uint32_t)st.st_atime, .mtime = (uint32_t)st.st_mtime,
+	};
+	if (sftp_setstat(sf, tmp, &attr) < 0) {
+		sftp_fail(s, sf, err, "setting the mode of", tmp);
+		goto out;
+	}
+	if (sftp_rename(sf, tmp, dst) < 0) {
+		sftp_fail(s, sf, err, "renaming onto", dst);
+		goto out;
+	}
+	meter_add(&m, 0, true);
+	ret = 0;
+out:
+	if (f)
+		sftp_close(f);
+	if (ret < 0 && sf)
+		sftp_unlink(sf, tmp);
+	if (sf)
+		sftp_free(sf);
+	close(fd);
+	return ret;
+}
+
+/* Downloads: a tar stream ---------------------------------------------------- */
+
+struct get_stream {
+	struct vl_ssh *s;
+	ssh_channel ch;
+	struct meter m;
+	char buf[65536];
+};
+
+static la_ssize_t get_read(struct archive *a, void *ud, const void **data)
+{
+	struct get_stream *gs = ud;
+	int n;
+
+	if (vl_cancelled(gs->s->evs)) {
+		archive_set_error(a, ECANCELED, "cancelled");
+		return -1;
+	}
+	n = chan_read(gs->ch, gs->buf, sizeof(gs->buf), 0);
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", ssh_get_error(gs->s->sess));
+		return -1;
+	}
+	*data = gs->buf;
+	meter_add(&gs->m, (uint64_t)n, false);
+	return n;
+}
+
+/* An entry's path under the temporary directory: its first component (the
+ * remote source's name) becomes name. Absolute paths and ".." are refused:
+ * the guest does not choose where files land. */
+static char *entry_path(const char *tmp, const char *name, const char *path)
+{
+	const char *rest;
+	char *out = NULL;
+
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (path[0] == '/' || !path[0])
+		return NULL;
+	for (const char *p = path; *p; ) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return NULL;
+		p += len + (slash ? 1 : 0);
+	}
+	rest = strchr(path, '/');
+	if (asprintf(&out, "%s/%s%s", tmp, name, rest ? rest : "") < 0)
+		abort();
+	return out;
+}
+
+/* Move src into dst: a file (or symlink) by rename, a directory by rename
+ * when dst is free, else merged entry by entry (cp -r into an existing one). */
+static int move_into_place(const char *src, const char *dst, struct vl_err *err)
+{
+	struct stat ss, ds;
+	DIR *d;
+	struct dirent *e;
+	int ret = 0;
+
+	if (lstat(src, &ss) < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "%s", src);
+	if (stat(dst, &ds) < 0 || !S_ISDIR(ds.st_mode)) {
+		if (rename(src, dst) < 0)
+			return vl_err_sys(err, VL_E_IO, errno, "%s", dst);
+		return 0;
+	}
+	if (!S_ISDIR(ss.st_mode))
+		return vl_err_set(err, VL_E_IO, "cannot overwrite directory %s with a non-directory",
+				  dst);
+	d = opendir(src);
+	if (!d)
+		return vl_err_sys(err, VL_E_IO, errno, "%s", src);
+	while (ret == 0 && (e = readdir(d))) {
+		if (vl_streq(e->d_name, ".") || vl_streq(e->d_name, ".."))
+			continue;
+		VL_AUTOFREE char *s2 = NULL;
+		VL_AUTOFREE char *d2 = NULL;
+		if (asprintf(&s2, "%s/%s", src, e->d_name) < 0 ||
+		    asprintf(&d2, "%s/%s", dst, e->d_name) < 0)
+			abort();
+		ret = move_into_place(s2, d2, err);
+	}
+	closedir(d);
+	return ret;
+}
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+
+	if (lstat(path, &st) < 0)
+		return;
+	if (S_ISDIR(st.st_mode) && (d = opendir(path))) {
+		chmod(path, 0700);
+		while ((e = readdir(d))) {
+			if (vl_streq(e->d_name, ".") || vl_streq(e->d_name, ".."))
+				continue;
+			VL_AUTOFREE char *sub = NULL;
+			if (asprintf(&sub, "%s/%s", path, e->d_name) < 0)
+				abort();
+			remove_tree(sub);
+		}
+		closedir(d);
+		rmdir(path);
+		return;
+	}
+	unlink(path);
+}
+
+static const char get_sh[] =
+	"cd \"$1\" && exec tar -c $2 -f - \"./$3\"\n";
+
+static int extract(struct get_stream *gs, const char *tmp, const char *name, struct vl_err *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive *disk = archive_write_disk_new();
+	struct archive_entry *e;
+	int r, ret = -1;
+
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	archive_write_disk_set_options(disk, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+					     ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+					     ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+	if (archive_read_open(a, gs, NULL, get_read, NULL) != ARCHIVE_OK) {
+		arc_fail(a, err, "tar stream from the VM");
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		VL_AUTOFREE char *path = entry_path(tmp, name, archive_entry_pathname(e));
+		VL_AUTOFREE char *link = NULL;
+		if (!path) {
+			vl_err_set(err, VL_E_IO, "%s: refusing entry '%s' from the VM", gs->s->where,
+				   archive_entry_pathname(e));
+			goto out;
+		}
+		archive_entry_set_pathname(e, path);
+		if (archive_entry_hardlink(e)) {
+			link = entry_path(tmp, name, archive_entry_hardlink(e));
+			if (!link) {
+				vl_err_set(err, VL_E_IO, "%s: refusing link '%s' from the VM",
+					   gs->s->where, archive_entry_hardlink(e));
+				goto out;
+			}
+			archive_entry_set_hardlink(e, link);
+		}
+		if (archive_write_header(disk, e) < ARCHIVE_WARN) {
+			arc_fail(disk, err, path);
+			goto out;
+		}
+		if (archive_entry_size(e) > 0) {
+			const void *buf;
+			size_t len;
+			la_int64_t off;
+			while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
+				if (archive_write_data_block(disk, buf, len, off) < ARCHIVE_WARN)
+					break;
+			if (r != ARCHIVE_EOF) {
+				arc_fail(r == ARCHIVE_OK ? disk : a, err, path);
+				goto out;
+			}
+		}
+		if (archive_write_finish_entry(disk) < ARCHIVE_WARN) {
+			arc_fail(disk, err, path);
+			goto out;
+		}
+	}
+	if (r != ARCHIVE_EOF) {
+		arc_fail(a, err, "tar stream from the VM");
+		goto out;
+	}
+	/* directory modes and mtimes are set last, by close */
+	if (archive_write_close(disk) != ARCHIVE_OK) {
+		arc_fail(disk, err, tmp);
+		goto out;
+	}
+	ret = 0;
+out:
+	archive_read_free(a);
+	archive_write_free(disk);
+	return ret;
+}
+
+int vl_ssh_get_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote,
+		   const char *local_dir, const char *name, struct vl_err *err)
+{
+	struct get_stream *gs = vl_calloc(1, sizeof(*gs));
+	VL_AUTOFREE char *rdir = NULL;
+	VL_AUTOFREE char *rbase = NULL;
+	VL_AUTOFREE char *tmp = NULL;
+	VL_AUTOFREE char *from = NULL;
+	VL_AUTOFREE char *to = NULL;
+	struct vl_err serr = VL_ERR_INIT;
+	const char *slash;
+	size_t end = strlen(remote);
+	int ret = -1;
+
+	while (end > 1 && remote[end - 1] == '/')
+		end--;
+	rdir = vl_strndup(remote, end);
+	slash = strrchr(rdir, '/');
+	if (slash) {
+		rbase = vl_strdup(slash + 1);
+		rdir[slash == rdir ? 1 : (size_t)(slash - rdir)] = '\0';
+	} else {
+		rbase = vl_steal(&rdir);
+		rdir = vl_strdup(".");
+	}
+	if (asprintf(&tmp, "%s/.vmlab-cp.XXXXXX", local_dir) < 0)
+		abort();
+	if (!mkdtemp(tmp)) {
+		free(gs);
+		return vl_err_sys(err, VL_E_IO, errno, "%s", local_dir);
+	}
+	gs->s = s;
+	meter_init(&gs->m, s, x, "download", 0);
+	const char *args[] = { rdir, x->follow ? "-h" : "", rbase };
+	gs->ch = start_script(s, x, get_sh, args, 3, err);
+	if (!gs->ch)
+		goto out;
+	ret = extract(gs, tmp, name, err);
+	if (end_script(s, gs->ch, NULL, "copying from the VM", &serr) < 0) {
+		if (ret == 0 || err->code == VL_E_IO)
+			*err = serr;  /* the remote reason ("No such file") first */
+		ret = -1;
+	}
+	if (ret == 0 && vl_cancelled(s->evs))
+		ret = vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
+	if (ret == 0) {
+		meter_add(&gs->m, 0, true);
+		if (asprintf(&from, "%s/%s", tmp, name) < 0 ||
+		    asprintf(&to, "%s/%s", local_dir, name) < 0)
+			abort();
+		ret = move_into_place(from, to, err);
+	}
+out:
+	remove_tree(tmp);
+	free(gs);
+	return ret;
+}
+
+/* Downloads: pipelined SFTP reads ---------------------------------------------- */
+
+/* Read the whole file to fd with READ_DEPTH requests in flight. A short
+ * reply before the end (a server may send less) is completed by a plain
+ * read at its offset; the requests already sent stay valid. */
+static int pipelined_read(struct vl_ssh *s, sftp_session sf, sftp_file f, const char *path,
+			  uint64_t size, int fd, struct meter *m, struct vl_err *err)
+{
+	uint32_t ids[READ_DEPTH];
+	char *buf = vl_malloc(READ_CHUNK);
+	uint64_t requested = 0, got = 0;
+	size_t head = 0, inflight = 0;
+	int ret = -1;
+
+	for (;;) {
+		while (inflight < READ_DEPTH && requested < size) {
+			int id = sftp_async_read_begin(f, READ_CHUNK);
+			if (id < 0) {
+				sftp_fail(s, sf, err, "reading", path);
+				goto drain;
+			}
+			ids[(head + inflight) % READ_DEPTH] = (uint32_t)id;
+			inflight++;
+			requested += READ_CHUNK;
+		}
+		if (inflight == 0)
+			break;
+		if (vl_cancelled(s->evs)) {
+			vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
+			goto drain;
+		}
+		int n = sftp_async_read(f, buf, READ_CHUNK, ids[head]);
+		head = (head + 1) % READ_DEPTH;
+		inflight--;
+		if (n < 0) {
+			sftp_fail(s, sf, err, "reading", path);
+			goto drain;
+		}
+		if (n > 0 && sshx_write_all(fd, buf, (size_t)n) < 0) {
+			vl_err_sys(err, VL_E_IO, errno, "writing");
+			goto drain;
+		}
+		got += (uint64_t)n;
+		meter_add(m, (uint64_t)n, false);
+		if (n < READ_CHUNK && got < size && got < requested - inflight * READ_CHUNK) {
+			/* fill the gap up to the end of this request */
+			uint64_t want = READ_CHUNK - (uint64_t)n;
+			uint64_t pos = sftp_tell64(f);
+			sftp_seek64(f, got);
+			while (want > 0 && got < size) {
+				ssize_t r = sftp_read(f, buf, want < READ_CHUNK ? want : READ_CHUNK);
+				if (r <= 0)
+					break;
+				if (sshx_write_all(fd, buf, (size_t)r) < 0) {
+					vl_err_sys(err, VL_E_IO, errno, "writing");
+					sftp_seek64(f, pos);
+					goto drain;
+				}
+				got += (uint64_t)r;
+				want -= (uint64_t)r;
+				meter_add(m, (uint64_t)r, false);
+			}
+			sftp_seek64(f, pos);
+		}
+	}
+	ret = 0;
+drain:
+	/* replies still due must be read before the handle is closed */
+	while (inflight > 0) {
+		sftp_async_read(f, buf, READ_CHUNK, ids[head]);
+		head = (head + 1) % READ_DEPTH;
+		inflight--;
+	}
+	free(buf);
+	return ret;
+}
+
+/* A file nobody can see until it is complete: O_TMPFILE in dir, or a
+ * temporary name (removed on failure) where the filesystem lacks it. */
+struct landing {
+	int fd;
+	char *tmp;     /* NULL with O_TMPFILE */
+};
+
+static int land_open(struct landing *l, const char *dir, const char *name, struct vl_err *err)
+{
+	l->tmp = NULL;
+	l->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (l->fd >= 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return vl_err_sys(err, VL_E_IO, errno, "%s", dir);
+	if (asprintf(&l->tmp, "%s/.%s.vmlab-cp.XXXXXX", dir, name) < 0)
+		abort();
+	l->fd = mkostemp(l->tmp, O_CLOEXEC);
+	if (l->fd < 0) {
+		int e = errno;
+		free(l->tmp);
+		l->tmp = NULL;
+		return vl_err_sys(err, VL_E_IO, e, "%s", dir);
+	}
+	return 0;
+}
+
+/* Give it its mode and mtime, then its name. */
+static int land_commit(struct landing *l, const char *dir, const char *name, mode_t mode,
+		       time_t mtime, struct vl_err *err)
+{
+	struct timespec ts[2] = { { .tv_nsec = UTIME_NOW }, { .tv_sec = mtime } };
+	VL_AUTOFREE char *dst = NULL;
+	char proc[64];
+
+	if (asprintf(&dst, "%s/%s", dir, name) < 0)
+		abort();
+	if (fchmod(l->fd, mode & 07777) < 0 || futimens(l->fd, ts) < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "%s", dst);
+	if (!l->tmp) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", l->fd);
+		if (asprintf(&l->tmp, "%s/.%s.vmlab-cp.%ld", dir, name, (long)getpid()) < 0)
+			abort();
+		unlink(l->tmp);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, l->tmp, AT_SYMLINK_FOLLOW) < 0) {
+			int e = errno;
+			free(l->tmp);
+			l->tmp = NULL;
+			return vl_err_sys(err, VL_E_IO, e, "%s", dst);
+		}
+	}
+	if (rename(l->tmp, dst) < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "%s", dst);
+	free(l->tmp);
+	l->tmp = NULL;
+	return 0;
+}
+
+static void land_close(struct landing *l)
+{
+	if (l->tmp) {
+		unlink(l->tmp);
+		free(l->tmp);
+		l->tmp = NULL;
+	}
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
+		    const char *local_dir, const char *name, struct vl_err *err)
+{
+	struct landing l = { .fd = -1 };
+	sftp_session sf = NULL;
+	sftp_file f = NULL;
+	sftp_attributes a = NULL;
+	struct meter m;
+	int ret = -1;
+
+	sf = sftp_start(s, err);
+	if (!sf)
+		return -1;
+	f = sftp_open(sf, remote, O_RDONLY, 0);
+	if (!f) {
+		sftp_fail(s, sf, err, "opening", remote);
+		goto out;
+	}
+	a = sftp_fstat(f);
+	if (!a) {
+		sftp_fail(s, sf, err, "reading the size of", remote);
+		goto out;
+	}
+	if (fd < 0) {
+		if (land_open(&l, local_dir, name, err) < 0)
+			goto out;
+		fd = l.fd;
+	}
+	meter_init(&m, s, x, "download", a->size);
+	sftp_file_set_blocking(f);
+	if (pipelined_read(s, sf, f, remote, a->size, fd, &m, err) < 0)
+		goto out;
+	meter_add(&m, 0, true);
+	if (l.fd >= 0 && land_commit(&l, local_dir, name, a->permissions, (time_t)a->mtime, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	land_close(&l);
+	if (a)
+		sftp_attributes_free(a);
+	if (f)
+		sftp_close(f);
+	sftp_free(sf);
+	return ret;
+}
+
+int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
+		   struct vl_err *err)
+{
+	static const char cat_sh[] = "exec cat -- \"$1\"\n";
+	struct vl_err serr = VL_ERR_INIT;
+	struct meter m;
+	char *buf = vl_malloc(READ_CHUNK);
+	ssh_channel ch;
+	int n, ret = 0;
+
+	meter_init(&m, s, x, "download", 0);
+	ch = start_script(s, x, cat_sh, &remote, 1, err);
+	if (!ch) {
+		free(buf);
+		return -1;
+	}
+	ssh_channel_send_eof(ch);
+	while ((n = chan_read(ch, buf, READ_CHUNK, 0)) > 0) {
+		if (vl_cancelled(s->evs)) {
+			ret = vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
+			break;
+		}
+		if (sshx_write_all(fd, buf, (size_t)n) < 0) {
+			ret = vl_err_sys(err, VL_E_IO, errno, "writing");
+			break;
+		}
+		meter_add(&m, (uint64_t)n, false);
+	}
+	free(buf);
+	if (end_script(s, ch, NULL, "copying from the VM", ret < 0 ? &serr : err) < 0)
+		ret = -1;
+	return ret;
+}
