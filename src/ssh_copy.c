@@ -73,17 +73,12 @@ static int ssh_fail(struct vl_ssh *s, struct vl_err *err, const char *what)
 
 /* Remote scripts ----------------------------------------------------------- */
 
-/* ssh_channel_read, except that the session's timeout (the connect timeout)
- * passing without data is not taken for the end of the stream: a guest
- * under TCG may think for a while. 0 is EOF. */
+/* ssh_channel_read without the session's timeout (the connect timeout),
+ * whose passing would look like the end of the stream: a guest under TCG
+ * may think for a while. 0 is EOF. */
 static int chan_read(ssh_channel ch, void *buf, uint32_t len, int st)
 {
-	int n;
-
-	do
-		n = ssh_channel_read(ch, buf, len, st);
-	while (n == 0 && !ssh_channel_is_eof(ch) && ssh_channel_is_open(ch));
-	return n;
+	return ssh_channel_read_timeout(ch, buf, len, st, -1);
 }
 
 /* `[sudo -n] sh -c SCRIPT sh ARG...` started on a new channel. */

@@ -99,7 +99,7 @@ static pid_t start_sshd(unsigned port, unsigned delay_ms, int wait_listen)
 		      "AuthorizedKeysFile %s/authorized_keys\nPidFile none\nUsePAM no\n"
 		      "StrictModes no\nAllowUsers root\nPermitRootLogin prohibit-password\n"
 		      "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-		      "MaxStartups 100\nLogLevel VERBOSE\n",
+		      "MaxStartups 100\nLogLevel VERBOSE\nSubsystem sftp internal-sftp\n",
 		      port, dir, dir);
 	spit(conf, c.s, c.len);
 	vl_buf_release(&c);
@@ -463,6 +463,164 @@ static void test_wait_ready(void **state)
 	assert_true(took >= 1.4 && took < 5.0);
 }
 
+/* vmlab cp's transfers (ssh_copy.c) against sshd on this machine: the
+ * "remote" side is a directory here, so both ends can be checked. */
+static void mkfile(const char *path, size_t size, mode_t mode, time_t mtime)
+{
+	char *data = vl_malloc(size ? size : 1);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (char)((i * 7919u) >> 3);
+	spit(path, data, size);
+	free(data);
+	assert_int_equal(chmod(path, mode), 0);
+	struct timespec ts[2] = { { .tv_sec = mtime }, { .tv_sec = mtime } };
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void same_file(const char *a, const char *b, mode_t mode, time_t mtime)
+{
+	struct stat sa, sb;
+	char *const argv[] = { (char *)"/usr/bin/cmp", (char *)a, (char *)b, NULL };
+	VL_AUTOFREE char *out = NULL;
+	assert_int_equal(run_local(argv, &out), 0);
+	assert_int_equal(stat(a, &sa), 0);
+	assert_int_equal(stat(b, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, mode);
+	assert_int_equal(sa.st_size, sb.st_size);
+	assert_int_equal((long)sb.st_mtime, (long)mtime);
+}
+
+static bool has_temp(const char *d)
+{
+	DIR *dd = opendir(d);
+	struct dirent *e;
+	bool found = false;
+	assert_non_null(dd);
+	while ((e = readdir(dd)))
+		if (strstr(e->d_name, "vmlab-cp"))
+			found = true;
+	closedir(dd);
+	return found;
+}
+
+static void test_copy(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	struct vl_ssh_xfer x = { .subject = "web-1" };
+	struct vl_ssh *s = NULL;
+	char top[512], src[600], rem[600], down[600], a[800], b[800], lnk[800];
+	char kinds[3];
+	bool tar = false;
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+
+	snprintf(top, sizeof(top), "%s/cp", dir);
+	snprintf(src, sizeof(src), "%s/tree", top);
+	snprintf(rem, sizeof(rem), "%s/remote", top);
+	snprintf(down, sizeof(down), "%s/down", top);
+	assert_int_equal(mkdir(top, 0700), 0);
+	assert_int_equal(mkdir(src, 0750), 0);
+	assert_int_equal(mkdir(rem, 0700), 0);
+	assert_int_equal(mkdir(down, 0700), 0);
+	snprintf(a, sizeof(a), "%s/sub", src);
+	assert_int_equal(mkdir(a, 0711), 0);
+	snprintf(a, sizeof(a), "%s/a.txt", src);
+	mkfile(a, 5, 0640, 1000000000);
+	/* over OpenSSH's 256 KiB message limit and not a multiple of a request */
+	snprintf(a, sizeof(a), "%s/sub/big.bin", src);
+	mkfile(a, 3 * 1024 * 1024 + 4321, 0755, 1100000000);
+	snprintf(a, sizeof(a), "%s/sub/.hidden", src);
+	mkfile(a, 0, 0600, 1200000000);
+	snprintf(lnk, sizeof(lnk), "%s/link", src);
+	assert_int_equal(symlink("a.txt", lnk), 0);
+
+	assert_int_equal(vl_ssh_connect(&t, &s, &err), 0);
+	snprintf(a, sizeof(a), "%s/tree", rem);
+	const char *probe[] = { rem, a, lnk };
+	unsigned long long sizes[3];
+	assert_int_equal(vl_ssh_probe(s, &x, probe, 3, kinds, sizes, &tar, &err), 0);
+	assert_memory_equal(kinds, "dnl", 3);
+	assert_true(tar);
+
+	/* upload a tree as one tar stream, then again (merged into itself) */
+	struct vl_ssh_put_item item = { src, "tree" };
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(vl_ssh_put_tar(s, &x, rem, &item, 1, &err), 0);
+		snprintf(a, sizeof(a), "%s/a.txt", src);
+		snprintf(b, sizeof(b), "%s/tree/a.txt", rem);
+		same_file(a, b, 0640, 1000000000);
+		snprintf(a, sizeof(a), "%s/sub/big.bin", src);
+		snprintf(b, sizeof(b), "%s/tree/sub/big.bin", rem);
+		same_file(a, b, 0755, 1100000000);
+		snprintf(b, sizeof(b), "%s/tree/link", rem);
+		char target_buf[64] = "";
+		assert_int_equal(readlink(b, target_buf, sizeof(target_buf) - 1), 5);
+		assert_string_equal(target_buf, "a.txt");
+		struct stat st;
+		snprintf(b, sizeof(b), "%s/tree/sub", rem);
+		assert_int_equal(stat(b, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0711);
+		snprintf(b, sizeof(b), "%s/tree/sub/.hidden", rem);
+		assert_int_equal(stat(b, &st), 0);
+		assert_false(has_temp(rem));
+		snprintf(b, sizeof(b), "%s/tree", rem);
+		assert_false(has_temp(b));
+	}
+
+	/* a missing target directory: one line, nothing left */
+	snprintf(b, sizeof(b), "%s/nowhere", rem);
+	assert_int_equal(vl_ssh_put_tar(s, &x, b, &item, 1, &err), -1);
+	assert_null(strchr(err.msg, '\n'));
+	assert_non_null(strstr(err.msg, "nowhere"));
+
+	/* pipelined SFTP read of the big file: into place, and to a pipe */
+	snprintf(a, sizeof(a), "%s/sub/big.bin", src);
+	snprintf(b, sizeof(b), "%s/tree/sub/big.bin", rem);
+	assert_int_equal(vl_ssh_get_sftp(s, &x, b, -1, down, "big2", &err), 0);
+	snprintf(lnk, sizeof(lnk), "%s/big2", down);
+	same_file(a, lnk, 0755, 1100000000);
+	snprintf(lnk, sizeof(lnk), "%s/big3", down);
+	int fd = open(lnk, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_int_equal(vl_ssh_get_sftp(s, &x, b, fd, NULL, NULL, &err), 0);
+	close(fd);
+	struct timespec ts[2] = { { .tv_sec = 1100000000 }, { .tv_sec = 1100000000 } };
+	utimensat(AT_FDCWD, lnk, ts, 0);
+	same_file(a, lnk, 0755, 1100000000);
+	snprintf(b, sizeof(b), "%s/tree/none", rem);
+	assert_int_equal(vl_ssh_get_sftp(s, &x, b, -1, down, "none", &err), -1);
+	assert_non_null(strstr(err.msg, "no such file"));
+	assert_false(has_temp(down));
+
+	/* the tree back through tar, under another name */
+	snprintf(b, sizeof(b), "%s/tree", rem);
+	assert_int_equal(vl_ssh_get_tar(s, &x, b, down, "tree2", &err), 0);
+	snprintf(lnk, sizeof(lnk), "%s/tree2/sub/big.bin", down);
+	same_file(a, lnk, 0755, 1100000000);
+	snprintf(a, sizeof(a), "%s/a.txt", src);
+	snprintf(lnk, sizeof(lnk), "%s/tree2/a.txt", down);
+	same_file(a, lnk, 0640, 1000000000);
+	snprintf(lnk, sizeof(lnk), "%s/tree2/link", down);
+	char tb[64] = "";
+	assert_int_equal(readlink(lnk, tb, sizeof(tb) - 1), 5);
+	assert_false(has_temp(down));
+	snprintf(b, sizeof(b), "%s/tree/none", rem);
+	assert_int_equal(vl_ssh_get_tar(s, &x, b, down, "none", &err), -1);
+	assert_null(strchr(err.msg, '\n'));
+	assert_false(has_temp(down));
+
+	/* the SFTP upload (guests without tar) */
+	assert_int_equal(vl_ssh_put_sftp(s, &x, a, rem, "viasftp", &err), 0);
+	snprintf(b, sizeof(b), "%s/viasftp", rem);
+	same_file(a, b, 0640, 1000000000);
+	assert_false(has_temp(rem));
+
+	vl_ssh_free(s);
+	char *const rm[] = { (char *)"/bin/rm", (char *)"-rf", top, NULL };
+	VL_AUTOFREE char *out = NULL;
+	assert_int_equal(run_local(rm, &out), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_session_reuse),
 		cmocka_unit_test(test_wrong_host_key),
 		cmocka_unit_test(test_wait_ready),
+		cmocka_unit_test(test_copy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
