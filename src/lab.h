@@ -228,6 +228,13 @@ struct vl_cp_opts {
 int vl_lab_cp(struct vl_ctx *ctx, char *const *args, size_t n, const struct vl_cp_opts *o,
 	      struct vl_err *err);
 
+/* vmlab ssh-config: OpenSSH Host blocks for the chosen VMs (NULL/0: all)
+ * that have a pinned host key (VMs never created are left out with a
+ * warning), after writing the known_hosts file they name, with every VM's
+ * key under its HostKeyAlias (<state dir>/known_hosts). Caller frees *out. */
+int vl_lab_ssh_config(struct vl_ctx *ctx, const struct vl_lab_sel *sel, char **out,
+		      struct vl_err *err);
+
 /* The base image files every vmlab disk in the pool is backed by, i.e. the
  * cached images some lab still uses (libvirt is asked, not a state file). */
 int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl_err *err);
