@@ -90,6 +90,7 @@ base() { # CMD SUB
 	snapshot/*) echo "snapshot list" ;;
 	console/* | logs/*) echo "$1 web-1" ;;  # the VM is not created: refused, not a usage error
 	exec/*) echo "exec --all" ;;   # the command after -- comes last (after)
+	cp/*) echo "cp web-1:/none ." ;;
 	*) echo "$1" ;;
 	esac
 }
