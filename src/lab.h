@@ -223,6 +223,7 @@ struct vl_cp_opts {
 	bool recursive;   /* -r: directories too */
 	bool follow;      /* -L: copy what symlinks point to */
 	bool sudo;        /* the VM side runs under sudo -n (root-owned paths) */
+	bool progress;    /* emit progress events (the CLI: on a terminal) */
 };
 
 int vl_lab_cp(struct vl_ctx *ctx, char *const *args, size_t n, const struct vl_cp_opts *o,

@@ -239,7 +239,8 @@ int vl_lab_cp(struct vl_ctx *ctx, char *const *args, size_t n, const struct vl_c
 		goto out_plan;
 	if (vl_ssh_connect(&t, &s, err) < 0)
 		goto out;
-	struct vl_ssh_xfer x = { .sudo = o->sudo, .follow = o->follow, .subject = p.vm };
+	struct vl_ssh_xfer x = { .sudo = o->sudo, .follow = o->follow, .progress = o->progress,
+				 .subject = p.vm };
 	if (p.dir == VL_CP_UP)
 		ret = upload(s, &p, &x, o->recursive, err);
 	else

@@ -101,10 +101,12 @@ int vl_ssh_shell(const struct vl_ssh_target *t, int *exit_status, struct vl_err 
 /* Copying (ssh_copy.c, for vmlab cp) ------------------------------------- */
 
 /* How a copy runs: the remote side under `sudo -n` (root-owned paths), and
- * symlinks followed (-L) or kept. Progress events name subject. */
+ * symlinks followed (-L) or kept. With progress, progress events (at most ten
+ * a second) name subject. */
 struct vl_ssh_xfer {
 	bool sudo;
 	bool follow;
+	bool progress;
 	const char *subject;
 };
 

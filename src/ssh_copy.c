@@ -38,7 +38,7 @@
 
 /* Progress, at most ten events a second. */
 struct meter {
-	const struct vl_events *evs;
+	const struct vl_events *evs;   /* NULL: no progress wanted */
 	const char *subject, *what;
 	uint64_t done, total;
 	int64_t start_ms, last_ms;
@@ -47,7 +47,7 @@ struct meter {
 static void meter_init(struct meter *m, struct vl_ssh *s, const struct vl_ssh_xfer *x,
 		       const char *what, uint64_t total)
 {
-	*m = (struct meter){ .evs = s->evs, .subject = x->subject, .what = what, .total = total,
+	*m = (struct meter){ .evs = x->progress ? s->evs : NULL, .subject = x->subject, .what = what, .total = total,
 			     .start_ms = vl_now_mono_ms() };
 }
 
@@ -57,7 +57,7 @@ static void meter_add(struct meter *m, uint64_t n, bool last)
 	double secs;
 
 	m->done += n;
-	if (!last && now - m->last_ms < 100)
+	if (!m->evs || (!last && now - m->last_ms < 100))
 		return;
 	m->last_ms = now;
 	secs = (double)(now - m->start_ms) / 1000.0;

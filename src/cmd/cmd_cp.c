@@ -31,6 +31,8 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		.recursive = vl_args_has(a, "recursive"),
 		.follow = vl_args_has(a, "dereference"),
 		.sudo = vl_args_has(a, "sudo"),
+		/* a bar on a terminal; scripts get the copy and nothing else */
+		.progress = ctx->tty_err && !ctx->quiet,
 	};
 
 	return vl_lab_cp(ctx, a->pos, (size_t)a->npos, &o, err);
