@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Layering rules of docs/design.md ("Layers"), checked by grep:
 #  - ncurses only under ui/; src/ never includes curses
-#  - libvirt only in src/virt*.c, libssh only in src/ssh*.c, libcurl only in src/image_fetch.c
+#  - libvirt only in src/virt*.c, libssh only in src/ssh*.c, libcurl only in src/image_fetch.c,
+#    libarchive only in src/ssh_copy.c (the tar streams of vmlab cp)
 #  - no system()/popen() anywhere in src/ or ui/ (profile values never reach a shell)
 # and an include matrix over the "#include" lines (path as written):
 #  - a private header src/M_priv.h is included only by src/M*.c (virt_priv.h by
@@ -36,6 +37,7 @@ only_in() { # pattern library allowed-glob...
 only_in 'libvirt/' libvirt 'src/virt*.c' src/virt_priv.h
 only_in 'libssh/' libssh 'src/ssh*.c' src/ssh_priv.h
 only_in 'curl/' libcurl src/image_fetch.c
+only_in 'archive(_entry)?\.h' libarchive src/ssh_copy.c
 while IFS= read -r hit; do complain "shell-out: $hit"; done \
 	< <(grep -rnE '(^|[^a-z_.>])(system|popen)[[:space:]]*\(' src ui 2>/dev/null || true)
 
