@@ -98,7 +98,7 @@ int vl_ssh_exec(const struct vl_ssh_target *t, const char *const *argv, size_t a
  * terminal, as it must. */
 int vl_ssh_shell(const struct vl_ssh_target *t, int *exit_status, struct vl_err *err);
 
-/* Copying (ssh_copy.c, for vmlab cp) ------------------------------------- */
+/* Copying (ssh_copy.c, ssh_sftp.c; for vmlab cp) --------------------------- */
 
 /* How a copy runs: the remote side under `sudo -n` (root-owned paths), and
  * symlinks followed (-L) or kept. With progress, progress events (at most ten

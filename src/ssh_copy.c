@@ -1,8 +1,8 @@
 /* Copying files to and from a VM over the pinned session (vmlab cp): tar
  * streams over an exec channel for uploads and trees (libarchive on this side,
- * the guest's tar on the other), pipelined SFTP reads for single files, and an
- * SFTP upload where the guest has no tar. Every file lands through a
- * temporary name and a rename, on both sides. */
+ * the guest's tar on the other), and the remote probe cp decides from. SFTP
+ * transfers are in ssh_sftp.c. Every file lands through a temporary name and
+ * a rename, on both sides. */
 #include "ssh_priv.h"
 
 #include <archive.h>
@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <libssh/libssh.h>
-#include <libssh/sftp.h>
 
 #include "event.h"
 #include "util/buf.h"
@@ -29,29 +28,20 @@
 #include "util/shquote.h"
 #include "util/str.h"
 
-/* OpenSSH drops a session on SFTP messages over 256 KiB; 64 KiB requests,
- * 16 in flight, keep a 1 MiB window busy on a slow link. */
 #define READ_CHUNK 65536
-#define READ_DEPTH 16
 #define WRITE_CHUNK 32768
 #define DONE_MARK ".vmlab-cp-done"
 
-/* Progress, at most ten events a second. */
-struct meter {
-	const struct vl_events *evs;   /* NULL: no progress wanted */
-	const char *subject, *what;
-	uint64_t done, total;
-	int64_t start_ms, last_ms;
-};
+/* Progress (ssh_priv.h) ----------------------------------------------------- */
 
-static void meter_init(struct meter *m, struct vl_ssh *s, const struct vl_ssh_xfer *x,
-		       const char *what, uint64_t total)
+void sshx_meter_init(struct sshx_meter *m, struct vl_ssh *s, const struct vl_ssh_xfer *x,
+		     const char *what, uint64_t total)
 {
-	*m = (struct meter){ .evs = x->progress ? s->evs : NULL, .subject = x->subject, .what = what, .total = total,
-			     .start_ms = vl_now_mono_ms() };
+	*m = (struct sshx_meter){ .evs = x->progress ? s->evs : NULL, .subject = x->subject,
+				  .what = what, .total = total, .start_ms = vl_now_mono_ms() };
 }
 
-static void meter_add(struct meter *m, uint64_t n, bool last)
+void sshx_meter_add(struct sshx_meter *m, uint64_t n, bool last)
 {
 	int64_t now = vl_now_mono_ms();
 	double secs;
@@ -245,7 +235,7 @@ static const char put_sh[] =
 struct put_stream {
 	struct vl_ssh *s;
 	ssh_channel ch;
-	struct meter m;
+	struct sshx_meter m;
 	bool failed;
 };
 
@@ -266,7 +256,7 @@ static la_ssize_t put_write(struct archive *a, void *ud, const void *data, size_
 		p += w;
 		left -= (size_t)w;
 	}
-	meter_add(&ps->m, len, false);
+	sshx_meter_add(&ps->m, len, false);
 	return (la_ssize_t)len;
 }
 
@@ -404,7 +394,7 @@ int vl_ssh_put_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 
 	for (size_t i = 0; i < n; i++)
 		total += tree_bytes(items[i].local, x->follow, 0);
-	meter_init(&ps.m, s, x, "upload", total);
+	sshx_meter_init(&ps.m, s, x, "upload", total);
 	ps.ch = start_script(s, x, put_sh, &remote_dir, 1, err);
 	if (!ps.ch)
 		return -1;
@@ -423,7 +413,7 @@ int vl_ssh_put_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 			arc_fail(w, err, "tar stream");
 		goto out;
 	}
-	meter_add(&ps.m, 0, true);
+	sshx_meter_add(&ps.m, 0, true);
 	ret = 0;
 out:
 	if (w)
@@ -441,118 +431,12 @@ out:
 	return ret;
 }
 
-/* Uploads: SFTP, where the guest has no tar ---------------------------------- */
-
-static sftp_session sftp_start(struct vl_ssh *s, struct vl_err *err)
-{
-	sftp_session sf = sftp_new(s->sess);
-
-	if (!sf) {
-		ssh_fail(s, err, "SFTP");
-		return NULL;
-	}
-	if (sftp_init(sf) != SSH_OK) {
-		vl_err_set(err, VL_E_SSH, "%s: SFTP: %s (error %d)", s->where,
-			   ssh_get_error(s->sess), sftp_get_error(sf));
-		sftp_free(sf);
-		return NULL;
-	}
-	return sf;
-}
-
-static int sftp_fail(struct vl_ssh *s, sftp_session sf, struct vl_err *err, const char *what,
-		     const char *path)
-{
-	static const char *const why[] = {
-		"ok", "end of file", "no such file or directory", "permission denied",
-		"failure", "bad message", "no connection", "connection lost", "unsupported",
-		"invalid handle", "no such path", "file already exists", "read-only",
-	};
-	int e = sftp_get_error(sf);
-
-	return vl_err_set(err, VL_E_FAIL, "%s: %s %s: %s", s->where, what, path,
-			  e >= 0 && (size_t)e < VL_ARRAY_SIZE(why) ? why[e] : ssh_get_error(s->sess));
-}
-
-int vl_ssh_put_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *local,
-		    const char *remote_dir, const char *name, struct vl_err *err)
-{
-	VL_AUTOFREE char *tmp = NULL;
-	VL_AUTOFREE char *dst = NULL;
-	char buf[WRITE_CHUNK];
-	struct meter m;
-	struct stat st;
-	sftp_session sf = NULL;
-	sftp_file f = NULL;
-	ssize_t n;
-	int fd, ret = -1;
-
-	if (x->sudo)
-		return vl_err_set(err, VL_E_FAIL, "%s: --sudo needs tar in the VM", s->where);
-	fd = open(local, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "%s", local);
-	if (asprintf(&tmp, "%s/.%s.vmlab-cp.%ld", remote_dir, name, (long)getpid()) < 0 ||
-	    asprintf(&dst, "%s/%s", remote_dir, name) < 0)
-		abort();
-	meter_init(&m, s, x, "upload", (uint64_t)st.st_size);
-	sf = sftp_start(s, err);
-	if (!sf)
-		goto out;
-	f = sftp_open(sf, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (!f) {
-		sftp_fail(s, sf, err, "creating", tmp);
-		goto out;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (vl_cancelled(s->evs)) {
-			vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
-			goto out;
-		}
-		if (sftp_write(f, buf, (size_t)n) != n) {
-			sftp_fail(s, sf, err, "writing", tmp);
-			goto out;
-		}
-		meter_add(&m, (uint64_t)n, false);
-	}
-	if (n < 0) {
-		vl_err_sys(err, VL_E_IO, errno, "%s", local);
-		goto out;
-	}
-	sftp_close(f);
-	f = NULL;
-	struct sftp_attributes_struct attr = {
-		.flags = SSH_FILEXFER_ATTR_PERMISSIONS | SSH_FILEXFER_ATTR_ACMODTIME,
-		.permissions = st.st_mode & 07777,
-		.atime = (uint32_t)st.st_atime, .mtime = (uint32_t)st.st_mtime,
-	};
-	if (sftp_setstat(sf, tmp, &attr) < 0) {
-		sftp_fail(s, sf, err, "setting the mode of", tmp);
-		goto out;
-	}
-	if (sftp_rename(sf, tmp, dst) < 0) {
-		sftp_fail(s, sf, err, "renaming onto", dst);
-		goto out;
-	}
-	meter_add(&m, 0, true);
-	ret = 0;
-out:
-	if (f)
-		sftp_close(f);
-	if (ret < 0 && sf)
-		sftp_unlink(sf, tmp);
-	if (sf)
-		sftp_free(sf);
-	close(fd);
-	return ret;
-}
-
 /* Downloads: a tar stream ---------------------------------------------------- */
 
 struct get_stream {
 	struct vl_ssh *s;
 	ssh_channel ch;
-	struct meter m;
+	struct sshx_meter m;
 	char buf[65536];
 };
 
@@ -571,7 +455,7 @@ static la_ssize_t get_read(struct archive *a, void *ud, const void **data)
 		return -1;
 	}
 	*data = gs->buf;
-	meter_add(&gs->m, (uint64_t)n, false);
+	sshx_meter_add(&gs->m, (uint64_t)n, false);
 	return n;
 }
 
@@ -767,7 +651,7 @@ int vl_ssh_get_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 		return vl_err_sys(err, VL_E_IO, errno, "%s", local_dir);
 	}
 	gs->s = s;
-	meter_init(&gs->m, s, x, "download", 0);
+	sshx_meter_init(&gs->m, s, x, "download", 0);
 	const char *args[] = { rdir, x->follow ? "-h" : "", rbase };
 	gs->ch = start_script(s, x, get_sh, args, 3, err);
 	if (!gs->ch)
@@ -781,7 +665,7 @@ int vl_ssh_get_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 	if (ret == 0 && vl_cancelled(s->evs))
 		ret = vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
 	if (ret == 0) {
-		meter_add(&gs->m, 0, true);
+		sshx_meter_add(&gs->m, 0, true);
 		if (asprintf(&from, "%s/%s", tmp, name) < 0 ||
 		    asprintf(&to, "%s/%s", local_dir, name) < 0)
 			abort();
@@ -793,210 +677,17 @@ out:
 	return ret;
 }
 
-/* Downloads: pipelined SFTP reads ---------------------------------------------- */
-
-/* Read the whole file to fd with READ_DEPTH requests in flight. A short
- * reply before the end (a server may send less) is completed by a plain
- * read at its offset; the requests already sent stay valid. */
-static int pipelined_read(struct vl_ssh *s, sftp_session sf, sftp_file f, const char *path,
-			  uint64_t size, int fd, struct meter *m, struct vl_err *err)
-{
-	uint32_t ids[READ_DEPTH];
-	char *buf = vl_malloc(READ_CHUNK);
-	uint64_t requested = 0, got = 0;
-	size_t head = 0, inflight = 0;
-	int ret = -1;
-
-	for (;;) {
-		while (inflight < READ_DEPTH && requested < size) {
-			int id = sftp_async_read_begin(f, READ_CHUNK);
-			if (id < 0) {
-				sftp_fail(s, sf, err, "reading", path);
-				goto drain;
-			}
-			ids[(head + inflight) % READ_DEPTH] = (uint32_t)id;
-			inflight++;
-			requested += READ_CHUNK;
-		}
-		if (inflight == 0)
-			break;
-		if (vl_cancelled(s->evs)) {
-			vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
-			goto drain;
-		}
-		int n = sftp_async_read(f, buf, READ_CHUNK, ids[head]);
-		head = (head + 1) % READ_DEPTH;
-		inflight--;
-		if (n < 0) {
-			sftp_fail(s, sf, err, "reading", path);
-			goto drain;
-		}
-		if (n > 0 && sshx_write_all(fd, buf, (size_t)n) < 0) {
-			vl_err_sys(err, VL_E_IO, errno, "writing");
-			goto drain;
-		}
-		got += (uint64_t)n;
-		meter_add(m, (uint64_t)n, false);
-		if (n < READ_CHUNK && got < size && got < requested - inflight * READ_CHUNK) {
-			/* fill the gap up to the end of this request */
-			uint64_t want = READ_CHUNK - (uint64_t)n;
-			uint64_t pos = sftp_tell64(f);
-			sftp_seek64(f, got);
-			while (want > 0 && got < size) {
-				ssize_t r = sftp_read(f, buf, want < READ_CHUNK ? want : READ_CHUNK);
-				if (r <= 0)
-					break;
-				if (sshx_write_all(fd, buf, (size_t)r) < 0) {
-					vl_err_sys(err, VL_E_IO, errno, "writing");
-					sftp_seek64(f, pos);
-					goto drain;
-				}
-				got += (uint64_t)r;
-				want -= (uint64_t)r;
-				meter_add(m, (uint64_t)r, false);
-			}
-			sftp_seek64(f, pos);
-		}
-	}
-	ret = 0;
-drain:
-	/* replies still due must be read before the handle is closed */
-	while (inflight > 0) {
-		sftp_async_read(f, buf, READ_CHUNK, ids[head]);
-		head = (head + 1) % READ_DEPTH;
-		inflight--;
-	}
-	free(buf);
-	return ret;
-}
-
-/* A file nobody can see until it is complete: O_TMPFILE in dir, or a
- * temporary name (removed on failure) where the filesystem lacks it. */
-struct landing {
-	int fd;
-	char *tmp;     /* NULL with O_TMPFILE */
-};
-
-static int land_open(struct landing *l, const char *dir, const char *name, struct vl_err *err)
-{
-	l->tmp = NULL;
-	l->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-	if (l->fd >= 0)
-		return 0;
-	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-		return vl_err_sys(err, VL_E_IO, errno, "%s", dir);
-	if (asprintf(&l->tmp, "%s/.%s.vmlab-cp.XXXXXX", dir, name) < 0)
-		abort();
-	l->fd = mkostemp(l->tmp, O_CLOEXEC);
-	if (l->fd < 0) {
-		int e = errno;
-		free(l->tmp);
-		l->tmp = NULL;
-		return vl_err_sys(err, VL_E_IO, e, "%s", dir);
-	}
-	return 0;
-}
-
-/* Give it its mode and mtime, then its name. */
-static int land_commit(struct landing *l, const char *dir, const char *name, mode_t mode,
-		       time_t mtime, struct vl_err *err)
-{
-	struct timespec ts[2] = { { .tv_nsec = UTIME_NOW }, { .tv_sec = mtime } };
-	VL_AUTOFREE char *dst = NULL;
-	char proc[64];
-
-	if (asprintf(&dst, "%s/%s", dir, name) < 0)
-		abort();
-	if (fchmod(l->fd, mode & 07777) < 0 || futimens(l->fd, ts) < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "%s", dst);
-	if (!l->tmp) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", l->fd);
-		if (asprintf(&l->tmp, "%s/.%s.vmlab-cp.%ld", dir, name, (long)getpid()) < 0)
-			abort();
-		unlink(l->tmp);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, l->tmp, AT_SYMLINK_FOLLOW) < 0) {
-			int e = errno;
-			free(l->tmp);
-			l->tmp = NULL;
-			return vl_err_sys(err, VL_E_IO, e, "%s", dst);
-		}
-	}
-	if (rename(l->tmp, dst) < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "%s", dst);
-	free(l->tmp);
-	l->tmp = NULL;
-	return 0;
-}
-
-static void land_close(struct landing *l)
-{
-	if (l->tmp) {
-		unlink(l->tmp);
-		free(l->tmp);
-		l->tmp = NULL;
-	}
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
-}
-
-int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
-		    const char *local_dir, const char *name, struct vl_err *err)
-{
-	struct landing l = { .fd = -1 };
-	sftp_session sf = NULL;
-	sftp_file f = NULL;
-	sftp_attributes a = NULL;
-	struct meter m;
-	int ret = -1;
-
-	sf = sftp_start(s, err);
-	if (!sf)
-		return -1;
-	f = sftp_open(sf, remote, O_RDONLY, 0);
-	if (!f) {
-		sftp_fail(s, sf, err, "opening", remote);
-		goto out;
-	}
-	a = sftp_fstat(f);
-	if (!a) {
-		sftp_fail(s, sf, err, "reading the size of", remote);
-		goto out;
-	}
-	if (fd < 0) {
-		if (land_open(&l, local_dir, name, err) < 0)
-			goto out;
-		fd = l.fd;
-	}
-	meter_init(&m, s, x, "download", a->size);
-	sftp_file_set_blocking(f);
-	if (pipelined_read(s, sf, f, remote, a->size, fd, &m, err) < 0)
-		goto out;
-	meter_add(&m, 0, true);
-	if (l.fd >= 0 && land_commit(&l, local_dir, name, a->permissions, (time_t)a->mtime, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	land_close(&l);
-	if (a)
-		sftp_attributes_free(a);
-	if (f)
-		sftp_close(f);
-	sftp_free(sf);
-	return ret;
-}
-
 int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
 		   struct vl_err *err)
 {
 	static const char cat_sh[] = "exec cat -- \"$1\"\n";
 	struct vl_err serr = VL_ERR_INIT;
-	struct meter m;
+	struct sshx_meter m;
 	char *buf = vl_malloc(READ_CHUNK);
 	ssh_channel ch;
 	int n, ret = 0;
 
-	meter_init(&m, s, x, "download", 0);
+	sshx_meter_init(&m, s, x, "download", 0);
 	ch = start_script(s, x, cat_sh, &remote, 1, err);
 	if (!ch) {
 		free(buf);
@@ -1012,7 +703,7 @@ int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 			ret = vl_err_sys(err, VL_E_IO, errno, "writing");
 			break;
 		}
-		meter_add(&m, (uint64_t)n, false);
+		sshx_meter_add(&m, (uint64_t)n, false);
 	}
 	free(buf);
 	if (end_script(s, ch, NULL, "copying from the VM", ret < 0 ? &serr : err) < 0)

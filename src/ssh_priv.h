@@ -4,7 +4,9 @@
 #ifndef VL_SSH_PRIV_H
 #define VL_SSH_PRIV_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libssh/libssh.h>
 
@@ -15,6 +17,20 @@ struct vl_ssh {
 	char where[300];  /* "web-1 (10.77.3.10)" for messages */
 	const struct vl_events *evs;  /* the operation's (cancel flag), may be NULL */
 };
+
+/* Transfer progress for vmlab cp (ssh_copy.c, ssh_sftp.c): at most ten
+ * events a second, none when the copy asked for none. */
+struct sshx_meter {
+	const struct vl_events *evs;   /* NULL: no progress wanted */
+	const char *subject, *what;
+	uint64_t done, total;
+	int64_t start_ms, last_ms;
+};
+
+void sshx_meter_init(struct sshx_meter *m, struct vl_ssh *s, const struct vl_ssh_xfer *x,
+		     const char *what, uint64_t total);
+/* n more bytes; last: the final event, whatever the time. */
+void sshx_meter_add(struct sshx_meter *m, uint64_t n, bool last);
 
 /* All of data to a pipe or terminal that may be non-blocking (waits on
  * EAGAIN); -1 with errno set on failure. */
