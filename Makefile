@@ -34,7 +34,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_PKGS  := jansson
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
-CPPFLAGS  += -Isrc -I/usr/include/iniparser -DVL_VERSION='"$(VERSION)"' \
+CPPFLAGS  += -Isrc -I. -I/usr/include/iniparser -DVL_VERSION='"$(VERSION)"' \
              -DVL_DATADIR='"$(DATADIR)"' -DVL_SYSCONFDIR='"$(SYSCONFDIR)"' -D_GNU_SOURCE
 CFLAGS    += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
 LDLIBS    += $(PKG_LIBS) -liniparser -pthread
