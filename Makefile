@@ -77,7 +77,10 @@ $(BUILD)/tests/ssh_shell_driver: tests/tools/ssh_shell_driver.c $(BUILD)/libvmla
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
 
 # Tools the benchmarks run (bench/engine.sh defines many labs with the engine's renderer).
-bench-tools: $(BUILD)/bench/define_labs
+bench-tools: $(BUILD)/bench/define_labs $(BUILD)/bench/tui_frames
+$(BUILD)/bench/tui_frames: bench/tui_frames.c $(BUILD)/libvmlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
 $(BUILD)/bench/define_labs: bench/define_labs.c $(BUILD)/libvmlab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
@@ -136,7 +139,7 @@ fuzz-run:
 bench: vmlab bench-tools
 	@if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends $$(cat bench/packages.txt) >/dev/null; fi
-	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh; do \
+	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh bench/tui.sh; do \
 		echo "== $$b"; bash $$b $(BUILD)/vmlab || exit 1; done
 
 install: $(BUILD)/vmlab
