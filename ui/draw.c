@@ -321,7 +321,9 @@ static void compose_status(const struct ui_draw *d, const struct ui_view *v, str
 		return;
 	}
 	line_reset(l, v->status_err ? UI_ST_ERR : UI_ST_NORMAL);
-	if (v->prompt)
+	if (v->prompt && v->status && v->status_err)  /* what is wrong with the input */
+		putf(l, (size_t)d->cols, true, "%s_  %s", v->prompt, v->status);
+	else if (v->prompt)
 		putf(l, (size_t)d->cols, true, "%s_", v->prompt);
 	else if (v->status)
 		put(l, v->status, (size_t)d->cols, true);

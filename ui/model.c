@@ -526,6 +526,10 @@ void ui_model_rows(struct ui_model *m)
 				m->rows[n++] = (struct ui_row){ UI_ROW_VM, i, j };
 	}
 	m->n_rows = n;
+	if (!n) {   /* a filter hides everything: keep the selection for later */
+		m->sel = 0;
+		return;
+	}
 	sel = find_selected(m);
 	if (sel == SIZE_MAX)   /* gone (or never set): the row now at its place */
 		sel = m->sel < n ? m->sel : n ? n - 1 : 0;

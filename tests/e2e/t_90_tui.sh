@@ -75,9 +75,9 @@ wait_for "tui: Esc clears the filter" t "^Enter ssh"
 
 # marks
 tx send-keys -t t k Space
-wait_for "tui: Space on the lab marks its VM" t "^ \+ . a +running"
+wait_for "tui: Space on the lab marks its VM" t "^ \+. a +running"
 tx send-keys -t t Escape
-wait_for "tui: Esc clears the marks" t "^   . a +running"
+wait_for "tui: Esc clears the marks" t "^  . a +running"
 
 # from outside: virsh destroy and start, no key pressed
 t0=$(now)
@@ -105,7 +105,7 @@ tx send-keys -t nc q
 # resize to 80x24
 tx resize-window -t t -x 80 -y 24
 wait_for "tui: 80x24 keeps the VM row" t "^ +. a +running +$ip_re"
-lines=$(scr t | wc -l); wide=$(scr t | awk '{ if (length > w) w = length } END { print w + 0 }')
+lines=$(scr t | wc -l); wide=$(scr t | perl -CS -ne 'chomp; $w = length if length > $w; END { print $w + 0 }')
 check_eq "tui: 80x24: 24 lines" 24 "$lines"
 [ "$wide" -le 80 ] && ok "tui: 80x24: no line wider than 80 ($wide)" || bad "tui: line of $wide columns"
 wait_for "tui: 80x24: the footer is on line 23" t "^Enter ssh"

@@ -136,6 +136,13 @@ static void test_filter_rows(void **state)
 
 	three_labs(&m);
 	/* a filter looks inside collapsed labs too */
+	ui_model_move(&m, 2);
+	assert_string_equal(sel_name(&m), "web-2");
+	/* nothing matches: the selection is kept for when rows come back */
+	assert_int_equal(ui_model_set_filter(&m, "nomatch", &err), 0);
+	assert_int_equal(m.n_rows, 0);
+	assert_int_equal(ui_model_set_filter(&m, NULL, &err), 0);
+	assert_string_equal(sel_name(&m), "web-2");
 	assert_int_equal(ui_model_set_filter(&m, "x", &err), 0);
 	assert_int_equal(m.n_rows, 2);
 	assert_string_equal(row_name(&m, 0), "alpha");
