@@ -51,7 +51,7 @@ int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, const char *pr
 	jc->uri = base->uri;
 	jc->config = base->config;      /* shared and read-only: never released here */
 	jc->have_config = base->have_config;
-	jc->virt = base->virt;
+	jc->host = base->host;   /* shared: operations and threads may use one host at once */
 	jc->events = *evs;
 	path = vl_strdup(project);
 	path = vl_realloc(path, strlen(project) + sizeof("/" VL_PROFILE_FILE));

@@ -96,8 +96,8 @@ void ui_jobs_prune(struct ui_jobs *js, int64_t cutoff_ms);
 
 /* How a job gets its context: the config (shared, read-only), the lab's
  * profile loaded from its project directory with the instance its id names,
- * the shared libvirt connection, and the job's events. The one place to
- * change when the connection becomes a host object. */
+ * the shared host (its libvirt connection), and the job's events. The one place to
+ * change how a job reaches its host. */
 int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, const char *project,
 		    const char *lab_id, const struct vl_events *evs, struct vl_err *err);
 void ui_job_ctx_release(struct vl_ctx *jc);
