@@ -78,6 +78,8 @@ tx send-keys -t t k Space
 wait_for "tui: Space on the lab marks its VM" t "^ \+. a +running"
 tx send-keys -t t Escape
 wait_for "tui: Esc clears the marks" t "^  . a +running"
+tx send-keys -t t j
+wait_for "tui: j selects the VM again" t "^Enter ssh"
 
 # from outside: virsh destroy and start, no key pressed
 t0=$(now)
