@@ -144,7 +144,7 @@ wait_for "tui: the up job ends" t "up tui: done" 120
 tx send-keys -t t k s
 wait_for "tui: s asks a name" t "snapshot name: _"
 tx send-keys -t t 'bad name' Enter
-wait_for "tui: a bad snapshot name is one line" t "snapshot"
+wait_for "tui: a bad snapshot name is one line" t "snapshot name 'bad name': use letters"
 tx send-keys -t t C-u 'snap1' Enter
 wait_for "tui: s saves the snapshot" t "snapshot tui: done" 60
 wait_for "tui: the lab row counts it" t "snaps 1" 20
