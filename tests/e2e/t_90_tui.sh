@@ -126,6 +126,8 @@ wait_for "tui: ... with the VM still selected" t "^Enter ssh"
 # h, then u with the responsiveness probe: a key during the up gets a frame within 100 ms
 tx send-keys -t t h
 wait_for "tui: h halts the VM" t "^ +. a +shut off" 60
+# the VM is off before the job has returned; one operation per lab at a time
+wait_for "tui: the halt job ends" t "halt tui: done" 60
 tx send-keys -t t u
 wait_for "tui: the jobs strip shows the up" t "\[job\] up tui"
 t0=$(date +%s%N)
