@@ -547,29 +547,30 @@ static void do_ssh(struct tui *t)
 
 static void do_console(struct tui *t)
 {
-	const char *vm = NULL, *banner = NULL;
+	const char *vm = NULL;
 	const struct ui_lab *lab = selected_vm(t, &vm);
 	struct vl_err err = VL_ERR_INIT;
 	struct vl_ctx jc;
+	char banner[256];
 	int rc;
 
 	if (!lab)
 		return;
-	if (!ui_console_available()) {
-		set_status(t, true, "console: not available yet");
-		return;
-	}
 	if (main_ctx(t, lab, &jc, &err) < 0) {
 		set_status(t, true, "console: %s", err.msg);
 		return;
 	}
+	snprintf(banner, sizeof(banner), "vmlab: console of %s (lab %s); %s returns to the TUI", vm,
+		 lab->name, UI_CONSOLE_ESCAPE);
 	VL_AUTOFREE char *name = vl_strdup(vm);
-	leave_curses(NULL);
-	rc = ui_console_run(&jc, name, &banner, &err);
+	leave_curses(banner);
+	rc = ui_console_run(&jc, name, &err);
 	ui_job_ctx_release(&jc);
 	back_to_curses(t);
 	if (rc < 0)
 		set_status(t, true, "console %s: %s", name, err.msg);
+	else
+		set_status(t, false, "back from the console of %s", name);
 }
 
 /* e: $EDITOR on vmlab.ini, check it on return, then the plan as a job. */

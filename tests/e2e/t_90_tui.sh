@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The TUI in a real terminal (tmux inside the netns) on one one-VM lab of the minimal
 # image: navigation, help, filter, marks, a VM stopped and started from outside with
-# virsh shown without a key, resize to 80x24, NO_COLOR, the SSH round trip, the 100 ms
+# virsh shown without a key, resize to 80x24, NO_COLOR, the SSH round trip, the console, the 100 ms
 # responsiveness during an up, h/u, snapshot, rollback and destroy (cancelled, then
 # confirmed) from the keys. Every check polls capture-pane every 50 ms up to a limit.
 p=$E2E_TMP/tuilab
@@ -122,6 +122,13 @@ wait_for "tui: a command ran in the VM" t "^TUI-42"
 tx send-keys -t t 'exit' Enter
 wait_for "tui: after exit the list is back" t "back from tui/a"
 wait_for "tui: ... with the VM still selected" t "^Enter ssh"
+
+# console: c, the banner names the way back, Ctrl-] returns
+tx send-keys -t t c
+wait_for "tui: c opens the console with a banner" t "console of a \(lab tui\); Ctrl-\] returns"
+tx send-keys -t t Enter
+tx send-keys -t t 'C-]'
+wait_for "tui: Ctrl-] returns from the console" t "back from the console of a"
 
 # h, then u with the responsiveness probe: a key during the up gets a frame within 100 ms
 tx send-keys -t t h
