@@ -188,8 +188,11 @@ static int run_job(struct ui_job *j, struct vl_ctx *ctx, struct vl_err *err)
 
 	switch (j->kind) {
 	case UI_JOB_UP:
-	case UI_JOB_PROVISION:
 		return vl_lab_up(ctx, &up, err);
+	case UI_JOB_PROVISION: {
+		struct vl_provision_opts po = { .sel = sel };
+		return vl_lab_provision(ctx, &po, err);
+	}
 	case UI_JOB_HALT:
 		return vl_lab_halt(ctx, &sel, err);
 	case UI_JOB_DESTROY:

@@ -31,7 +31,7 @@ const struct ui_key ui_keys[] = {
 	{ 's', "s", ROW, UI_A_SNAPSHOT, "snapshot save of the lab (asks a name)", "snap", false },
 	{ 'r', "r", ROW, UI_A_ROLLBACK, "rollback the lab to a snapshot (newest first)", "rollback",
 	  false },
-	{ 'p', "p", ROW, UI_A_PROVISION, "provision: up with the provisioners", "prov", false },
+	{ 'p', "p", ROW, UI_A_PROVISION, "provision: the provisioners not yet done (the VMs must run)", "prov", false },
 	{ 'D', "D", ROW, UI_A_DESTROY, "destroy the marked VMs, the VM or the lab (asks first)",
 	  "destroy", false },
 	{ 'e', "e", ROW, UI_A_EDIT, "edit the lab's vmlab.ini in $EDITOR, then show the plan",
