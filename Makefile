@@ -34,7 +34,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_PKGS  := jansson
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
-CPPFLAGS  += -Isrc -I/usr/include/iniparser -DVL_VERSION='"$(VERSION)"' \
+CPPFLAGS  += -Isrc -I. -I/usr/include/iniparser -DVL_VERSION='"$(VERSION)"' \
              -DVL_DATADIR='"$(DATADIR)"' -DVL_SYSCONFDIR='"$(SYSCONFDIR)"' -D_GNU_SOURCE
 CFLAGS    += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
 LDLIBS    += $(PKG_LIBS) -liniparser -pthread
@@ -76,13 +76,10 @@ $(BUILD)/tests/ssh_shell_driver: tests/tools/ssh_shell_driver.c $(BUILD)/libvmla
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
 
-# Tools the benchmarks run (bench/engine.sh defines many labs with the engine's renderer).
-bench-tools: $(BUILD)/bench/define_labs $(BUILD)/bench/cp_tool
-$(BUILD)/bench/define_labs: bench/define_labs.c $(BUILD)/libvmlab.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
-
-$(BUILD)/bench/cp_tool: bench/cp_tool.c $(BUILD)/libvmlab.a
+# Tools the benchmarks run (bench/engine.sh defines many labs with the engine's renderer,
+# bench/cp.sh copies with the adapter, bench/tui.sh draws frames).
+bench-tools: $(BUILD)/bench/define_labs $(BUILD)/bench/cp_tool $(BUILD)/bench/tui_frames
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libvmlab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvmlab.a $(LDLIBS)
 
@@ -140,7 +137,7 @@ fuzz-run:
 bench: vmlab bench-tools
 	@if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends $$(cat bench/packages.txt) >/dev/null; fi
-	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh bench/cp.sh; do \
+	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh bench/cp.sh bench/tui.sh; do \
 		echo "== $$b"; bash $$b $(BUILD)/vmlab || exit 1; done
 
 install: $(BUILD)/vmlab

@@ -56,8 +56,9 @@ check "doctor --json" sh -c '"$0" --uri test:///default --json doctor | jq -e "m
 check "libvirt unreachable exits 3" [ "$(rc "$VMLAB" --uri 'qemu+unix:///system?socket=/nonexistent' status)" = 3 ]
 check "not yet available exits 1" [ "$(rc V class status)" = 1 ]
 check "exec on a VM that is not running exits 255" [ "$(rc V exec --all -- true)" = 255 ]
-V tui 2>err.txt
-check "not available message" grep -q "'tui' is not available yet" err.txt
+check "tui without a terminal exits 1" [ "$(rc V tui </dev/null)" = 1 ]
+V tui </dev/null 2>err.txt
+check "tui without a terminal: one line" [ "$(cat err.txt)" = "vmlab: tui: needs a terminal on stdin and stdout" ]
 check "unknown command exits 2" [ "$(rc V stauts)" = 2 ]
 V stauts 2>err.txt
 check "did you mean status" grep -q "did you mean 'status'" err.txt

@@ -1,0 +1,105 @@
+/* Long operations (up, halt, snapshot, rollback, destroy, provision) as
+ * jobs on worker threads, each with a context of its own and a cancel flag.
+ * Workers touch a job only under the set's lock and wake the main loop
+ * through a pipe; the main loop never waits on libvirt. */
+#ifndef UI_JOBS_H
+#define UI_JOBS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctx.h"
+#include "lab.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+enum ui_job_kind {
+	UI_JOB_UP, UI_JOB_HALT, UI_JOB_SNAPSHOT, UI_JOB_ROLLBACK, UI_JOB_DESTROY,
+	UI_JOB_PROVISION,
+	UI_JOB_SNAPLIST,    /* the lab's snapshots, for the rollback and destroy dialogs */
+	UI_JOB_PLAN,        /* what up would change, after an edit */
+};
+
+const char *ui_job_kind_name(enum ui_job_kind k);
+
+/* Where a VM (or an image) is in its job, from the engine's events. */
+enum ui_phase {
+	UI_PH_WORKING, UI_PH_DOWNLOAD, UI_PH_UPLOAD, UI_PH_DEFINING, UI_PH_BOOTING, UI_PH_SSH,
+	UI_PH_CLOUDINIT, UI_PH_PROVISION, UI_PH_SHUTDOWN, UI_PH_DONE,
+};
+
+const char *ui_phase_name(enum ui_phase p);
+/* The phase an event says a subject entered; -1 when it says none. Pure. */
+int ui_phase_of_event(enum vl_event_kind kind, const char *msg);
+
+struct ui_job_item {
+	char *subject;              /* VM or image */
+	enum ui_phase phase;
+	uint64_t done, total;       /* a download */
+	int64_t since_ms;
+};
+
+struct ui_job {
+	unsigned id;
+	enum ui_job_kind kind;
+	char *lab_id, *lab_name, *project;
+	char **vms;                 /* the selection; n_vms 0: the whole lab */
+	size_t n_vms;
+	char *arg;                  /* snapshot name (save, rollback) */
+	atomic_bool cancel;
+	int64_t started_ms, ended_ms;
+	bool running, failed, seen; /* seen: the main loop handled its end */
+	struct vl_err err;
+	struct ui_job_item *items;
+	size_t n_items;
+	struct vl_buf log;          /* "subject: message" lines */
+	struct vl_snap_info *snaps; /* UI_JOB_SNAPLIST: newest first */
+	size_t n_snaps;
+	int purpose;                /* the caller's tag (which dialog a listing is for) */
+	/* worker side */
+	struct ui_jobs *set;
+	const struct vl_ctx *base;
+	pthread_t thread;
+};
+
+struct ui_jobs {
+	pthread_mutex_t lock;
+	struct ui_job **jobs;
+	size_t n_jobs;
+	unsigned next_id;
+	int wake[2];                /* workers write a byte; the main loop polls [0] */
+	atomic_bool dirty;
+};
+
+int ui_jobs_init(struct ui_jobs *js, struct vl_err *err);
+/* Joins every worker (after setting every cancel flag if cancel). */
+void ui_jobs_release(struct ui_jobs *js, bool cancel);
+void ui_jobs_wake(struct ui_jobs *js);
+/* Empty the wake pipe; true if something changed since the last call. */
+bool ui_jobs_drain(struct ui_jobs *js);
+
+/* Start a job; it takes copies of everything. NULL with err when the lab
+ * already has a running job (one operation per lab, as the project lock
+ * would refuse anyway) or the thread cannot start. */
+struct ui_job *ui_jobs_start(struct ui_jobs *js, const struct vl_ctx *base, enum ui_job_kind kind,
+			     const char *lab_id, const char *lab_name, const char *project,
+			     char *const *vms, size_t n_vms, const char *arg, int purpose,
+			     struct vl_err *err);
+/* The running operation of a lab (NULL: none; listings and plans do not
+ * count). Call with the lock held. */
+struct ui_job *ui_jobs_running(struct ui_jobs *js, const char *lab_id);
+/* Drop finished jobs the main loop has seen that ended before cutoff_ms. */
+void ui_jobs_prune(struct ui_jobs *js, int64_t cutoff_ms);
+
+/* How a job gets its context: the config (shared, read-only), the lab's
+ * profile loaded from its project directory with the instance its id names,
+ * the shared host (its libvirt connection), and the job's events. The one place to
+ * change how a job reaches its host. */
+int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, const char *project,
+		    const char *lab_id, const struct vl_events *evs, struct vl_err *err);
+void ui_job_ctx_release(struct vl_ctx *jc);
+
+#endif

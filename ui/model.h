@@ -1,0 +1,122 @@
+/* The TUI's model: labs and VMs as the screen knows them, fed once from
+ * vl_lab_list_all() and then from the watch's changes. Pure (no curses, no
+ * libvirt, no clock: callers pass the time), so grouping, sorting, the
+ * filter, marks and the selection are unit-tested. */
+#ifndef UI_MODEL_H
+#define UI_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lab.h"
+
+#define UI_HIGHLIGHT_MS 1500    /* a changed row stays highlighted this long */
+
+struct ui_vm {
+	char *name, *domain, *ip;
+	enum vl_vm_state state;
+	unsigned cpus;
+	uint64_t memory;            /* bytes */
+	uint64_t mem_used;          /* bytes, from stats; 0 unknown */
+	double cpu;                 /* percent; < 0 unknown */
+	int64_t up_since_ms;        /* when it was seen starting; 0 unknown */
+	int64_t changed_ms;         /* last state change, for the highlight */
+	bool marked;
+};
+
+struct ui_lab {
+	char *id, *name, *project, *network, *subnet;
+	bool net_active, mine;
+	bool here;                  /* the current directory's lab */
+	bool expanded;
+	int n_snapshots;            /* -1 unknown */
+	struct ui_vm *vms;          /* by name, web-2 before web-10 */
+	size_t n_vms;
+	int64_t changed_ms;
+};
+
+enum ui_row_kind { UI_ROW_LAB, UI_ROW_VM };
+
+struct ui_row {
+	enum ui_row_kind kind;
+	size_t lab, vm;             /* indexes into labs[] and labs[lab].vms[] */
+};
+
+/* "web state:running lab:shop": every term must match. Text matches a VM's
+ * name or IP, or its lab's name, as a substring. */
+struct ui_filter {
+	char *text;                 /* NULL: any */
+	int state;                  /* enum vl_vm_state, -1: any */
+	bool state_up;              /* state:up = running or paused */
+	char *lab;                  /* lab name (exact), NULL: any */
+};
+
+struct ui_model {
+	struct ui_lab *labs;        /* here first, then by name */
+	size_t n_labs;
+	char *here_project;         /* the current project directory, or NULL */
+	struct ui_filter filter;
+	char *filter_src;           /* what the user typed */
+	struct ui_row *rows;        /* what is visible, in order */
+	size_t n_rows, sel;
+	/* the selection by identity, so it survives re-sorting and removals */
+	char *sel_lab, *sel_vm;
+	bool connected;             /* the watch's connection is up */
+	char *lost_reason;
+};
+
+void ui_model_init(struct ui_model *m, const char *here_project);
+void ui_model_release(struct ui_model *m);
+
+/* "web-2" before "web-10": digits compare as numbers. */
+int ui_natcmp(const char *a, const char *b);
+
+/* Replace the labs with a fresh list (kept: expansion, marks, CPU figures and
+ * times of VMs that are still there). The current directory's lab first
+ * and expanded the first time it is seen. */
+void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t n, int64_t now_ms);
+/* Apply one watch change. Returns true when the screen changed. Sets
+ * *need_list when a lab or VM appeared that the model does not know enough
+ * of (its name, IP): the caller lists the labs again. */
+bool ui_model_apply(struct ui_model *m, const struct vl_watch_change *c, int64_t now_ms,
+		    bool *need_list);
+
+/* Parse a filter; an unknown key ("foo:bar") or a state that is no state
+ * is an error (one line in err). */
+int ui_filter_parse(struct ui_filter *f, const char *src, struct vl_err *err);
+void ui_filter_release(struct ui_filter *f);
+bool ui_filter_match(const struct ui_filter *f, const struct ui_lab *lab, const struct ui_vm *vm);
+/* Set the filter (src NULL or "": none). On error the old one stays. */
+int ui_model_set_filter(struct ui_model *m, const char *src, struct vl_err *err);
+
+/* Rebuild rows after any change, keeping the selection on the same lab or
+ * VM; if that is gone, on the row now at its place. */
+void ui_model_rows(struct ui_model *m);
+void ui_model_move(struct ui_model *m, int delta);
+void ui_model_expand(struct ui_model *m, bool expand);
+/* Space: toggle the mark of the selected VM, or of every VM of the selected
+ * lab (all marked afterwards unless all were). */
+void ui_model_toggle_mark(struct ui_model *m);
+size_t ui_model_n_marked(const struct ui_model *m);
+
+const struct ui_row *ui_model_selected(const struct ui_model *m);
+struct ui_lab *ui_model_find_lab(const struct ui_model *m, const char *id);
+struct ui_vm *ui_lab_find_vm(const struct ui_lab *lab, const char *name);
+bool ui_vm_recent(const struct ui_vm *vm, int64_t now_ms);
+/* The lab's VMs that are up (running or paused). */
+size_t ui_lab_n_up(const struct ui_lab *lab);
+size_t ui_model_n_running(const struct ui_model *m);
+
+/* What an action applies to: the marked VMs (one target per lab), else the
+ * selected VM, else the selected lab (n_vms 0: the whole lab). */
+struct ui_target {
+	size_t lab;
+	char **vms;
+	size_t n_vms;
+};
+
+size_t ui_model_targets(const struct ui_model *m, struct ui_target **out);
+void ui_targets_free(struct ui_target *t, size_t n);
+
+#endif
