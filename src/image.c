@@ -408,7 +408,7 @@ static int rm_impl(const char *cache, const char *name, bool unregister, struct 
 	if (!vl_image_name_valid(name))
 		return vl_err_set(err, VL_E_USAGE, "'%s' is not an image name", name);
 	/* not while another vmlab downloads it */
-	lock = image_path_fmt("%s/" IMAGE_PARTIAL_DIR "/%s.lock", cache, name);
+	lock = vl_strfmt("%s/" IMAGE_PARTIAL_DIR "/%s.lock", cache, name);
 	fd = open(lock, O_RDWR | O_CLOEXEC);
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);

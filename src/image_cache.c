@@ -27,17 +27,6 @@ char *image_path_join(const char *a, const char *b)
 	return vl_buf_steal(&buf);
 }
 
-char *image_path_fmt(const char *fmt, ...)
-{
-	struct vl_buf buf = VL_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vl_buf_vprintf(&buf, fmt, ap);
-	va_end(ap);
-	return vl_buf_steal(&buf);
-}
-
 int image_mkdir_p(const char *path, struct vl_err *err)
 {
 	VL_AUTOFREE char *p = vl_strdup(path);
@@ -91,7 +80,7 @@ char *vl_image_cache_dir(const struct vl_config *cfg)
 		return vl_strdup(e);
 	if ((e = getenv("XDG_CACHE_HOME")) && *e)
 		return image_path_join(e, "vmlab/images");
-	return image_path_fmt("%s/.cache/vmlab/images", getenv("HOME") ? getenv("HOME") : "/tmp");
+	return vl_strfmt("%s/.cache/vmlab/images", getenv("HOME") ? getenv("HOME") : "/tmp");
 }
 
 /* Fill the cached part of info from <cache>/<name>.{qcow2,raw} + .meta. */
@@ -187,7 +176,7 @@ bool image_cache_remove(const char *cache, const char *name)
 	unlink(m);
 	static const char *const parts[] = { "part", "part.meta", "img.part" };
 	for (size_t i = 0; i < VL_ARRAY_SIZE(parts); i++) {
-		VL_AUTOFREE char *p = image_path_fmt("%s/" IMAGE_PARTIAL_DIR "/%s.%s", cache, name, parts[i]);
+		VL_AUTOFREE char *p = vl_strfmt("%s/" IMAGE_PARTIAL_DIR "/%s.%s", cache, name, parts[i]);
 		any |= unlink(p) == 0;
 	}
 	return any;
@@ -206,7 +195,7 @@ void image_prune_partials(const char *cache)
 		if (!vl_str_endswith(de->d_name, ".part.meta"))
 			continue;
 		VL_AUTOFREE char *name = vl_strndup(de->d_name, strlen(de->d_name) - 10);
-		VL_AUTOFREE char *lock = image_path_fmt("%s/%s.lock", dir, name);
+		VL_AUTOFREE char *lock = vl_strfmt("%s/%s.lock", dir, name);
 		int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			if (fd >= 0)
@@ -215,7 +204,7 @@ void image_prune_partials(const char *cache)
 		}
 		static const char *const parts[] = { "part", "part.meta", "img.part" };
 		for (size_t i = 0; i < VL_ARRAY_SIZE(parts); i++) {
-			VL_AUTOFREE char *p = image_path_fmt("%s/%s.%s", dir, name, parts[i]);
+			VL_AUTOFREE char *p = vl_strfmt("%s/%s.%s", dir, name, parts[i]);
 			unlink(p);
 		}
 		close(fd);

@@ -273,7 +273,7 @@ static int job_expected(struct image_job *j, const struct vl_image_pull_opts *op
  * continues only the same URL with the same expected digest. */
 static char *part_meta_text(struct image_job *j)
 {
-	return image_path_fmt("url=%s\nhash=%s\ndigest=%s\n", j->info->url, vl_hash_name(j->hash),
+	return vl_strfmt("url=%s\nhash=%s\ndigest=%s\n", j->info->url, vl_hash_name(j->hash),
 			j->expect ? j->expect : "");
 }
 
@@ -330,7 +330,7 @@ static int job_open_partial(struct image_job *j)
 
 int image_job_lock_open(struct image_job *j)
 {
-	VL_AUTOFREE char *p = image_path_fmt("%s/" IMAGE_PARTIAL_DIR "/%s.lock", j->cache, j->info->name);
+	VL_AUTOFREE char *p = vl_strfmt("%s/" IMAGE_PARTIAL_DIR "/%s.lock", j->cache, j->info->name);
 
 	j->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (j->lock_fd < 0)
@@ -362,9 +362,9 @@ static void job_try_start(struct image_job *j, CURLM *multi, const struct vl_ima
 	j->state = IMAGE_JOB_FAIL;
 	if (job_expected(j, opts) < 0)
 		return;
-	j->part = image_path_fmt("%s/" IMAGE_PARTIAL_DIR "/%s.part", j->cache, j->info->name);
-	j->part_meta = image_path_fmt("%s/" IMAGE_PARTIAL_DIR "/%s.part.meta", j->cache, j->info->name);
-	j->img_part = image_path_fmt("%s/" IMAGE_PARTIAL_DIR "/%s.img.part", j->cache, j->info->name);
+	j->part = vl_strfmt("%s/" IMAGE_PARTIAL_DIR "/%s.part", j->cache, j->info->name);
+	j->part_meta = vl_strfmt("%s/" IMAGE_PARTIAL_DIR "/%s.part.meta", j->cache, j->info->name);
+	j->img_part = vl_strfmt("%s/" IMAGE_PARTIAL_DIR "/%s.img.part", j->cache, j->info->name);
 	if (job_open_partial(j) < 0)
 		return;
 	j->h = easy_new(j, j->info->url);

@@ -21,7 +21,6 @@
 /* ---- the cache (image_cache.c) ------------------------------------------ */
 
 char *image_path_join(const char *a, const char *b);
-char *image_path_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int image_mkdir_p(const char *path, struct vl_err *err);
 /* A small cache file (metadata, a sidecar), or NULL if missing or unreadable. */
 char *image_read_small(const char *path);

@@ -331,19 +331,6 @@ static char *strdup_or_null(const char *s)
 	return s ? vl_strdup(s) : NULL;
 }
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *fmt(const char *f, ...)
-{
-	struct vl_buf b = VL_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, f);
-	vl_buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return vl_buf_steal(&b);
-}
-
 /* Expand count, derive names and MACs. */
 static int expand_vms(struct vl_plan *plan, const struct vl_profile *p, struct vl_err *err)
 {
@@ -364,7 +351,7 @@ static int expand_vms(struct vl_plan *plan, const struct vl_profile *p, struct v
 		for (unsigned c = 1; c <= count; c++, k++) {
 			struct vl_plan_vm *vm = &plan->vms[k];
 
-			vm->name = count > 1 ? fmt("%s-%u", s->name, c) : vl_strdup(s->name);
+			vm->name = count > 1 ? vl_strfmt("%s-%u", s->name, c) : vl_strdup(s->name);
 			plan->n_vms = k + 1;   /* so release frees what is filled */
 			for (size_t j = 0; j < k; j++)
 				if (vl_streq(plan->vms[j].name, vm->name))
@@ -373,7 +360,7 @@ static int expand_vms(struct vl_plan *plan, const struct vl_profile *p, struct v
 			vm->spec_name = vl_strdup(s->name);
 			vm->domain = vl_name_domain(plan->lab_id, vm->name);
 			vm->hostname = vl_strdup(vm->name);
-			vm->fqdn = fmt("%s.%s", vm->name, plan->lab_name);
+			vm->fqdn = vl_strfmt("%s.%s", vm->name, plan->lab_name);
 			vm->volume = vl_name_disk(vm->domain);
 			vm->seed_volume = vl_name_seed(vm->domain);
 			vm->cpus = s->cpus;
@@ -462,7 +449,7 @@ int vl_plan_build_opts(struct vl_plan *plan, const struct vl_profile *p,
 	 * renaming a lab gives it a new bridge as well as a new network. */
 	sha256(plan->lab_id, strlen(plan->lab_id), md);
 	hex8(md, hex);
-	plan->bridge = fmt("vl%s", hex);
+	plan->bridge = vl_strfmt("vl%s", hex);
 	plan->mode = p->network;
 	plan->user = vl_strdup(p->user && *p->user ? p->user : VL_PLAN_DEFAULT_USER);
 	plan->project_dir = vl_strdup(p->dir);
@@ -658,22 +645,22 @@ bool vl_plan_is_base_volume(const char *volume)
 
 char *vl_name_network(const char *lab_id)
 {
-	return fmt("vmlab-%s", lab_id);
+	return vl_strfmt("vmlab-%s", lab_id);
 }
 
 char *vl_name_domain(const char *lab_id, const char *vm)
 {
-	return fmt("vmlab-%s-%s", lab_id, vm);
+	return vl_strfmt("vmlab-%s-%s", lab_id, vm);
 }
 
 char *vl_name_disk(const char *domain)
 {
-	return fmt("%s" DISK_SUFFIX, domain);
+	return vl_strfmt("%s" DISK_SUFFIX, domain);
 }
 
 char *vl_name_seed(const char *domain)
 {
-	return fmt("%s" SEED_SUFFIX, domain);
+	return vl_strfmt("%s" SEED_SUFFIX, domain);
 }
 
 char *vl_name_volume_domain(const char *volume)

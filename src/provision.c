@@ -220,36 +220,23 @@ static void push(char ***v, size_t *n, char *s)
 	(*v)[*n] = NULL;
 }
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *fmt(const char *f, ...)
-{
-	struct vl_buf b = VL_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, f);
-	vl_buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return vl_buf_steal(&b);
-}
-
 char **vl_prov_env_words(const struct vl_prov_env *env, size_t *n)
 {
 	struct vl_buf vms = VL_BUF_INIT;
 	char **v = NULL;
 
 	*n = 0;
-	push(&v, n, fmt("VMLAB_VM=%s", env->vm));
-	push(&v, n, fmt("VMLAB_LAB=%s", env->lab));
-	push(&v, n, fmt("VMLAB_INDEX=%u", env->index));
-	push(&v, n, fmt("VMLAB_IP=%s", env->ip));
-	push(&v, n, fmt("VMLAB_USER=%s", env->user));
+	push(&v, n, vl_strfmt("VMLAB_VM=%s", env->vm));
+	push(&v, n, vl_strfmt("VMLAB_LAB=%s", env->lab));
+	push(&v, n, vl_strfmt("VMLAB_INDEX=%u", env->index));
+	push(&v, n, vl_strfmt("VMLAB_IP=%s", env->ip));
+	push(&v, n, vl_strfmt("VMLAB_USER=%s", env->user));
 	vl_buf_append(&vms, "VMLAB_VMS=");
 	for (size_t i = 0; i < env->n_peers; i++)
 		vl_buf_printf(&vms, "%s%s=%s", i ? " " : "", env->peers[i].name, env->peers[i].ip);
 	push(&v, n, vl_buf_steal(&vms));
 	for (size_t i = 0; i < env->n_peers; i++) {
-		char *w = fmt("VMLAB_IP_%s=%s", env->peers[i].name, env->peers[i].ip);
+		char *w = vl_strfmt("VMLAB_IP_%s=%s", env->peers[i].name, env->peers[i].ip);
 		for (char *c = w + 9; *c != '='; c++)
 			*c = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
 		push(&v, n, w);
@@ -270,14 +257,14 @@ char **vl_prov_command(const struct vl_prov *p, unsigned index, const char *hash
 	free(envw);
 	push(&v, &n, vl_strdup("sh"));
 	push(&v, &n, vl_strdup("-c"));
-	push(&v, &n, fmt("%s%s", p->kind == VL_PROV_FILE ? file_sh : script_sh, record_sh));
+	push(&v, &n, vl_strfmt("%s%s", p->kind == VL_PROV_FILE ? file_sh : script_sh, record_sh));
 	push(&v, &n, vl_strdup("vmlab-provision"));   /* $0 */
-	push(&v, &n, fmt("%u", index));
+	push(&v, &n, vl_strfmt("%u", index));
 	push(&v, &n, vl_strdup(hash));
 	push(&v, &n, vl_strdup(domain_uuid));
 	if (p->kind == VL_PROV_FILE) {
 		push(&v, &n, vl_strdup(p->dest));
-		push(&v, &n, fmt("%04o", p->mode));
+		push(&v, &n, vl_strfmt("%04o", p->mode));
 		push(&v, &n, vl_strdup(p->owner ? p->owner : env->user));
 		push(&v, &n, vl_strdup(p->group ? p->group : ""));
 	}

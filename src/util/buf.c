@@ -89,3 +89,14 @@ void vl_buf_release(struct vl_buf *b)
 	b->s = NULL;
 	b->len = b->cap = 0;
 }
+
+char *vl_strfmt(const char *fmt, ...)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vl_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return vl_buf_steal(&b);
+}

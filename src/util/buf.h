@@ -29,4 +29,8 @@ static inline void vl_buf_autoptr(struct vl_buf *b)
 	vl_buf_release(b);
 }
 
+/* A new string formatted like printf (never NULL; aborts when out of
+ * memory like the rest of util). */
+char *vl_strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif
