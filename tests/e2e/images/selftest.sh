@@ -22,6 +22,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/harness.sh
 source "$here/../lib/harness.sh"
+# shellcheck source=guest-domain.sh
+source "$here/guest-domain.sh"
 
 what=${1:-all}
 case "$what" in minimal | cloudinit | all) ;; *) echo "usage: $0 [minimal|cloudinit|all]" >&2; exit 2 ;; esac
@@ -197,42 +199,7 @@ make_guest() {
 	vl_virsh vol-create-as vmlab "$dom.qcow2" 2G --format qcow2 \
 		--backing-vol "vmlab-selftest-base-$image.qcow2" --backing-vol-format qcow2 >/dev/null
 
-	vl_virsh define /dev/stdin >/dev/null <<EOF
-<domain type='qemu'>
-  <name>$dom</name>
-  <memory unit='MiB'>$mem</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <features><acpi/><apic/><tcg><tb-cache unit='MiB'>64</tb-cache></tcg></features>
-  <clock offset='utc'/>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <disk type='volume' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source pool='vmlab' volume='$dom.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <disk type='volume' device='cdrom'>
-      <driver name='qemu' type='raw'/>
-      <source pool='vmlab' volume='$dom-seed.iso'/>
-      <target dev='hdc' bus='ide'/>
-      <readonly/>
-    </disk>
-    <interface type='network'>
-      <source network='$net'/>
-      <mac address='$mac'/>
-      <model type='virtio'/>
-    </interface>
-    <serial type='pty'>
-      <log file='$VL_E2E_STATE/$dom.serial.log' append='off'/>
-      <target port='0'/>
-    </serial>
-    <console type='pty'><target type='serial' port='0'/></console>
-    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+	guest_domain_xml "$dom" "$net" "$mac" "$mem" | vl_virsh define /dev/stdin >/dev/null
 }
 
 # guest_ssh NAME OCTET CMD...: one SSH command as tester, host key pinned, inside the netns.

@@ -25,6 +25,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/harness.sh
 source "$here/../lib/harness.sh"
+# shellcheck source=guest-domain.sh
+source "$here/guest-domain.sh"
 
 stacks=("$@")
 [ ${#stacks[@]} -gt 0 ] || stacks=(ifupdown resolvconf netplan)
@@ -165,41 +167,7 @@ for s in "${stacks[@]}"; do
 	vl_virsh pool-refresh vmlab >/dev/null
 	vl_virsh vol-create-as vmlab "$dom.qcow2" 4G --format qcow2 \
 		--backing-vol "vmlab-stacktest-base-$s.qcow2" --backing-vol-format qcow2 >/dev/null
-	vl_virsh define /dev/stdin >/dev/null <<-EOF
-		<domain type='qemu'>
-		  <name>$dom</name>
-		  <memory unit='MiB'>768</memory>
-		  <vcpu>1</vcpu>
-		  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-		  <features><acpi/><apic/><tcg><tb-cache unit='MiB'>64</tb-cache></tcg></features>
-		  <on_poweroff>destroy</on_poweroff>
-		  <devices>
-		    <disk type='volume' device='disk'>
-		      <driver name='qemu' type='qcow2'/>
-		      <source pool='vmlab' volume='$dom.qcow2'/>
-		      <target dev='vda' bus='virtio'/>
-		    </disk>
-		    <disk type='volume' device='cdrom'>
-		      <driver name='qemu' type='raw'/>
-		      <source pool='vmlab' volume='$dom-seed.iso'/>
-		      <target dev='hdc' bus='ide'/>
-		      <readonly/>
-		    </disk>
-		    <interface type='network'>
-		      <source network='$net'/>
-		      <mac address='$(mac "$o")'/>
-		      <model type='virtio'/>
-		    </interface>
-		    <serial type='pty'>
-		      <log file='$VL_E2E_STATE/$dom.serial.log' append='off'/>
-		      <target port='0'/>
-		    </serial>
-		    <console type='pty'><target type='serial' port='0'/></console>
-		    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
-		    <memballoon model='none'/>
-		  </devices>
-		</domain>
-	EOF
+	guest_domain_xml "$dom" "$net" "$(mac "$o")" 768 | vl_virsh define /dev/stdin >/dev/null
 
 	echo "stacktest: --- $s: starting $dom ($prefix.$o) ---"
 	t=$(now)
