@@ -77,6 +77,9 @@ void vl_class_report_release(struct vl_class_report *r);
  * not fit (nothing is touched) or when any seat failed (the others are
  * made and reported). */
 int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *err);
+/* The baseline of every seat that lacks it (the last step of up). Seats
+ * not made are an error (VL_E_NOTFOUND) before anything is done. */
+int vl_class_baseline(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *err);
 /* Back to the baseline, in parallel: seats by id (n 0: all). Unknown ids
  * are VL_E_USAGE before anything is done. */
 int vl_class_reset(struct vl_ctx *ctx, char *const *seats, size_t n, struct vl_class_report *rep,

@@ -614,6 +614,11 @@ void vl_class_report_release(struct vl_class_report *r)
 
 /* ---- up --------------------------------------------------------------- */
 
+static int pick_seats(struct class_run *r, struct scan *s, char *const *ids, size_t n,
+		      struct seat_job **jobs, size_t *n_jobs,
+		      int (*fn)(struct seat_job *, struct vl_ctx *, struct vl_err *),
+		      struct vl_err *err);
+
 static int up_one(struct seat_job *j, struct vl_ctx *sctx, struct vl_err *err)
 {
 	struct vl_up_opts o = { .sel = { NULL, 0 } };
@@ -746,6 +751,26 @@ out:
 	free(jobs);
 	if (plan.seats || plan.hosts)
 		vl_class_plan_release(&plan);
+	scan_release(&s, r.n_hosts);
+	hosts_close(&r);
+	return rc;
+}
+
+int vl_class_baseline(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *err)
+{
+	struct class_run r;
+	struct scan s = { 0 };
+	struct seat_job *jobs = NULL;
+	size_t nj = 0;
+	int rc = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	if (need_class(ctx, err) < 0 || hosts_open(&r, ctx, err) < 0)
+		return -1;
+	if (scan_hosts(&r, &s, err) == 0 &&
+	    pick_seats(&r, &s, NULL, 0, &jobs, &nj, baseline_one, err) == 0)
+		rc = run_seats(&r, jobs, nj, rep, err);
+	free(jobs);
 	scan_release(&s, r.n_hosts);
 	hosts_close(&r);
 	return rc;
