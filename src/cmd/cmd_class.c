@@ -22,7 +22,7 @@
 #include "util/str.h"
 
 static const struct vl_opt opts[] = {
-	{ "json", 0, VL_OPT_FLAG, NULL, "plan, status: machine-readable output (see vmlab(1))" },
+	{ "json", 0, VL_OPT_FLAG, NULL, "plan: machine-readable output, also status (see vmlab(1))" },
 	{ "all", 'a', VL_OPT_FLAG, NULL, "exec: on every seat" },
 	{ "vm", 0, VL_OPT_VALUE, "VM", "exec: only this VM of each seat (default: every VM)" },
 	{ "force", 'f', VL_OPT_FLAG, NULL, "destroy: do not ask for confirmation" },
