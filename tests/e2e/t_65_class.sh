@@ -1,0 +1,91 @@
+# shellcheck shell=bash
+# A class of 3 seats of a 2-VM lab (minimal image, 256M each): plan, up with the baseline,
+# status, reset of one seat (its file gone, another seat's kept, identity the same),
+# isolation between seats, exec's exit statuses, up again after a VM died, a seat leaving
+# the roster, and destroy leaving nothing.
+pc=$E2E_TMP/class
+e2e_project "$pc" <<'INI'
+[lab]
+name = cls
+[defaults]
+image  = test-minimal
+memory = 256M
+[vm a]
+[vm b]
+[class]
+seats = 3
+INI
+C() { (cd "$pc" && vmlab class "$@"); }
+
+plan=$(C plan --json 2>&1); rc=$?
+check_rc "class plan" 0 "$rc"
+check_eq "class plan: 3 seats of 2 VMs" "3 6" \
+	"$(jq -r '"\(.seats | length) \(.seats | map(.vms | length) | add)"' <<<"$plan")"
+check_eq "class plan: every seat its own subnet" 3 "$(jq -r '.seats | map(.subnet) | unique | length' <<<"$plan")"
+ids=$(jq -r '.seats[].lab_id' <<<"$plan")
+
+t0=$(now)
+out=$(C up 2>&1); rc=$?
+check_rc "class up of 3 seats x 2 VMs ($(elapsed "$t0") s)" 0 "$rc"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20
+st=$(C status --json 2>&1)
+check_eq "class status: 6 of 6 VMs up, 6 answer SSH with the pinned keys" "6/6 6" \
+	"$(jq -r '"\(.totals.vms_up)/\(.totals.vms_total) \(.totals.ssh_ok)"' <<<"$st")"
+check_eq "class status: every seat has the baseline" "true" \
+	"$(jq -r '.seats | map(.baseline) | all' <<<"$st")"
+
+ip_of() { jq -r --arg s "$1" --arg v "$2" '.seats[] | select(.id == $s) | .vms[] | select(.name == $v) | .ip' <<<"$plan"; }
+mac_of() { vl_virsh domiflist "$(jq -r --arg s "$1" '.seats[] | select(.id == $s) | .vms[0].domain' <<<"$plan")" | awk '/:/ { print $5 }'; }
+mac1=$(mac_of 1)
+C ssh 1 a -- sh -c 'echo one > marker' >/dev/null 2>&1
+C ssh 2 a -- sh -c 'echo two > marker' >/dev/null 2>&1
+out=$(C reset 1 2>&1); rc=$?
+check_rc "class reset 1" 0 "$rc"
+check_contains "class reset prints its time" "reset 1 seat in" "$out"
+C ssh 1 a -- test -e marker >/dev/null 2>&1; rc=$?
+check_rc "seat 1's file is gone after its reset (and its pinned key still logs in)" 1 "$rc"
+check_eq "seat 2's file is untouched" two "$(C ssh 2 a -- cat marker 2>/dev/null)"
+check_eq "seat 1 keeps its MAC" "$mac1" "$(mac_of 1)"
+check_eq "seat 1 keeps its IP" "$(ip_of 1 a)" "$(C ssh 1 a -- sh -c "ip -4 -o addr show | awk '/ 10\\./ { print \$4 }' | cut -d/ -f1" 2>/dev/null)"
+st=$(C status --json 2>&1)
+check_eq "class status: seat 1 has a last reset, seat 2 none" "true true" \
+	"$(jq -r '"\(.seats[0].last_reset != null) \(.seats[1].last_reset == null)"' <<<"$st")"
+
+# isolation: nothing of seat 2 answers from seat 1 (its VMs, and the host's side of its network)
+gw2=$(jq -r '.seats[] | select(.id == "2") | .subnet' <<<"$plan" | sed 's|0/24$|1|')
+for target in "$(ip_of 2 a)" "$(ip_of 2 b)" "$gw2"; do
+	C ssh 1 a -- ping -c 2 -W 2 "$target" >/dev/null 2>&1; rc=$?
+	if [ "$rc" != 0 ]; then ok "seat 1 cannot reach seat 2's $target"; else bad "seat 1 reached seat 2's $target"; fi
+done
+C ssh 1 a -- ping -c 1 -W 5 "$(ip_of 1 b)" >/dev/null 2>&1; rc=$?
+check_rc "seat 1's VMs reach each other" 0 "$rc"
+
+out=$(C exec --all -- hostname 2>/dev/null); rc=$?
+check_rc "class exec --all" 0 "$rc"
+check_eq "class exec --all: one line per VM, prefixed" 6 "$(grep -c '^\[[123]/[ab]\] ' <<<"$out")"
+C exec 1 2 -- sh -c 'exit 3' >/dev/null 2>&1; rc=$?
+check_rc "class exec: the highest remote status" 3 "$rc"
+dom3=$(jq -r '.seats[] | select(.id == "3") | .vms[0].domain' <<<"$plan")
+vl_virsh destroy "$dom3" >/dev/null 2>&1
+C exec 3 -- true >/dev/null 2>&1; rc=$?
+check_rc "class exec: a VM not reached is 255" 255 "$rc"
+t0=$(now)
+C up >/dev/null 2>&1; rc=$?
+check_rc "class up again starts the stopped VM ($(elapsed "$t0") s)" 0 "$rc"
+C exec 3 -- true >/dev/null 2>&1; rc=$?
+check_rc "seat 3 answers again" 0 "$rc"
+
+# seat 3 leaves the class: the next up destroys it, the others stay
+sed -i 's/^seats = 3/seats = 2/' "$pc/vmlab.ini"
+out=$(C up 2>&1); rc=$?
+check_rc "class up after a seat left" 0 "$rc"
+check_contains "class up says seat 3 left" "seat 3 left the roster" "$out"
+id3=$(jq -r '.seats[] | select(.id == "3") | .lab_id' <<<"$plan")
+check_eq "seat 3 is gone" "" "$(leftovers "$id3")"
+check_eq "seat 2's file survived" two "$(C ssh 2 a -- cat marker 2>/dev/null)"
+
+out=$(C destroy --force 2>&1); rc=$?
+check_rc "class destroy" 0 "$rc"
+left=""
+for id in $ids; do left+=$(leftovers "$id"); done
+check_eq "class destroy leaves nothing" "" "$left"
