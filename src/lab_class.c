@@ -621,7 +621,7 @@ static int pick_seats(struct class_run *r, struct scan *s, char *const *ids, siz
 
 static int up_one(struct seat_job *j, struct vl_ctx *sctx, struct vl_err *err)
 {
-	struct vl_up_opts o = { .sel = { NULL, 0 } };
+	struct vl_up_opts o = { .sel = { NULL, 0 }, .isolate = true };
 	const char *host = j->r->hosts[j->host].name;
 	struct vl_err e = VL_ERR_INIT;
 
@@ -665,8 +665,15 @@ static int baseline_one(struct seat_job *j, struct vl_ctx *sctx, struct vl_err *
 
 static int destroy_one(struct seat_job *j, struct vl_ctx *sctx, struct vl_err *err)
 {
+	VL_AUTOFREE char *id = NULL, *filter = NULL;
+
 	(void)j;
-	return vl_lab_destroy(sctx, NULL, err);
+	if (vl_lab_destroy(sctx, NULL, err) < 0)
+		return -1;
+	/* the isolation filter, once no guest uses it */
+	id = vl_plan_instance_id(sctx->profile.name, sctx->profile.dir, sctx->profile.instance);
+	filter = vl_name_filter(id);
+	return vl_virt_nwfilter_undefine(sctx->host->virt, filter, err);
 }
 
 int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *err)

@@ -661,6 +661,11 @@ char *vl_name_network(const char *lab_id)
 	return fmt("vmlab-%s", lab_id);
 }
 
+char *vl_name_filter(const char *lab_id)
+{
+	return fmt("vmlab-%s", lab_id);
+}
+
 char *vl_name_domain(const char *lab_id, const char *vm)
 {
 	return fmt("vmlab-%s-%s", lab_id, vm);

@@ -413,4 +413,11 @@ void vl_virt_dom_use_free(struct vl_virt_dom_use *list, size_t n);
 int vl_virt_pool_space(struct vl_virt *v, const char *pool, bool *exists, uint64_t *available,
 		       struct vl_err *err);
 
+/* ---- network filters (virt_nwfilter.c) ---- */
+
+/* Define (or redefine) a filter from its XML. */
+int vl_virt_nwfilter_define(struct vl_virt *v, const char *xml, struct vl_err *err);
+/* Undefine; a missing filter is fine. */
+int vl_virt_nwfilter_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
+
 #endif

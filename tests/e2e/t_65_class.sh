@@ -46,12 +46,17 @@ C ssh 1 a -- test -e marker >/dev/null 2>&1; rc=$?
 check_rc "seat 1's file is gone after its reset (and its pinned key still logs in)" 1 "$rc"
 check_eq "seat 2's file is untouched" two "$(C ssh 2 a -- cat marker 2>/dev/null)"
 check_eq "seat 1 keeps its MAC" "$mac1" "$(mac_of 1)"
-check_eq "seat 1 keeps its IP" "$(ip_of 1 a)" "$(C ssh 1 a -- sh -c "ip -4 -o addr show | awk '/ 10\\./ { print \$4 }' | cut -d/ -f1" 2>/dev/null)"
+vl_ns_exec ping -c 1 -W 5 "$(ip_of 1 a)" >/dev/null 2>&1; rc=$?
+check_rc "seat 1 answers at its planned address after the reset" 0 "$rc"
 st=$(C status --json 2>&1)
 check_eq "class status: seat 1 has a last reset, seat 2 none" "true true" \
 	"$(jq -r '"\(.seats[0].last_reset != null) \(.seats[1].last_reset == null)"' <<<"$st")"
 
-# isolation: nothing of seat 2 answers from seat 1 (its VMs, and the host's side of its network)
+# isolation: nothing of seat 2 answers from seat 1 (its VMs, and the host's side of its network,
+# which libvirt's NAT rules leave open: each seat's filter closes it, docs/class.md)
+check_eq "every seat VM has the seat's network filter" 6 \
+	"$(for d in $(jq -r ".seats[].vms[].domain" <<<"$plan"); do
+		vl_virsh dumpxml "$d" | grep -c "filterref filter='vmlab-cls-seat-"; done | paste -sd+ | bc)"
 gw2=$(jq -r '.seats[] | select(.id == "2") | .subnet' <<<"$plan" | sed 's|0/24$|1|')
 for target in "$(ip_of 2 a)" "$(ip_of 2 b)" "$gw2"; do
 	C ssh 1 a -- ping -c 2 -W 2 "$target" >/dev/null 2>&1; rc=$?
@@ -89,3 +94,5 @@ check_rc "class destroy" 0 "$rc"
 left=""
 for id in $ids; do left+=$(leftovers "$id"); done
 check_eq "class destroy leaves nothing" "" "$left"
+check_eq "class destroy removes the seats' network filters" "" \
+	"$(vl_virsh nwfilter-list | awk '$2 ~ /^vmlab-cls-seat-/ { print $2 }')"

@@ -1,0 +1,30 @@
+/* libvirt network filters: the rules on a guest's port that keep a class
+ * seat out of the other seats' subnets (render.c writes them). */
+#include "virt_priv.h"
+
+#include "util/mem.h"
+
+int vl_virt_nwfilter_define(struct vl_virt *v, const char *xml, struct vl_err *err)
+{
+	virNWFilterPtr f = virNWFilterDefineXML(v->conn, xml);
+
+	if (!f) {
+		VL_AUTOFREE char *name = virt_xml_name(xml, "/filter/@name");
+		return virt_err(err, "network filter %s", name ? name : "?");
+	}
+	virNWFilterFree(f);
+	return 0;
+}
+
+int vl_virt_nwfilter_undefine(struct vl_virt *v, const char *name, struct vl_err *err)
+{
+	virNWFilterPtr f = virNWFilterLookupByName(v->conn, name);
+	int rc = 0;
+
+	if (!f)
+		return virt_last_is_missing() ? 0 : virt_err(err, "network filter %s", name);
+	if (virNWFilterUndefine(f) < 0)
+		rc = virt_err(err, "network filter %s: undefine", name);
+	virNWFilterFree(f);
+	return rc;
+}
