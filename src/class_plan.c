@@ -331,3 +331,104 @@ unsigned vl_class_free_subnets(const struct vl_config *cfg, const struct vl_subn
 	}
 	return free_n;
 }
+
+/* ---- handouts ------------------------------------------------------- */
+
+char *vl_class_ssh_config(const struct vl_class_bundle *b)
+{
+	struct vl_buf o = VL_BUF_INIT;
+
+	vl_buf_printf(&o, "# Seat %s%s%s%s of class %s. From this directory: ssh -F ssh_config VM\n",
+		      b->seat, b->student ? " (" : "", b->student ? b->student : "",
+		      b->student ? ")" : "", b->class_name);
+	if (b->jump_host) {
+		vl_buf_printf(&o, "Host jump\n\tHostName %s\n\tPort %u\n\tUser %s\n", b->jump_host,
+			      b->jump_port, b->jump_user);
+	}
+	for (size_t i = 0; i < b->n_vms; i++) {
+		vl_buf_printf(&o, "Host %s\n\tHostName %s\n\tUser %s\n", b->vms[i].name, b->vms[i].ip,
+			      b->user);
+		if (b->jump_host)
+			vl_buf_append(&o, "\tProxyJump jump\n");
+	}
+	vl_buf_append(&o, "Host *\n\tIdentityFile id_ed25519\n\tIdentitiesOnly yes\n"
+		      "\tUserKnownHostsFile known_hosts\n\tGlobalKnownHostsFile /dev/null\n"
+		      "\tStrictHostKeyChecking yes\n\tUpdateHostKeys no\n");
+	return vl_buf_steal(&o);
+}
+
+char *vl_class_howto(const struct vl_class_bundle *b)
+{
+	struct vl_buf o = VL_BUF_INIT;
+
+	vl_buf_printf(&o, "Your lab: seat %s of class %s%s%s\n\n", b->seat, b->class_name,
+		      b->student ? ", for " : "", b->student ? b->student : "");
+	vl_buf_append(&o, "This folder holds your private key (id_ed25519: keep it to yourself),\n"
+		      "the host keys of your machines (known_hosts) and an ssh configuration\n"
+		      "(ssh_config). You need an OpenSSH client (Linux, macOS, Windows 10+).\n\n"
+		      "1. Open a terminal in this folder. On Linux and macOS first run:\n"
+		      "       chmod 600 id_ed25519\n"
+		      "2. Log in to a machine of your lab:\n");
+	for (size_t i = 0; i < b->n_vms; i++)
+		vl_buf_printf(&o, "       ssh -F ssh_config %s        (%s)\n", b->vms[i].name,
+			      b->vms[i].ip);
+	if (b->jump_host)
+		vl_buf_printf(&o, "\nThe connection passes through %s@%s (port %u), which only\n"
+			      "forwards you to your own machines: it offers no shell.\n", b->jump_user,
+			      b->jump_host, b->jump_port);
+	vl_buf_append(&o, "\nCopy files with: scp -F ssh_config FILE MACHINE:\n"
+		      "If ssh warns that a host key changed, stop and tell your teacher: your\n"
+		      "machines keep their keys, also after a reset.\n"
+		      "A reset by your teacher puts your machines back to their starting state:\n"
+		      "files you made there are gone, so keep copies of your work.\n");
+	return vl_buf_steal(&o);
+}
+
+char *vl_class_authorized_line(const char *key_line, const struct vl_class_bundle *b)
+{
+	struct vl_buf o = VL_BUF_INIT;
+	const char *sp = strchr(key_line, ' ');
+	const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+	size_t keylen = sp2 ? (size_t)(sp2 - key_line) : strlen(key_line);
+
+	vl_buf_append(&o, "restrict,port-forwarding,command=\"/bin/false\"");
+	for (size_t i = 0; i < b->n_vms; i++)
+		vl_buf_printf(&o, ",permitopen=\"%s:22\"", b->vms[i].ip);
+	vl_buf_printf(&o, " %.*s vmlab-%s-seat-%s\n", (int)keylen, key_line, b->class_name, b->seat);
+	return vl_buf_steal(&o);
+}
+
+char *vl_class_authorized_merge(const char *existing, const char *marker, const char *block)
+{
+	struct vl_buf o = VL_BUF_INIT, begin = VL_BUF_INIT, end = VL_BUF_INIT;
+	const char *p = existing ? existing : "";
+	bool inside = false, placed = false;
+
+	vl_buf_printf(&begin, "# %s begin", marker);
+	vl_buf_printf(&end, "# %s end", marker);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		bool is_begin = len == begin.len && strncmp(p, begin.s, len) == 0;
+		bool is_end = len == end.len && strncmp(p, end.s, len) == 0;
+		if (is_begin) {
+			inside = true;
+			if (block && *block && !placed) {
+				vl_buf_printf(&o, "%s\n%s%s\n", begin.s, block, end.s);
+				placed = true;
+			}
+		} else if (is_end) {
+			inside = false;
+		} else if (!inside) {
+			vl_buf_appendn(&o, p, len);
+			vl_buf_putc(&o, '\n');
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	if (block && *block && !placed)
+		vl_buf_printf(&o, "%s\n%s%s\n", begin.s, block, end.s);
+	vl_buf_release(&begin);
+	vl_buf_release(&end);
+	char *r = vl_buf_steal(&o);
+	return r ? r : vl_strdup("");
+}

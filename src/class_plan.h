@@ -99,6 +99,37 @@ int vl_class_place(const struct vl_class_need *need, size_t n_seats, const int *
 		   const struct vl_class_host *hosts, size_t n_hosts, int *host_of,
 		   enum vl_seat_move *moves, struct vl_class_load *load, struct vl_err *err);
 
+/* ---- handouts (class export) ---- */
+
+struct vl_class_bundle_vm {
+	const char *name, *ip;
+};
+
+/* What a student's bundle says: the seat's VMs and how to reach them. */
+struct vl_class_bundle {
+	const char *class_name, *seat, *student;   /* student may be NULL */
+	const char *user;                          /* the VMs' login user */
+	const char *jump_user, *jump_host;         /* NULL: no jump host, VMs reached directly */
+	unsigned jump_port;
+	const struct vl_class_bundle_vm *vms;
+	size_t n_vms;
+};
+
+/* ssh_config for `ssh -F ssh_config VM` run in the bundle's directory:
+ * the seat's key, known_hosts pinned, StrictHostKeyChecking yes, each VM
+ * through ProxyJump. Caller frees. */
+char *vl_class_ssh_config(const struct vl_class_bundle *b);
+/* The one-page how-to. Caller frees. */
+char *vl_class_howto(const struct vl_class_bundle *b);
+/* The jump account's authorized_keys line for the seat's key: no shell,
+ * no pty, no forwarding but to the seat's VMs' port 22. key_line is
+ * "TYPE BASE64[ COMMENT]". Caller frees. */
+char *vl_class_authorized_line(const char *key_line, const struct vl_class_bundle *b);
+/* existing authorized_keys text (may be NULL) with the block between
+ * "# MARKER begin" and "# MARKER end" lines replaced by block (NULL or "":
+ * removed); everything else kept as it was. Caller frees. */
+char *vl_class_authorized_merge(const char *existing, const char *marker, const char *block);
+
 /* Lab subnets (cfg->lab_prefix) of the pool that overlap nothing in used. */
 unsigned vl_class_free_subnets(const struct vl_config *cfg, const struct vl_subnet *used,
 			       size_t n_used);

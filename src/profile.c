@@ -125,7 +125,7 @@ static const char *const lab_keys[] = { "name", "network", "subnet", "user" };
 static const char *const defaults_keys[] = { "image", "cpus", "memory", "disk" };
 static const char *const vm_keys[] = { "image", "cpus", "memory", "disk", "count", "ip",
 				       "provision", "user-data" };
-static const char *const class_keys[] = { "seats", "roster", "baseline", "jump" };
+static const char *const class_keys[] = { "seats", "roster", "baseline", "jump", "jump_key" };
 static const char *const section_kinds[] = { "lab", "defaults", "vm", "class" };
 
 static bool in_list(const char *w, const char *const *list, size_t n)
@@ -485,6 +485,9 @@ static void class_key(struct loader *l, const struct vl_ini_key *k, int *seats_l
 		c->baseline = vl_strdup(k->value);
 	} else if (vl_streq(k->key, "jump")) {
 		jump_key(l, k);
+	} else if (vl_streq(k->key, "jump_key")) {
+		free(c->jump_key);
+		c->jump_key = project_file(l, k);
 	}
 }
 
@@ -868,6 +871,7 @@ void vl_profile_release(struct vl_profile *p)
 	free(p->klass.baseline);
 	free(p->klass.jump_user);
 	free(p->klass.jump_host);
+	free(p->klass.jump_key);
 	free(p->path);
 	free(p->dir);
 	free(p->name);

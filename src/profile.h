@@ -41,6 +41,7 @@ struct vl_class_spec {
 	char *baseline;      /* the snapshot every reset returns to, default "baseline" */
 	char *jump_user, *jump_host;  /* jump = USER@HOST[:PORT]; NULL: none */
 	unsigned jump_port;  /* 22 unless given */
+	char *jump_key;      /* jump_key = FILE: the jump host's host public key (absolute), or NULL */
 };
 
 struct vl_profile {

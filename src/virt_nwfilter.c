@@ -6,12 +6,21 @@
 
 int vl_virt_nwfilter_define(struct vl_virt *v, const char *xml, struct vl_err *err)
 {
-	virNWFilterPtr f = virNWFilterDefineXML(v->conn, xml);
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/filter/@name");
+	VL_AUTOFREE char *with_uuid = NULL;
+	virNWFilterPtr f = virNWFilterLookupByName(v->conn, name);
+	char uuid[VIR_UUID_STRING_BUFLEN];
 
-	if (!f) {
-		VL_AUTOFREE char *name = virt_xml_name(xml, "/filter/@name");
-		return virt_err(err, "network filter %s", name ? name : "?");
+	/* a redefinition keeps the filter's uuid (libvirt refuses another) */
+	if (f) {
+		if (virNWFilterGetUUIDString(f, uuid) == 0)
+			with_uuid = virt_xml_with_uuid(xml, uuid);
+		virNWFilterFree(f);
 	}
+	f = virNWFilterDefineXML(v->conn, with_uuid ? with_uuid : xml);
+
+	if (!f)
+		return virt_err(err, "network filter %s", name);
 	virNWFilterFree(f);
 	return 0;
 }

@@ -46,7 +46,7 @@ C ssh 1 a -- test -e marker >/dev/null 2>&1; rc=$?
 check_rc "seat 1's file is gone after its reset (and its pinned key still logs in)" 1 "$rc"
 check_eq "seat 2's file is untouched" two "$(C ssh 2 a -- cat marker 2>/dev/null)"
 check_eq "seat 1 keeps its MAC" "$mac1" "$(mac_of 1)"
-vl_ns_exec ping -c 1 -W 5 "$(ip_of 1 a)" >/dev/null 2>&1; rc=$?
+vl_ns_exec timeout 5 bash -c "exec 3<>/dev/tcp/$(ip_of 1 a)/22" 2>/dev/null; rc=$?
 check_rc "seat 1 answers at its planned address after the reset" 0 "$rc"
 st=$(C status --json 2>&1)
 check_eq "class status: seat 1 has a last reset, seat 2 none" "true true" \
@@ -75,8 +75,9 @@ vl_virsh destroy "$dom3" >/dev/null 2>&1
 C exec 3 -- true >/dev/null 2>&1; rc=$?
 check_rc "class exec: a VM not reached is 255" 255 "$rc"
 t0=$(now)
-C up >/dev/null 2>&1; rc=$?
+out=$(C up 2>&1); rc=$?
 check_rc "class up again starts the stopped VM ($(elapsed "$t0") s)" 0 "$rc"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -5
 C exec 3 -- true >/dev/null 2>&1; rc=$?
 check_rc "seat 3 answers again" 0 "$rc"
 
@@ -84,6 +85,7 @@ check_rc "seat 3 answers again" 0 "$rc"
 sed -i 's/^seats = 3/seats = 2/' "$pc/vmlab.ini"
 out=$(C up 2>&1); rc=$?
 check_rc "class up after a seat left" 0 "$rc"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -5
 check_contains "class up says seat 3 left" "seat 3 left the roster" "$out"
 id3=$(jq -r '.seats[] | select(.id == "3") | .lab_id' <<<"$plan")
 check_eq "seat 3 is gone" "" "$(leftovers "$id3")"
