@@ -4,7 +4,9 @@
 #include "class.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "host.h"
 #include "lab_priv.h"
 #include "meta.h"
+#include "ssh.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -487,6 +490,23 @@ static int class_plan(struct class_run *r, struct scan *s, struct vl_class_plan 
 	return 0;
 }
 
+/* The plan as things are now (after seats were made). */
+static int class_plan_again(struct class_run *r, struct vl_class_plan *plan, struct vl_err *err)
+{
+	struct scan s = { 0 };
+	int rc;
+
+	for (size_t h = 0; h < r->n_hosts; h++) {
+		free(r->hosts[h].error);
+		r->hosts[h].error = NULL;
+	}
+	rc = class_plan(r, &s, plan, err);
+	scan_release(&s, r->n_hosts);
+	if (rc < 0)
+		vl_class_plan_release(plan);
+	return rc;
+}
+
 int vl_class_plan(struct vl_ctx *ctx, struct vl_class_plan *plan, struct vl_err *err)
 {
 	struct class_run r;
@@ -613,6 +633,12 @@ void vl_class_report_release(struct vl_class_report *r)
 }
 
 /* ---- up --------------------------------------------------------------- */
+
+/* The jump account (below). */
+static int jump_block(const struct vl_ctx *ctx, const struct vl_class_plan *plan, char **out,
+		      struct vl_err *err);
+static int jump_sync(const struct vl_ctx *ctx, const char *block, bool *installed,
+		     struct vl_err *err);
 
 static int pick_seats(struct class_run *r, struct scan *s, char *const *ids, size_t n,
 		      struct seat_job **jobs, size_t *n_jobs,
@@ -743,6 +769,26 @@ int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *
 	}
 	rep->total_s += brep.total_s;
 	vl_class_report_release(&brep);
+	/* the jump account's keys for the seats made, when it is on the lab host */
+	if (ctx->profile.klass.jump_host) {
+		struct vl_class_plan now;
+		VL_AUTOFREE char *block = NULL;
+		bool installed = false;
+		struct vl_err jerr = VL_ERR_INIT;
+		if (class_plan_again(&r, &now, &jerr) < 0 || jump_block(ctx, &now, &block, &jerr) < 0 ||
+		    jump_sync(ctx, block, &installed, &jerr) < 0) {
+			if (up_rc == 0 && b_rc == 0) {
+				*err = jerr;
+				vl_class_plan_release(&now);
+				goto out;
+			}
+		}
+		if (!installed && !jerr.msg[0])
+			vl_event_info(&ctx->events, NULL, "the jump account %s is not on the lab host: "
+				      "'vmlab class export' writes the keys to authorize there",
+				      ctx->profile.klass.jump_user);
+		vl_class_plan_release(&now);
+	}
 	if (up_rc < 0) {
 		*err = uperr;
 		goto out;
@@ -896,6 +942,9 @@ int vl_class_destroy(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_
 			   s.seats[0].id, r.hosts[s.seats[0].host].name);
 		goto out;
 	}
+	bool installed;
+	if (jump_sync(ctx, NULL, &installed, err) < 0)
+		goto out;
 	vl_event_info(&ctx->events, NULL, "class %s: %zu seat%s destroyed (%.1f s)",
 		      ctx->profile.name, rep->n_seats, rep->n_seats == 1 ? "" : "s", rep->total_s);
 	rc = 0;
@@ -904,6 +953,351 @@ out:
 	scan_release(&s, r.n_hosts);
 	hosts_close(&r);
 	return rc;
+}
+
+/* ---- the jump account and handouts ------------------------------------ */
+
+#define JUMP_LOCAL_HOST_KEY "/etc/ssh/ssh_host_ed25519_key.pub"
+
+/* The marker of this class's block in the jump account's authorized_keys:
+ * one per project, so two classes share an account. */
+static char *jump_marker(const struct vl_ctx *ctx)
+{
+	VL_AUTOFREE char *id = vl_plan_lab_id(ctx->profile.name, ctx->profile.dir);
+	struct vl_buf b = VL_BUF_INIT;
+
+	vl_buf_printf(&b, "vmlab class %s", id);
+	return vl_buf_steal(&b);
+}
+
+/* The jump account's authorized_keys when the account is on the lab host:
+ * the host's files are this machine's (host.h) and the user exists here. */
+static char *jump_local_file(const struct vl_ctx *ctx, uid_t *uid, gid_t *gid)
+{
+	const struct vl_class_spec *c = &ctx->profile.klass;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	struct vl_buf b = VL_BUF_INIT;
+
+	if (!c->jump_user || !ctx->host || !ctx->host->files_local ||
+	    getpwnam_r(c->jump_user, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return NULL;
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	vl_buf_printf(&b, "%s/.ssh/authorized_keys", pw.pw_dir);
+	return vl_buf_steal(&b);
+}
+
+static void bundle_of(const struct vl_ctx *ctx, const struct vl_class_seat_info *si,
+		      struct vl_class_bundle *b, struct vl_class_bundle_vm *vms)
+{
+	const struct vl_class_spec *c = &ctx->profile.klass;
+
+	for (size_t k = 0; k < si->n_vms; k++)
+		vms[k] = (struct vl_class_bundle_vm){ si->vms[k].name, si->vms[k].ip };
+	*b = (struct vl_class_bundle){
+		.class_name = ctx->profile.name, .seat = si->id, .student = si->student,
+		.user = ctx->profile.user ? ctx->profile.user : VL_PLAN_DEFAULT_USER,
+		.jump_user = c->jump_user, .jump_host = c->jump_host, .jump_port = c->jump_port,
+		.vms = vms, .n_vms = si->n_vms,
+	};
+}
+
+/* A seat made now (on a host that answers). */
+static bool seat_made(const struct vl_class_seat_info *si)
+{
+	return si->in_roster && si->was_on >= 0 && si->move == VL_SEAT_STAYS;
+}
+
+/* The block: one authorized_keys line per seat made. */
+static int jump_block(const struct vl_ctx *ctx, const struct vl_class_plan *plan, char **out,
+		      struct vl_err *err)
+{
+	struct vl_buf b = VL_BUF_INIT;
+
+	for (size_t i = 0; i < plan->n_seats; i++) {
+		const struct vl_class_seat_info *si = &plan->seats[i];
+		VL_AUTOFREE struct vl_class_bundle_vm *vms = vl_calloc(si->n_vms + 1, sizeof(*vms));
+		VL_AUTOFREE char *pub = NULL, *key = NULL, *line = NULL;
+		struct vl_class_bundle bd;
+		if (!seat_made(si))
+			continue;
+		pub = seat_file(ctx, si->id, "id_ed25519.pub");
+		if (vl_ssh_pubkey_line(pub, &key, err) < 0) {
+			vl_buf_release(&b);
+			return -1;
+		}
+		bundle_of(ctx, si, &bd, vms);
+		line = vl_class_authorized_line(key, &bd);
+		vl_buf_append(&b, line);
+	}
+	*out = vl_buf_steal(&b);
+	return 0;
+}
+
+/* Bring the marked block of the local jump account up to date (NULL
+ * block: remove it). Nothing to do when the account is elsewhere. */
+static int jump_sync(const struct vl_ctx *ctx, const char *block, bool *installed,
+		     struct vl_err *err)
+{
+	uid_t uid;
+	gid_t gid;
+	VL_AUTOFREE char *path = jump_local_file(ctx, &uid, &gid);
+	VL_AUTOFREE char *marker = jump_marker(ctx), *old = NULL, *text = NULL, *dir = NULL;
+	struct vl_err e = VL_ERR_INIT;
+	size_t len = 0;
+
+	*installed = false;
+	if (!path)
+		return 0;
+	if (vl_file_read(path, 1 << 20, &old, &len, &e) < 0 && e.code != VL_E_NOTFOUND)
+		return vl_err_set(err, VL_E_IO, "jump account %s: %s", ctx->profile.klass.jump_user,
+				  e.msg);
+	text = vl_class_authorized_merge(old, marker, block);
+	*installed = block != NULL;
+	if (old && vl_streq(old, text))
+		return 0;
+	if (!old && !block)
+		return 0;
+	dir = vl_strdup(path);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir(dir, 0700) == 0 && chown(dir, uid, gid) < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "cannot give %s to %s", dir,
+				  ctx->profile.klass.jump_user);
+	if (vl_file_write_atomic(path, text, strlen(text), 0600, err) < 0)
+		return -1;
+	if (chown(path, uid, gid) < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "cannot give %s to %s", path,
+				  ctx->profile.klass.jump_user);
+	vl_event_info(&ctx->events, NULL, "%s: %s for %s", path,
+		      block ? "class keys written" : "class keys removed",
+		      ctx->profile.klass.jump_user);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static int write_file(const char *dir, const char *name, const char *text, mode_t mode,
+		      struct vl_err *err)
+{
+	struct vl_buf p = VL_BUF_INIT;
+	int rc;
+
+	vl_buf_printf(&p, "%s/%s", dir, name);
+	rc = vl_file_write_new(p.s, text, strlen(text), mode, err);
+	vl_buf_release(&p);
+	return rc;
+}
+
+/* A key line without its comment ("TYPE BASE64"). */
+static char *key_only(const char *line)
+{
+	const char *sp = strchr(line, ' ');
+	const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+
+	return sp2 ? vl_strndup(line, (size_t)(sp2 - line)) : vl_strdup(line);
+}
+
+static void csv_field(struct vl_buf *b, const char *v, bool last)
+{
+	if (v && strpbrk(v, ",\"\n")) {
+		vl_buf_putc(b, '"');
+		for (const char *c = v; *c; c++) {
+			if (*c == '"')
+				vl_buf_putc(b, '"');
+			vl_buf_putc(b, *c);
+		}
+		vl_buf_putc(b, '"');
+	} else if (v) {
+		vl_buf_append(b, v);
+	}
+	vl_buf_putc(b, last ? '\n' : ',');
+}
+
+static int export_seat(const struct vl_ctx *ctx, const struct vl_class_seat_info *si,
+		       const char *root, const char *jump_line, struct vl_err *err)
+{
+	VL_AUTOFREE struct vl_class_bundle_vm *vms = vl_calloc(si->n_vms + 1, sizeof(*vms));
+	VL_AUTOFREE char *key = NULL, *pub = NULL, *cfg = NULL, *howto = NULL, *priv = NULL;
+	VL_AUTOFREE char *pubpath = NULL, *inst = vl_class_instance(si->id);
+	VL_AUTOFREE char *state = vl_plan_state_dir(ctx->profile.dir, inst);
+	struct vl_buf dir = VL_BUF_INIT, kh = VL_BUF_INIT;
+	struct vl_class_bundle b;
+	size_t len;
+	int rc = -1;
+
+	bundle_of(ctx, si, &b, vms);
+	vl_buf_printf(&dir, "%s/%s", root, si->id);
+	if (mkdir(dir.s, 0700) < 0) {
+		vl_err_sys(err, VL_E_IO, errno, "cannot create %s", dir.s);
+		goto out;
+	}
+	priv = seat_file(ctx, si->id, "id_ed25519");
+	pubpath = seat_file(ctx, si->id, "id_ed25519.pub");
+	if (vl_file_read(priv, 64 * 1024, &key, &len, err) < 0 ||
+	    vl_file_read(pubpath, 64 * 1024, &pub, &len, err) < 0)
+		goto out;
+	for (size_t k = 0; k < si->n_vms; k++) {
+		struct vl_buf hp = VL_BUF_INIT;
+		VL_AUTOFREE char *line = NULL, *bare = NULL;
+		vl_buf_printf(&hp, "%s/hostkeys/%s_ed25519.pub", state, si->vms[k].name);
+		int r = vl_ssh_pubkey_line(hp.s, &line, err);
+		vl_buf_release(&hp);
+		if (r < 0)
+			goto out;
+		bare = key_only(line);
+		vl_buf_printf(&kh, "%s %s\n", si->vms[k].ip, bare);
+	}
+	if (jump_line)
+		vl_buf_append(&kh, jump_line);
+	cfg = vl_class_ssh_config(&b);
+	howto = vl_class_howto(&b);
+	if (write_file(dir.s, "id_ed25519", key, 0600, err) < 0 ||
+	    write_file(dir.s, "id_ed25519.pub", pub, 0644, err) < 0 ||
+	    write_file(dir.s, "known_hosts", vl_buf_str(&kh), 0644, err) < 0 ||
+	    write_file(dir.s, "ssh_config", cfg, 0644, err) < 0 ||
+	    write_file(dir.s, "HOWTO.txt", howto, 0644, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	vl_buf_release(&dir);
+	vl_buf_release(&kh);
+	return rc;
+}
+
+/* "[host]:port TYPE BASE64" (or "host TYPE BASE64" on port 22) of the jump
+ * host, or NULL without one; its key from jump_key, else the local sshd's
+ * when the account is on the lab host. */
+static int jump_known_line(const struct vl_ctx *ctx, char **line, char **from, struct vl_err *err)
+{
+	const struct vl_class_spec *c = &ctx->profile.klass;
+	VL_AUTOFREE char *keyline = NULL, *bare = NULL, *local = NULL;
+	const char *path = c->jump_key;
+	struct vl_buf b = VL_BUF_INIT;
+	uid_t uid;
+	gid_t gid;
+
+	*line = NULL;
+	*from = NULL;
+	if (!c->jump_host)
+		return 0;
+	local = jump_local_file(ctx, &uid, &gid);
+	if (!path && local && access(JUMP_LOCAL_HOST_KEY, R_OK) == 0)
+		path = JUMP_LOCAL_HOST_KEY;
+	if (!path)
+		return vl_err_set(err, VL_E_USAGE, "class export: set jump_key = FILE in [class], the "
+				  "jump host's public host key (its %s), so the bundles pin it",
+				  JUMP_LOCAL_HOST_KEY);
+	if (vl_ssh_pubkey_line(path, &keyline, err) < 0)
+		return vl_err_prefix(err, "jump_key");
+	bare = key_only(keyline);
+	if (c->jump_port == 22)
+		vl_buf_printf(&b, "%s %s\n", c->jump_host, bare);
+	else
+		vl_buf_printf(&b, "[%s]:%u %s\n", c->jump_host, c->jump_port, bare);
+	*line = vl_buf_steal(&b);
+	*from = vl_strdup(path);
+	return 0;
+}
+
+int vl_class_export(struct vl_ctx *ctx, const char *dir, struct vl_class_export *out,
+		    struct vl_err *err)
+{
+	struct vl_class_plan plan = { 0 };
+	VL_AUTOFREE char *jump_line = NULL, *block = NULL, *marker = NULL, *text = NULL;
+	struct vl_buf partial = VL_BUF_INIT, csv = VL_BUF_INIT;
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (need_class(ctx, err) < 0)
+		return -1;
+	if (stat(dir, &st) == 0)
+		return vl_err_set(err, VL_E_EXISTS, "%s exists; class export writes a new directory",
+				  dir);
+	if (jump_known_line(ctx, &jump_line, &out->jump_key_from, err) < 0 ||
+	    vl_class_plan(ctx, &plan, err) < 0)
+		return -1;
+	vl_buf_printf(&partial, "%s.partial", dir);
+	nftw(partial.s, rm_entry, 16, FTW_DEPTH | FTW_PHYS);   /* a crashed export's */
+	if (mkdir(partial.s, 0700) < 0) {
+		vl_err_sys(err, VL_E_IO, errno, "cannot create %s", partial.s);
+		goto out;
+	}
+	vl_buf_append(&csv, "seat,student,email,host,vms,bundle\n");
+	for (size_t i = 0; i < plan.n_seats; i++) {
+		const struct vl_class_seat_info *si = &plan.seats[i];
+		struct vl_buf vms = VL_BUF_INIT, bundle = VL_BUF_INIT;
+		if (!si->in_roster)
+			continue;
+		if (!seat_made(si)) {
+			vl_event_warn(&ctx->events, NULL, "seat %s is not made: no bundle "
+				      "('vmlab class up' makes it)", si->id);
+			continue;
+		}
+		if (export_seat(ctx, si, partial.s, jump_line, err) < 0)
+			goto out;
+		for (size_t k = 0; k < si->n_vms; k++)
+			vl_buf_printf(&vms, "%s%s=%s", k ? " " : "", si->vms[k].name, si->vms[k].ip);
+		vl_buf_printf(&bundle, "%s/%s", dir, si->id);
+		csv_field(&csv, si->id, false);
+		csv_field(&csv, si->student, false);
+		csv_field(&csv, si->email, false);
+		csv_field(&csv, plan.hosts[si->host].name, false);
+		csv_field(&csv, vl_buf_str(&vms), false);
+		csv_field(&csv, bundle.s, true);
+		vl_buf_release(&vms);
+		vl_buf_release(&bundle);
+		out->n_seats++;
+	}
+	if (!out->n_seats) {
+		vl_err_set(err, VL_E_NOTFOUND, "no seat of the class is made; 'vmlab class up' "
+			   "makes them");
+		goto out;
+	}
+	if (write_file(partial.s, "class.csv", csv.s, 0600, err) < 0)
+		goto out;
+	if (ctx->profile.klass.jump_host) {
+		if (jump_block(ctx, &plan, &block, err) < 0)
+			goto out;
+		marker = jump_marker(ctx);
+		text = vl_class_authorized_merge(NULL, marker, block);
+		if (write_file(partial.s, "authorized_keys", text, 0644, err) < 0)
+			goto out;
+		out->block = vl_steal(&text);
+		VL_AUTOFREE char *local = jump_local_file(ctx, &uid, &gid);
+		out->installed = local != NULL;
+	}
+	if (rename(partial.s, dir) < 0) {
+		vl_err_sys(err, VL_E_IO, errno, "cannot rename %s to %s", partial.s, dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		nftw(partial.s, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		vl_class_export_release(out);
+	}
+	vl_buf_release(&partial);
+	vl_buf_release(&csv);
+	vl_class_plan_release(&plan);
+	return rc;
+}
+
+void vl_class_export_release(struct vl_class_export *e)
+{
+	if (!e)
+		return;
+	free(e->block);
+	free(e->jump_key_from);
+	memset(e, 0, sizeof(*e));
 }
 
 /* ---- status ----------------------------------------------------------- */

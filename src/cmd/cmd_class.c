@@ -36,6 +36,7 @@ static const struct vl_subcmd subs[] = {
 	{ "reset", NULL, "[SEAT...]", 0, -1 },
 	{ "ssh", NULL, "SEAT VM [-- CMD ARG...]", 2, 2 },
 	{ "exec", NULL, "(SEAT... | --all) [--vm VM] -- CMD ARG...", 0, -1 },
+	{ "export", NULL, "DIR", 1, 1 },
 	{ "destroy", NULL, "[--force]", 0, 0 },
 	VL_SUB_END,
 };
@@ -237,6 +238,29 @@ static int do_destroy(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err
 	print_report("destroy", &r);
 	vl_class_report_release(&r);
 	return rc;
+}
+
+/* ---- export ---- */
+
+static int do_export(struct vl_ctx *ctx, const char *dir, struct vl_err *err)
+{
+	const struct vl_class_spec *c = &ctx->profile.klass;
+	struct vl_class_export e;
+
+	if (vl_class_export(ctx, dir, &e, err) < 0)
+		return -1;
+	printf("%zu seat bundle%s and class.csv in %s\n", e.n_seats, e.n_seats == 1 ? "" : "s", dir);
+	if (e.block && e.installed) {
+		printf("the jump account %s is on the lab host: 'class up' keeps its keys "
+		       "(%s/authorized_keys has the same block)\n", c->jump_user, dir);
+	} else if (e.block) {
+		printf("jump host key from %s\n", e.jump_key_from);
+		printf("add this block to ~%s/.ssh/authorized_keys on %s (also in %s/authorized_keys):\n",
+		       c->jump_user, c->jump_host, dir);
+		fputs(e.block, stdout);
+	}
+	vl_class_export_release(&e);
+	return 0;
 }
 
 /* ---- status ---- */
@@ -523,13 +547,16 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		return do_ssh(ctx, a, err);
 	if (vl_streq(verb, "exec"))
 		return do_exec(ctx, a, err);
+	if (vl_streq(verb, "export"))
+		return do_export(ctx, a->pos[1], err);
 	return do_destroy(ctx, a, err);
 }
 
 const struct vl_cmd vl_cmd_class = {
 	.name = "class",
 	.usage = "class plan [--json] | up | status [--json] | reset [SEAT...] | "
-		 "ssh SEAT VM [-- CMD...] | exec (SEAT... | --all) -- CMD... | destroy [--force]",
+		 "ssh SEAT VM [-- CMD...] | exec (SEAT... | --all) -- CMD... | export DIR | "
+		 "destroy [--force]",
 	.summary = "one lab copy per student seat",
 	.description =
 		"The profile's [class] section (seats = N, or roster = FILE with id,name[,email]\n"
@@ -539,7 +566,8 @@ const struct vl_cmd vl_cmd_class = {
 		"takes the baseline snapshot of each; seats that left the roster are destroyed.\n"
 		"reset brings seats back to the baseline (same IPs, MACs and keys) and prints its\n"
 		"time. exec exits 0 when every command did, else the highest remote status, or\n"
-		"255 when a VM could not be reached.",
+		"255 when a VM could not be reached. export writes each seat's handout (key,\n"
+		"pinned known_hosts, ssh_config through the jump host, how-to) and class.csv.",
 	.opts = opts,
 	.subs = subs,
 	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT | VL_CMD_CHECK_LAB,

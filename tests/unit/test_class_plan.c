@@ -282,6 +282,46 @@ static void test_free_subnets(void **state)
 	assert_int_equal(vl_class_free_subnets(&cfg, used, 3), 0);
 }
 
+static void test_handouts(void **state)
+{
+	const struct vl_class_bundle_vm vms[] = { { "web", "10.77.5.10" }, { "db", "10.77.5.11" } };
+	struct vl_class_bundle b = {
+		.class_name = "net101", .seat = "ann", .student = "Ann Lee", .user = "vmlab",
+		.jump_user = "lab", .jump_host = "lab.example.org", .jump_port = 2222,
+		.vms = vms, .n_vms = 2,
+	};
+	(void)state;
+
+	VL_AUTOFREE char *cfg = vl_class_ssh_config(&b);
+	assert_non_null(strstr(cfg, "Host jump\n\tHostName lab.example.org\n\tPort 2222\n\tUser lab\n"));
+	assert_non_null(strstr(cfg, "Host db\n\tHostName 10.77.5.11\n\tUser vmlab\n\tProxyJump jump\n"));
+	assert_non_null(strstr(cfg, "StrictHostKeyChecking yes"));
+	assert_non_null(strstr(cfg, "UserKnownHostsFile known_hosts"));
+	VL_AUTOFREE char *howto = vl_class_howto(&b);
+	assert_non_null(strstr(howto, "ssh -F ssh_config web"));
+	assert_non_null(strstr(howto, "Ann Lee"));
+
+	VL_AUTOFREE char *line = vl_class_authorized_line("ssh-ed25519 AAAAC3Nz seat key", &b);
+	assert_string_equal(line, "restrict,port-forwarding,command=\"/bin/false\","
+			    "permitopen=\"10.77.5.10:22\",permitopen=\"10.77.5.11:22\" "
+			    "ssh-ed25519 AAAAC3Nz vmlab-net101-seat-ann\n");
+
+	/* the marked block replaced in place, the user's own lines kept */
+	const char *old = "ssh-rsa AAAA mine\n# vmlab class x begin\nold line\n# vmlab class x end\n"
+			  "# vmlab class y begin\nother class\n# vmlab class y end\nssh-ed25519 BBBB also\n";
+	VL_AUTOFREE char *m1 = vl_class_authorized_merge(old, "vmlab class x", "new line\n");
+	assert_string_equal(m1, "ssh-rsa AAAA mine\n# vmlab class x begin\nnew line\n# vmlab class x end\n"
+			    "# vmlab class y begin\nother class\n# vmlab class y end\n"
+			    "ssh-ed25519 BBBB also\n");
+	VL_AUTOFREE char *m2 = vl_class_authorized_merge(m1, "vmlab class x", NULL);
+	assert_string_equal(m2, "ssh-rsa AAAA mine\n# vmlab class y begin\nother class\n"
+			    "# vmlab class y end\nssh-ed25519 BBBB also\n");
+	VL_AUTOFREE char *m3 = vl_class_authorized_merge(NULL, "vmlab class x", "k\n");
+	assert_string_equal(m3, "# vmlab class x begin\nk\n# vmlab class x end\n");
+	VL_AUTOFREE char *m4 = vl_class_authorized_merge("a\nb", "vmlab class x", "");
+	assert_string_equal(m4, "a\nb\n");
+}
+
 static int load_ini(const char *sub, const char *ini, struct vl_profile *p, struct vl_diags *d)
 {
 	struct vl_buf rel = VL_BUF_INIT;
@@ -362,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_host_down),
 		cmocka_unit_test(test_free_subnets),
+		cmocka_unit_test(test_handouts),
 		cmocka_unit_test_setup_teardown(test_profile_class, setup, teardown),
 	};
 
