@@ -91,8 +91,72 @@ id3=$(jq -r '.seats[] | select(.id == "3") | .lab_id' <<<"$plan")
 check_eq "seat 3 is gone" "" "$(leftovers "$id3")"
 check_eq "seat 2's file survived" two "$(C ssh 2 a -- cat marker 2>/dev/null)"
 
+# handouts: a student's laptop (a netns of its own, linked to the lab host only) reaches its own
+# seat through the jump account's sshd on the lab host, and nothing else
+jd=$E2E_TMP/jump
+stu=vlstu-$$
+mkdir -p "$jd" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$jd/host_ed25519"
+cp "$jd/host_ed25519.pub" "$pc/jump_host.pub"
+vl_user_add vlstu >/dev/null 2>&1 || bad "jump account vlstu"
+ip netns add "$stu"
+ip link add vlj-a netns "$VL_NS" type veth peer name vlj-b netns "$stu"
+ip -n "$VL_NS" addr add 169.254.78.1/30 dev vlj-a
+ip -n "$stu" addr add 169.254.78.2/30 dev vlj-b
+ip -n "$VL_NS" link set vlj-a up
+ip -n "$stu" link set vlj-b up
+ip -n "$stu" link set lo up
+cat >"$jd/sshd_config" <<CFG
+Port 2222
+ListenAddress 169.254.78.1
+HostKey $jd/host_ed25519
+PidFile $jd/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+CFG
+vl_ns_exec /usr/sbin/sshd -f "$jd/sshd_config" -E "$jd/sshd.log"
+printf 'jump = vlstu@169.254.78.1:2222\njump_key = jump_host.pub\n' >>"$pc/vmlab.ini"
+out=$(C up 2>&1); rc=$?
+check_rc "class up with a jump account" 0 "$rc"
+ak=$(getent passwd vlstu | cut -d: -f6)/.ssh/authorized_keys
+check_eq "class up keeps the seats' keys in the jump account (a marked block)" "2 2" \
+	"$(grep -c '^# vmlab class ' "$ak" 2>/dev/null) $(grep -c '^restrict,port-forwarding,command="/bin/false",permitopen=' "$ak" 2>/dev/null)"
+out=$(C export "$E2E_TMP/handouts" 2>&1); rc=$?
+check_rc "class export" 0 "$rc"
+check_contains "class export says where" "2 seat bundles and class.csv" "$out"
+check_eq "class.csv: a line per seat" 3 "$(wc -l <"$E2E_TMP/handouts/class.csv")"
+check_eq "bundle: key, known_hosts, ssh_config, how-to" "HOWTO.txt id_ed25519 id_ed25519.pub known_hosts ssh_config" \
+	"$(ls "$E2E_TMP/handouts/1" | sort | paste -sd' ')"
+C export "$E2E_TMP/handouts" >/dev/null 2>&1; rc=$?
+check_rc "class export into an existing directory is refused" 1 "$rc"
+student() { # SEAT CMD...: the real ssh client on the student's laptop, in the seat's bundle
+	local seat=$1
+	shift
+	(cd "$E2E_TMP/handouts/$seat" && ip netns exec "$stu" timeout 60 "$@" </dev/null)
+}
+check_eq "the student's bundle logs in to its seat through the jump host" "a" \
+	"$(student 1 ssh -F ssh_config -o BatchMode=yes a echo a 2>"$jd/err1")"
+check_eq "seat 2's bundle reaches seat 2 (its file)" two \
+	"$(student 2 ssh -F ssh_config -o BatchMode=yes a cat marker 2>/dev/null)"
+student 1 ssh -F ssh_config -o BatchMode=yes -W "$(ip_of 2 a):22" jump >"$jd/w2" 2>&1; rc=$?
+if [ "$rc" != 0 ] && ! grep -q '^SSH-' "$jd/w2"; then ok "seat 1's key cannot open seat 2's address ($rc)"
+else bad "seat 1's key opened seat 2's $(ip_of 2 a): $(head -c 200 "$jd/w2")"; fi
+student 1 ssh -F ssh_config -o BatchMode=yes -W "$(ip_of 1 b):22" jump >"$jd/w1" 2>&1
+check_contains "seat 1's key opens its own VM's port 22" "SSH-2.0" "$(head -c 200 "$jd/w1")"
+out=$(student 1 ssh -F ssh_config -o BatchMode=yes jump id 2>&1); rc=$?
+if [ "$rc" != 0 ] && [[ "$out" != *uid=* ]]; then ok "no command or shell on the jump host ($rc)"
+else bad "the jump account ran a command: $out"; fi
+[ -s "$jd/err1" ] && head -5 "$jd/err1"
+
 out=$(C destroy --force 2>&1); rc=$?
 check_rc "class destroy" 0 "$rc"
+check_eq "class destroy removes the jump account's block" 0 "$(grep -c 'vmlab' "$ak" 2>/dev/null)"
+kill "$(cat "$jd/sshd.pid")" 2>/dev/null
+ip netns del "$stu"
 left=""
 for id in $ids; do left+=$(leftovers "$id"); done
 check_eq "class destroy leaves nothing" "" "$left"
