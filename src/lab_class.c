@@ -31,6 +31,9 @@
 
 /* ---- hosts ---------------------------------------------------------- */
 
+struct class_run;
+static void hosts_close(struct class_run *r);
+
 struct chost {
 	char *name, *uri;
 	struct vl_host *h;          /* NULL: down */
@@ -46,22 +49,38 @@ struct class_run {
 	size_t n_hosts;
 };
 
-/* The class's hosts: the command's own connection (ctx->host). */
+/* The class's hosts: [hosts] of vmlab.conf (a host that cannot be reached
+ * is down, not an error), or, without it or with --uri, the one libvirt
+ * connection of the command (ctx->host, opened here if need be). */
 static int hosts_open(struct class_run *r, struct vl_ctx *ctx, struct vl_err *err)
 {
-	const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
+	const struct vl_config *cfg = &ctx->config;
+	const char *uri = ctx->uri ? ctx->uri : cfg->uri;
+	bool many = cfg->n_hosts && !ctx->uri;
 
 	*r = (struct class_run){ .ctx = ctx };
-	if (!ctx->host)
-		return vl_err_set(err, VL_E_CONNECT, "no libvirt connection");
-	r->hosts = vl_calloc(1, sizeof(*r->hosts));
-	r->n_hosts = 1;
-	r->hosts[0].name = vl_strdup("local");
-	r->hosts[0].uri = uri ? vl_strdup(uri) : NULL;
-	r->hosts[0].h = vl_host_ref(ctx->host);
+	r->n_hosts = many ? cfg->n_hosts : 1;
+	r->hosts = vl_calloc(r->n_hosts, sizeof(*r->hosts));
 	for (size_t i = 0; i < r->n_hosts; i++) {
-		pthread_mutex_init(&r->hosts[i].mu, NULL);
-		pthread_cond_init(&r->hosts[i].cv, NULL);
+		struct chost *c = &r->hosts[i];
+		struct vl_err e = VL_ERR_INIT;
+		pthread_mutex_init(&c->mu, NULL);
+		pthread_cond_init(&c->cv, NULL);
+		c->name = vl_strdup(many ? cfg->host_names[i] : "local");
+		c->uri = many ? vl_strdup(cfg->host_uris[i]) : uri ? vl_strdup(uri) : NULL;
+		if (!many && ctx->host) {
+			c->h = vl_host_ref(ctx->host);
+			continue;
+		}
+		c->h = vl_host_open(c->uri, &e);
+		if (c->h)
+			continue;
+		if (!many) {
+			*err = e;
+			hosts_close(r);
+			return -1;
+		}
+		c->error = vl_strdup(e.msg);
 	}
 	return 0;
 }
@@ -137,7 +156,7 @@ static void seat_ctx_init(struct seat_ctx *s, const struct vl_ctx *ctx, struct v
 	s->sink = (struct seat_sink){ &ctx->events, vl_buf_steal(&b) };
 	s->ctx = *ctx;
 	s->ctx.profile.instance = vl_class_instance(seat_id);
-	s->ctx.host = vl_host_ref(h);
+	s->ctx.host = h ? vl_host_ref(h) : NULL;
 	s->ctx.events = (struct vl_events){ seat_emit, &s->sink, NULL, uri, ctx->events.cancel };
 }
 

@@ -12,6 +12,7 @@
 
 #include "class.h"
 #include "cmd/output.h"
+#include "host.h"
 #include "lab.h"
 #include "plan.h"
 #include "util/buf.h"
@@ -535,6 +536,15 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		if (!known)
 			return vl_err_set(err, VL_E_USAGE, "no seat '%s' in the class", a->pos[i]);
 	}
+	/* one host: the command's connection, shared by every seat (exit 3 when
+	 * unreachable); with [hosts] the engine opens each and reports those down */
+	if ((!ctx->config.n_hosts || ctx->uri) && !ctx->host) {
+		const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
+		ctx->events.host = uri;
+		ctx->host = vl_host_open(uri, err);
+		if (!ctx->host)
+			return -1;
+	}
 	if (vl_streq(verb, "plan"))
 		return do_plan(ctx, json, err);
 	if (vl_streq(verb, "up"))
@@ -570,7 +580,7 @@ const struct vl_cmd vl_cmd_class = {
 		"pinned known_hosts, ssh_config through the jump host, how-to) and class.csv.",
 	.opts = opts,
 	.subs = subs,
-	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT | VL_CMD_CHECK_LAB,
+	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_CHECK_LAB,
 	.takes_rest = true,
 	.check_args = check_args,
 	.run = run,
