@@ -990,7 +990,9 @@ static char *jump_marker(const struct vl_ctx *ctx)
 }
 
 /* The jump account's authorized_keys when the account is on the lab host:
- * the host's files are this machine's (host.h) and the user exists here. */
+ * the class's one host is a daemon of this machine (a URI without a
+ * server; its namespaces may differ, its users do not) and the user exists
+ * here. */
 static char *jump_local_file(const struct vl_ctx *ctx, uid_t *uid, gid_t *gid)
 {
 	const struct vl_class_spec *c = &ctx->profile.klass;
@@ -998,7 +1000,7 @@ static char *jump_local_file(const struct vl_ctx *ctx, uid_t *uid, gid_t *gid)
 	char buf[4096];
 	struct vl_buf b = VL_BUF_INIT;
 
-	if (!c->jump_user || !ctx->host || !ctx->host->files_local ||
+	if (!c->jump_user || !ctx->host || !vl_virt_uri_is_local(ctx->host->uri) ||
 	    getpwnam_r(c->jump_user, &pw, buf, sizeof(buf), &res) != 0 || !res)
 		return NULL;
 	*uid = pw.pw_uid;
