@@ -99,6 +99,7 @@ mkdir -p "$jd" /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$jd/host_ed25519"
 cp "$jd/host_ed25519.pub" "$pc/jump_host.pub"
 vl_user_add vlstu >/dev/null 2>&1 || bad "jump account vlstu"
+usermod -p '*' vlstu   # no password, but not locked: sshd without PAM refuses locked accounts
 ip netns add "$stu"
 ip link add vlj-a netns "$VL_NS" type veth peer name vlj-b netns "$stu"
 ip -n "$VL_NS" addr add 169.254.78.1/30 dev vlj-a
@@ -150,7 +151,7 @@ check_contains "seat 1's key opens its own VM's port 22" "SSH-2.0" "$(head -c 20
 out=$(student 1 ssh -F ssh_config -o BatchMode=yes jump id 2>&1); rc=$?
 if [ "$rc" != 0 ] && [[ "$out" != *uid=* ]]; then ok "no command or shell on the jump host ($rc)"
 else bad "the jump account ran a command: $out"; fi
-[ -s "$jd/err1" ] && head -5 "$jd/err1"
+[ -s "$jd/err1" ] && { head -5 "$jd/err1"; tail -5 "$jd/sshd.log"; }
 
 out=$(C destroy --force 2>&1); rc=$?
 check_rc "class destroy" 0 "$rc"
