@@ -1428,6 +1428,7 @@ int vl_class_status(struct vl_ctx *ctx, struct vl_class_seat_status **out, size_
 	if (need_class(ctx, err) < 0 || hosts_open(&r, ctx, err) < 0)
 		return -1;
 	if (scan_hosts(&r, &s, err) < 0) {
+		scan_release(&s, r.n_hosts);
 		hosts_close(&r);
 		return -1;
 	}
