@@ -228,7 +228,42 @@ static const struct keydef {
 };
 
 static const char *const sections[] = { "libvirt", "vm", "storage", "images", "network", "up",
-					"halt" };
+					"halt", "hosts" };
+
+#define HOST_NAME_MAX_LEN 20
+
+/* [hosts] NAME = URI: any name, so not a keydef. Verification of the
+ * hypervisor's host key stays on: no_verify is refused. */
+static void set_host(struct loader *l, const char *name, const char *uri, int line)
+{
+	struct vl_config *c = l->cfg;
+
+	if (!vl_str_is_name(name, HOST_NAME_MAX_LEN)) {
+		problem(l, line, "host name '%s': use lowercase letters, digits and '-', at most %d "
+			"characters", name, HOST_NAME_MAX_LEN);
+		return;
+	}
+	if (!uri[0] || !strstr(uri, ":/")) {
+		problem(l, line, "host %s: '%s' is not a libvirt URI such as "
+			"qemu+ssh://lab2/system", name, uri);
+		return;
+	}
+	if (strstr(uri, "no_verify")) {
+		problem(l, line, "host %s: no_verify turns off the check of the host's key; vmlab "
+			"does not allow it", name);
+		return;
+	}
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		if (vl_streq(c->host_names[i], name)) {
+			problem(l, line, "host %s is named twice", name);
+			return;
+		}
+	}
+	c->host_names = vl_realloc(c->host_names, (c->n_hosts + 1) * sizeof(char *));
+	c->host_uris = vl_realloc(c->host_uris, (c->n_hosts + 1) * sizeof(char *));
+	c->host_names[c->n_hosts] = vl_strdup(name);
+	c->host_uris[c->n_hosts++] = vl_strdup(uri);
+}
 
 static char *default_cache(void)
 {
@@ -295,6 +330,10 @@ static void apply_file(struct loader *l, const char *text, size_t len)
 			sec_known |= vl_streq(sec, sections[s]);
 		if (!sec_known)
 			continue;   /* the section was reported */
+		if (vl_streq(sec, "hosts")) {
+			set_host(l, k->key, k->value, k->line);
+			continue;
+		}
 		for (size_t d = 0; d < VL_ARRAY_SIZE(keydefs); d++) {
 			if (!vl_streq(keydefs[d].sec, sec))
 				continue;
@@ -424,6 +463,12 @@ void vl_config_release(struct vl_config *cfg)
 	for (size_t i = 0; i < cfg->n_catalogs; i++)
 		free(cfg->catalogs[i]);
 	free(cfg->catalogs);
+	for (size_t i = 0; i < cfg->n_hosts; i++) {
+		free(cfg->host_names[i]);
+		free(cfg->host_uris[i]);
+	}
+	free(cfg->host_names);
+	free(cfg->host_uris);
 	*cfg = (struct vl_config){ 0 };
 }
 

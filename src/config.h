@@ -27,6 +27,10 @@ struct vl_config {
 	unsigned parallel;       /* [up] parallel: VMs brought up at once */
 	unsigned boot_timeout;   /* [up] boot_timeout: seconds until SSH must answer */
 	unsigned halt_timeout;   /* [halt] timeout: ACPI shutdown grace before force */
+	/* [hosts] NAME = URI: the libvirt hosts a class spreads its seats over
+	 * (in file order); none: the one connection of [libvirt] uri */
+	char **host_names, **host_uris;
+	size_t n_hosts;
 };
 
 /* Load from explicit path (--config) or the search order of docs/design.md:

@@ -62,6 +62,9 @@ struct vl_up_opts {
 	struct vl_lab_sel sel;
 	bool no_provision;
 	bool strict;                /* cloud-init errors fail up instead of warning */
+	/* the lab's guests get a network filter keeping them out of every other
+	 * subnet of the pool (render.h, vl_render_isolation); class seats */
+	bool isolate;
 	struct vl_up_report *report;/* may be NULL */
 };
 

@@ -354,6 +354,12 @@ int vl_lab_plan(struct vl_ctx *ctx, struct vl_plan *out, struct vl_err *err)
 	return 0;
 }
 
+int lab_used_subnets(struct vl_host *h, const char *own_network, struct vl_subnet **used,
+		     size_t *n_used, struct vl_subnet *own, bool *have_own, struct vl_err *err)
+{
+	return gather_used_subnets(h, own_network, NULL, 0, used, n_used, own, have_own, err);
+}
+
 int lab_network_info(const struct lab *lab, bool *exists, bool *active, struct vl_err *err)
 {
 	struct vl_virt_net *nets = NULL;

@@ -126,6 +126,11 @@ void lab_console_tail(struct lab *lab, const struct vl_plan_vm *vm, struct vl_bu
 /* Path of a VM's serial console log (virtlogd writes it). Caller frees. */
 char *lab_serial_log_for(const struct vl_ctx *ctx, const char *domain);
 char *lab_serial_log_path(const struct lab *lab, const struct vl_plan_vm *vm);
+/* The subnets a new lab on host h must not take (libvirt's networks, the
+ * host's routes where they are this machine's); own_network's is handed
+ * back apart in *own (*have_own). For class placement. */
+int lab_used_subnets(struct vl_host *h, const char *own_network, struct vl_subnet **used,
+		     size_t *n_used, struct vl_subnet *own, bool *have_own, struct vl_err *err);
 /* The lab network as libvirt has it; *exists false if it has none. */
 int lab_network_info(const struct lab *lab, bool *exists, bool *active, struct vl_err *err);
 /* The engine's VM state for a libvirt domain state. */

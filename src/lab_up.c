@@ -28,6 +28,7 @@
 
 struct up_state {
 	bool kvm;
+	char *filter;                   /* the lab's network filter (opts->isolate), or NULL */
 	struct vl_image_info *images;   /* one per plan VM */
 	char **bases;                   /* one per plan VM: the pool volume its overlay is backed by */
 	double upload, verify;          /* seconds uploading base images into the pool, reading back */
@@ -168,6 +169,19 @@ static int choose_and_start_network(struct lab *lab, struct up_state *st, struct
 	}
 }
 
+/* The lab's isolation filter, defined (again) with its subnet as chosen. */
+static int ensure_filter(struct lab *lab, struct up_state *st, struct vl_err *err)
+{
+	const struct vl_config *cfg = &lab->ctx->config;
+	VL_AUTOFREE char *xml = vl_render_isolation(&lab->plan, cfg->pool_addr, cfg->pool_prefix,
+						    err);
+
+	if (!xml || vl_virt_nwfilter_define(lab->ctx->host->virt, xml, err) < 0)
+		return -1;
+	st->filter = vl_name_filter(lab->plan.lab_id);
+	return 0;
+}
+
 static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
 			  const struct vl_image_info *img, const char *base, struct vl_err *err)
 {
@@ -271,6 +285,7 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 			.pool = lab->ctx->config.pool_name,
 			.serial_log = log,
 			.tb_cache_mib = st->kvm ? 0 : 64,   /* caps TCG's RSS (docs/host-notes.md) */
+			.filter = st->filter,
 		};
 		VL_AUTOFREE char *xml = vl_render_domain(&lab->plan, vm, &dopts, err);
 		if (!xml || vl_virt_domain_define(lab->ctx->host->virt, xml, NULL, err) < 0)
@@ -378,6 +393,8 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	if (lab_alloc_lock(&lab, &alloc, err) < 0 || choose_and_start_network(&lab, &st, err) < 0)
 		goto out;
 	vl_lock_release(&alloc);
+	if (opts->isolate && ensure_filter(&lab, &st, err) < 0)
+		goto out;
 	t[4] = vl_now_mono();
 	if (lab_for_each_vm(&lab, cfg->parallel, converge_vm, &st, "up", err) < 0)
 		goto out;
@@ -437,6 +454,7 @@ out:
 		for (size_t i = 0; i < lab.plan.n_vms; i++)
 			free(st.bases[i]);
 	free(st.bases);
+	free(st.filter);
 	lab_close(&lab);
 	return rc;
 }

@@ -109,6 +109,7 @@ char *vl_name_network(const char *lab_id);                    /* vmlab-<id> */
 char *vl_name_domain(const char *lab_id, const char *vm);     /* vmlab-<id>-<vm> */
 char *vl_name_disk(const char *domain);                       /* <domain>.qcow2 */
 char *vl_name_seed(const char *domain);                       /* <domain>-seed.iso */
+char *vl_name_filter(const char *lab_id);                     /* vmlab-<id> (an nwfilter) */
 /* The domain a VM's disk or seed volume belongs to; NULL for other names. */
 char *vl_name_volume_domain(const char *volume);
 

@@ -125,7 +125,8 @@ static const char *const lab_keys[] = { "name", "network", "subnet", "user" };
 static const char *const defaults_keys[] = { "image", "cpus", "memory", "disk" };
 static const char *const vm_keys[] = { "image", "cpus", "memory", "disk", "count", "ip",
 				       "provision", "user-data" };
-static const char *const section_kinds[] = { "lab", "defaults", "vm" };
+static const char *const class_keys[] = { "seats", "roster", "baseline", "jump", "jump_key" };
+static const char *const section_kinds[] = { "lab", "defaults", "vm", "class" };
 
 static bool in_list(const char *w, const char *const *list, size_t n)
 {
@@ -377,9 +378,139 @@ static void lab_key(struct loader *l, const struct vl_ini_key *k)
 	}
 }
 
+/* ---- [class] -------------------------------------------------------- */
+
+#define ROSTER_MAX_BYTES (256u * 1024)
+
+static bool host_ok(const char *h)
+{
+	if (!*h || strlen(h) > 253 || *h == '-' || *h == '.')
+		return false;
+	for (const char *c = h; *c; c++)
+		if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '.'))
+			return false;
+	return true;
+}
+
+/* USER@HOST[:PORT]: the sshd account students jump through. */
+static void jump_key(struct loader *l, const struct vl_ini_key *k)
+{
+	struct vl_class_spec *c = &l->p->klass;
+	VL_AUTOFREE char *v = vl_strdup(k->value);
+	char *at = strchr(v, '@'), *colon;
+	unsigned port = 22;
+
+	if (!at) {
+		problem(l, k->line, "jump '%s': write USER@HOST[:PORT], for example "
+			"lab@lab.example.org", k->value);
+		return;
+	}
+	*at = '\0';
+	colon = strchr(at + 1, ':');
+	if (colon) {
+		*colon = '\0';
+		if (!parse_uint_range(colon + 1, 1, 65535, &port)) {
+			problem(l, k->line, "jump '%s': the port must be 1 to 65535", k->value);
+			return;
+		}
+	}
+	if (!valid_user(v)) {
+		problem(l, k->line, "jump '%s': '%s' is not a login name", k->value, v);
+		return;
+	}
+	if (!host_ok(at + 1)) {
+		problem(l, k->line, "jump '%s': '%s' is not a host name or IPv4 address", k->value,
+			at + 1);
+		return;
+	}
+	free(c->jump_user);
+	free(c->jump_host);
+	c->jump_user = vl_strdup(v);
+	c->jump_host = vl_strdup(at + 1);
+	c->jump_port = port;
+}
+
+static void read_roster(struct loader *l, const struct vl_ini_key *k)
+{
+	struct vl_class_spec *c = &l->p->klass;
+	struct vl_err e = VL_ERR_INIT;
+	VL_AUTOFREE char *text = NULL;
+	char *path = project_file(l, k);
+	size_t len = 0;
+
+	if (!path)
+		return;
+	if (vl_file_read(path, ROSTER_MAX_BYTES, &text, &len, &e) < 0) {
+		problem(l, k->line, "roster: %s", e.msg);
+		free(path);
+		return;
+	}
+	free(c->roster);
+	c->roster = path;
+	vl_seat_specs_free(c->seats, c->n_seats);
+	vl_class_roster_parse(text, len, k->value, l->diags, &c->seats, &c->n_seats);
+}
+
+static void class_key(struct loader *l, const struct vl_ini_key *k, int *seats_line,
+		      int *roster_line)
+{
+	struct vl_class_spec *c = &l->p->klass;
+
+	if (vl_streq(k->key, "seats")) {
+		unsigned n;
+		*seats_line = k->line;
+		if (!parse_uint_range(k->value, 1, VL_CLASS_SEATS_MAX, &n)) {
+			problem(l, k->line, "seats must be a whole number from 1 to %d, not '%s'",
+				VL_CLASS_SEATS_MAX, k->value);
+			return;
+		}
+		if (*roster_line)
+			return;   /* reported once both are known */
+		vl_seat_specs_free(c->seats, c->n_seats);
+		c->seats = vl_class_seats_numbered(n);
+		c->n_seats = n;
+	} else if (vl_streq(k->key, "roster")) {
+		*roster_line = k->line;
+		read_roster(l, k);
+	} else if (vl_streq(k->key, "baseline")) {
+		bool ok = strlen(k->value) <= 64 && k->value[0] != '.' && k->value[0] != '-';
+		for (const char *ch = k->value; *ch && ok; ch++)
+			ok = isalnum((unsigned char)*ch) || *ch == '.' || *ch == '_' || *ch == '-';
+		if (!ok) {
+			problem(l, k->line, "baseline '%s': a snapshot name of letters, digits, '.', '_' "
+				"and '-', at most 64 characters", k->value);
+			return;
+		}
+		free(c->baseline);
+		c->baseline = vl_strdup(k->value);
+	} else if (vl_streq(k->key, "jump")) {
+		jump_key(l, k);
+	} else if (vl_streq(k->key, "jump_key")) {
+		free(c->jump_key);
+		c->jump_key = project_file(l, k);
+	}
+}
+
+static void class_done(struct loader *l, int seats_line, int roster_line)
+{
+	struct vl_class_spec *c = &l->p->klass;
+
+	if (!c->line)
+		return;
+	if (seats_line && roster_line) {
+		problem(l, seats_line > roster_line ? seats_line : roster_line,
+			"[class] takes seats = N or roster = FILE, not both");
+	} else if (!seats_line && !roster_line) {
+		problem(l, c->line, "[class] needs seats = N or roster = FILE (id,name[,email] "
+			"per line)");
+	}
+	if (!c->baseline)
+		c->baseline = vl_strdup("baseline");
+}
+
 /* ---- sections ------------------------------------------------------- */
 
-enum sec_kind { SEC_UNKNOWN, SEC_LAB, SEC_DEFAULTS, SEC_VM, SEC_SKIP };
+enum sec_kind { SEC_UNKNOWN, SEC_LAB, SEC_DEFAULTS, SEC_VM, SEC_CLASS, SEC_SKIP };
 
 static enum sec_kind classify(struct loader *l, const struct vl_ini_sec *s, const char **vm_name)
 {
@@ -406,12 +537,12 @@ static enum sec_kind classify(struct loader *l, const struct vl_ini_sec *s, cons
 		}
 		return SEC_VM;
 	}
-	if (vl_streq(word, "lab") || vl_streq(word, "defaults")) {
+	if (vl_streq(word, "lab") || vl_streq(word, "defaults") || vl_streq(word, "class")) {
 		if (sp) {
 			problem(l, s->line, "[%s] takes no name: write [%s]", word, word);
 			return SEC_SKIP;
 		}
-		return word[0] == 'l' ? SEC_LAB : SEC_DEFAULTS;
+		return word[0] == 'l' ? SEC_LAB : word[0] == 'd' ? SEC_DEFAULTS : SEC_CLASS;
 	}
 	sugg = vl_str_suggest(word, section_kinds, VL_ARRAY_SIZE(section_kinds));
 	if (sugg && vl_streq(sugg, "vm") && sp)
@@ -419,8 +550,8 @@ static enum sec_kind classify(struct loader *l, const struct vl_ini_sec *s, cons
 	else if (sugg && !vl_streq(sugg, "vm"))
 		problem(l, s->line, "unknown section [%s]; did you mean [%s]?", name, sugg);
 	else
-		problem(l, s->line, "unknown section [%s]; sections are [lab], [defaults] and "
-			"[vm NAME]", name);
+		problem(l, s->line, "unknown section [%s]; sections are [lab], [defaults], "
+			"[vm NAME] and [class]", name);
 	return SEC_UNKNOWN;
 }
 
@@ -430,9 +561,10 @@ static bool key_ok(struct loader *l, const struct vl_ini_key *k, enum sec_kind k
 		   const char *secname)
 {
 	const char *const *keys = kind == SEC_LAB ? lab_keys : kind == SEC_DEFAULTS ? defaults_keys :
-				  vm_keys;
+				  kind == SEC_CLASS ? class_keys : vm_keys;
 	size_t n = kind == SEC_LAB ? VL_ARRAY_SIZE(lab_keys) :
-		   kind == SEC_DEFAULTS ? VL_ARRAY_SIZE(defaults_keys) : VL_ARRAY_SIZE(vm_keys);
+		   kind == SEC_DEFAULTS ? VL_ARRAY_SIZE(defaults_keys) :
+		   kind == SEC_CLASS ? VL_ARRAY_SIZE(class_keys) : VL_ARRAY_SIZE(vm_keys);
 
 	if (!in_list(k->key, keys, n)) {
 		if (kind == SEC_DEFAULTS && in_list(k->key, vm_keys, VL_ARRAY_SIZE(vm_keys)))
@@ -607,6 +739,7 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 	enum sec_kind *kinds = vl_calloc(ini->n_secs + 1, sizeof(*kinds));
 	const char **vm_names = vl_calloc(ini->n_secs + 1, sizeof(*vm_names));
 	int *ip_lines;
+	int seats_line = 0, roster_line = 0;
 
 	p->network = VL_NET_NAT;
 	p->subnet_auto = true;
@@ -626,7 +759,13 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 			lab_key(l, k);
 		else if (kind == SEC_DEFAULTS && key_ok(l, k, kind, "defaults"))
 			machine_key(l, &defaults, k);
+		else if (kind == SEC_CLASS && key_ok(l, k, kind, "class"))
+			class_key(l, k, &seats_line, &roster_line);
 	}
+	for (size_t i = 0; i < ini->n_secs; i++)
+		if (kinds[i] == SEC_CLASS)
+			p->klass.line = ini->secs[i].line;
+	class_done(l, seats_line, roster_line);
 	ip_lines = vl_calloc(ini->n_secs + 1, sizeof(*ip_lines));
 	for (size_t i = 0; i < ini->n_secs; i++) {
 		struct vl_vm_spec *vm;
@@ -727,6 +866,12 @@ void vl_profile_release(struct vl_profile *p)
 		free(p->vms[i].user_data);
 	}
 	free(p->vms);
+	vl_seat_specs_free(p->klass.seats, p->klass.n_seats);
+	free(p->klass.roster);
+	free(p->klass.baseline);
+	free(p->klass.jump_user);
+	free(p->klass.jump_host);
+	free(p->klass.jump_key);
 	free(p->path);
 	free(p->dir);
 	free(p->name);

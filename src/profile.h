@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "class_plan.h"
 #include "provision.h"
 #include "util/diag.h"
 #include "util/err.h"
@@ -31,6 +32,18 @@ struct vl_vm_spec {
 	char *user_data;     /* absolute path of extra cloud-config, or NULL */
 };
 
+/* [class]: one lab instance per seat (class_plan.h). line 0: no class. */
+struct vl_class_spec {
+	int line;            /* the [class] header */
+	struct vl_seat_spec *seats;  /* from roster = FILE, or "1".."N" from seats = N */
+	size_t n_seats;
+	char *roster;        /* absolute path, or NULL */
+	char *baseline;      /* the snapshot every reset returns to, default "baseline" */
+	char *jump_user, *jump_host;  /* jump = USER@HOST[:PORT]; NULL: none */
+	unsigned jump_port;  /* 22 unless given */
+	char *jump_key;      /* jump_key = FILE: the jump host's host public key (absolute), or NULL */
+};
+
 struct vl_profile {
 	char *path;          /* absolute path of vmlab.ini */
 	char *dir;           /* absolute project directory (dirname of path) */
@@ -47,6 +60,7 @@ struct vl_profile {
 	char *user;          /* login user, default "vmlab" */
 	struct vl_vm_spec *vms;
 	size_t n_vms;
+	struct vl_class_spec klass;
 };
 
 /* Walk up from start_dir to find vmlab.ini; returns malloc'd absolute path. */

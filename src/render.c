@@ -238,6 +238,40 @@ char *vl_render_network(const struct vl_plan *plan, const char *uuid, struct vl_
 	return w_finish(&w, "network", err);
 }
 
+char *vl_render_isolation(const struct vl_plan *plan, uint32_t pool_addr, unsigned pool_prefix,
+			  struct vl_err *err)
+{
+	VL_AUTOFREE char *name = vl_name_filter(plan->lab_id);
+	char sub[VL_IPV4_STRLEN], pool[VL_IPV4_STRLEN], pfx[4], ppfx[4];
+	struct w w;
+
+	vl_ipv4_format(plan->subnet, sub);
+	vl_ipv4_format(pool_addr, pool);
+	snprintf(pfx, sizeof(pfx), "%u", plan->prefix);
+	snprintf(ppfx, sizeof(ppfx), "%u", pool_prefix);
+	if (w_begin(&w, "filter", err) < 0)
+		return NULL;
+	w_start(&w, "filter");
+	w_attr(&w, "name", name);
+	w_attr(&w, "chain", "ipv4");
+	/* ebtables on the guest's port: before any routing, so the host's
+	 * addresses on other bridges are covered as well as other guests */
+	w_start(&w, "rule");
+	w_attr(&w, "action", "accept");
+	w_attr(&w, "direction", "out");
+	w_attr(&w, "priority", "100");
+	w_empty(&w, "ip", "dstipaddr", sub, "dstipmask", pfx, NULL);
+	w_end(&w);
+	w_start(&w, "rule");
+	w_attr(&w, "action", "drop");
+	w_attr(&w, "direction", "out");
+	w_attr(&w, "priority", "200");
+	w_empty(&w, "ip", "dstipaddr", pool, "dstipmask", ppfx, NULL);
+	w_end(&w);
+	w_end(&w);
+	return w_finish(&w, "filter", err);
+}
+
 char *vl_render_domain(const struct vl_plan *plan, const struct vl_plan_vm *vm,
 		       const struct vl_domain_opts *o, struct vl_err *err)
 {
@@ -308,6 +342,8 @@ char *vl_render_domain(const struct vl_plan *plan, const struct vl_plan_vm *vm,
 	w_empty(&w, "source", "network", plan->network, NULL);
 	w_empty(&w, "mac", "address", vm->mac, NULL);
 	w_empty(&w, "model", "type", "virtio", NULL);
+	if (o->filter)
+		w_empty(&w, "filterref", "filter", o->filter, NULL);
 	w_end(&w);
 	/* A pty serial keeps `virsh console` working; <log> also copies
 	 * everything to a file for `vmlab logs` and boot diagnostics. */

@@ -23,6 +23,7 @@ struct vl_domain_opts {
 	const char *pool;           /* storage pool holding the volumes */
 	const char *serial_log;     /* absolute path the serial console is logged to, or NULL */
 	unsigned tb_cache_mib;      /* QEMU (TCG) only: translation cache cap, 0: QEMU default */
+	const char *filter;         /* libvirt nwfilter on the NIC (vl_render_isolation), or NULL */
 };
 
 /* <network> with bridge, NAT or isolated, DHCP range + one reservation per
@@ -30,6 +31,12 @@ struct vl_domain_opts {
 char *vl_render_network(const struct vl_plan *plan, const char *uuid, struct vl_err *err);
 char *vl_render_domain(const struct vl_plan *plan, const struct vl_plan_vm *vm,
 		       const struct vl_domain_opts *opts, struct vl_err *err);
+/* The nwfilter that keeps a lab's guests out of every other lab's subnet
+ * in the subnet pool: IPv4 from the guest to its own subnet passes, to the
+ * rest of the pool is dropped (the host's side of another lab's network
+ * too, which libvirt's NAT rules leave open). Named vl_name_filter(). */
+char *vl_render_isolation(const struct vl_plan *plan, uint32_t pool_addr, unsigned pool_prefix,
+			  struct vl_err *err);
 /* qcow2 volume backed by backing_path (format "qcow2" or "raw"). */
 char *vl_render_overlay_volume(const char *name, uint64_t capacity, const char *backing_path,
 			       const char *backing_format, struct vl_err *err);

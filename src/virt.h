@@ -392,4 +392,32 @@ int vl_virt_console_send(struct vl_virt_console *c, const char *buf, size_t len,
 			 struct vl_err *err);
 void vl_virt_console_close(struct vl_virt_console *c);
 
+/* ---- capacity (virt_node.c): what class placement weighs ---- */
+
+struct vl_virt_node {
+	uint64_t memory;       /* bytes of RAM */
+	unsigned cpus;
+};
+int vl_virt_node_info(struct vl_virt *v, struct vl_virt_node *out, struct vl_err *err);
+
+/* Every defined domain (running or not) with what it commits. */
+struct vl_virt_dom_use {
+	char *name;
+	uint64_t memory;       /* bytes (maximum memory) */
+	unsigned vcpus;
+};
+int vl_virt_domain_usage(struct vl_virt *v, struct vl_virt_dom_use **out, size_t *n,
+			 struct vl_err *err);
+void vl_virt_dom_use_free(struct vl_virt_dom_use *list, size_t n);
+/* Free bytes in a pool's storage; *exists false (and 0) without the pool. */
+int vl_virt_pool_space(struct vl_virt *v, const char *pool, bool *exists, uint64_t *available,
+		       struct vl_err *err);
+
+/* ---- network filters (virt_nwfilter.c) ---- */
+
+/* Define (or redefine) a filter from its XML. */
+int vl_virt_nwfilter_define(struct vl_virt *v, const char *xml, struct vl_err *err);
+/* Undefine; a missing filter is fine. */
+int vl_virt_nwfilter_undefine(struct vl_virt *v, const char *name, struct vl_err *err);
+
 #endif

@@ -71,7 +71,7 @@ check "vmlab.ini(5): user catalog follows XDG_CONFIG_HOME" grep -q 'XDG_CONFIG_H
 
 # --- every option of every command is accepted and documented -----------------
 mkdir -p "$T/opts" && cd "$T/opts" || exit 1
-printf '[lab]\nname = opts\n[vm web]\ncount = 2\n' >vmlab.ini
+printf '[lab]\nname = opts\n[vm web]\ncount = 2\n[class]\nseats = 1\n' >vmlab.ini
 man1=$(plain "$REPO/man/vmlab.1")
 cmds=$("$VMLAB" help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on && !/not available yet/ { print $1 }')
 check "help lists commands" [ -n "$cmds" ]
@@ -91,6 +91,9 @@ base() { # CMD SUB
 	console/* | logs/*) echo "$1 web-1" ;;  # the VM is not created: refused, not a usage error
 	exec/*) echo "exec --all" ;;   # the command after -- comes last (after)
 	cp/*) echo "cp web-1:/none ." ;;
+	class/exec) echo "class exec" ;;      # seats or --all, then -- CMD: see below
+	class/destroy) echo "class destroy --force" ;;
+	class/*) echo "class ${2:-status}" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -135,6 +138,10 @@ for c in $cmds; do
 			args=($(base "$c" "$sub") "$form")
 			[ -n "$meta" ] && args+=("$(value "$c" "$meta")")
 			args+=($(after "$c"))
+			if [ "$c/$sub" = class/exec ]; then  # seat 1 is not made: refused, not usage
+				case $form in --all|-a) ;; *) args+=(1) ;; esac
+				args+=(-- true)
+			fi
 			# SIGINT after 5 s ends what follows changes (status --watch) as Ctrl-C does
 			r=$(timeout -s INT 5 "$VMLAB" --uri test:///default "${args[@]}" 2>&1 >/dev/null </dev/null); code=$?
 			check "'vmlab ${args[*]}' is not a usage error (exit $code: $r)" [ "$code" != 2 ]

@@ -54,7 +54,7 @@ check "gc: nothing to collect" sh -c '"$0" --uri test:///default gc --dry-run | 
 check "doctor --json" sh -c '"$0" --uri test:///default --json doctor | jq -e "map(.check) | index(\"libvirt\")" >/dev/null' "$VMLAB"
 
 check "libvirt unreachable exits 3" [ "$(rc "$VMLAB" --uri 'qemu+unix:///system?socket=/nonexistent' status)" = 3 ]
-check "not yet available exits 1" [ "$(rc V class status)" = 1 ]
+check "not yet available exits 1" [ "$(rc V forward web-1 80)" = 1 ]
 check "exec on a VM that is not running exits 255" [ "$(rc V exec --all -- true)" = 255 ]
 check "tui without a terminal exits 1" [ "$(rc V tui </dev/null)" = 1 ]
 V tui </dev/null 2>err.txt

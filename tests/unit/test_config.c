@@ -308,6 +308,34 @@ static void test_catalog_empty_entry(void **state)
 }
 
 /* The shipped example must load and say exactly the built-in defaults. */
+/* [hosts]: the libvirt hosts of a class, in file order, checked. */
+static void test_hosts(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *good = vl_test_write(tmp, "hosts.conf",
+		"[hosts]\nlab1 = qemu:///system\nlab2 = qemu+ssh://lab2.example.org/system\n"
+		"ns = qemu+unix:///system?socket=/run/x/libvirt-sock\n");
+	VL_AUTOFREE char *bad = vl_test_write(tmp, "badhosts.conf",
+		"[hosts]\nLab = qemu:///system\nb = nothing\nc = qemu+ssh://c/system?no_verify=1\n"
+		"d = qemu:///system\nd2 = test:///default\n");
+	(void)state;
+
+	assert_int_equal(vl_config_load(&c, good, &d, &err), 0);
+	assert_int_equal(c.n_hosts, 3);
+	assert_string_equal(c.host_names[1], "lab2");
+	assert_string_equal(c.host_uris[1], "qemu+ssh://lab2.example.org/system");
+	assert_string_equal(c.host_uris[2], "qemu+unix:///system?socket=/run/x/libvirt-sock");
+	vl_config_release(&c);
+	assert_int_equal(vl_config_load(&c, bad, &d, &err), -1);
+	assert_true(has_diag(&d, 2, "host name 'Lab'"));
+	assert_true(has_diag(&d, 3, "'nothing' is not a libvirt URI"));
+	assert_true(has_diag(&d, 4, "no_verify"));
+	assert_int_equal(d.n, 3);
+	vl_diags_release(&d);
+}
+
 static void test_example(void **state)
 {
 	struct vl_config c, def;
@@ -333,6 +361,7 @@ static void test_example(void **state)
 	assert_int_equal(c.parallel, def.parallel);
 	assert_int_equal(c.boot_timeout, def.boot_timeout);
 	assert_int_equal(c.halt_timeout, def.halt_timeout);
+	assert_int_equal(c.n_hosts, 0);
 	vl_config_release(&c);
 	vl_config_release(&def);
 }
@@ -348,6 +377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_empty_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_example, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -228,7 +228,7 @@ static void test_sections_and_keys(void **state)
 	(void)state;
 	expect_one("[lab]\n[vm a]\n[labs]\n", 3, "unknown section [labs]; did you mean [lab]?");
 	expect_one("[vm a]\n[vms web]\n", 2, "unknown section [vms web]; did you mean [vm web]?");
-	expect_one("[vm a]\n[zzzz]\n", 2, "sections are [lab], [defaults] and [vm NAME]");
+	expect_one("[vm a]\n[zzzz]\n", 2, "sections are [lab], [defaults], [vm NAME] and [class]");
 	expect_one("[vm a]\n[vm]\n", 2, "[vm] needs a name");
 	expect_one("[vm a]\n[lab x]\n", 2, "[lab] takes no name");
 	expect_one("[vm a]\n[vm a]\n", 2, "duplicate section [vm a] (first at line 1)");

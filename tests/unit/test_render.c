@@ -334,6 +334,39 @@ static void test_snapshot(void **state)
 }
 
 /* What the renderer writes, the metadata parser reads back (gc relies on it). */
+/* A class seat's isolation filter: its own subnet passes, the rest of
+ * the pool is dropped; the domain's NIC names it. */
+static void test_isolation(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	uint32_t pool;
+	(void)state;
+
+	vl_ipv4_parse("10.77.0.0", &pool);
+	VL_AUTOFREE char *xml = vl_render_isolation(&g_plan, pool, 16, &err);
+	assert_non_null(xml);
+	xmlDocPtr doc = parse(xml);
+	VL_AUTOFREE char *name = vl_name_filter(g_plan.lab_id);
+	check(doc, "/filter/@name", name);
+	check(doc, "/filter/@chain", "ipv4");
+	check(doc, "/filter/rule[@action='accept']/@direction", "out");
+	check(doc, "/filter/rule[@action='accept']/ip/@dstipaddr", "10.77.125.0");
+	check(doc, "/filter/rule[@action='accept']/ip/@dstipmask", "24");
+	check(doc, "/filter/rule[@action='drop']/ip/@dstipaddr", "10.77.0.0");
+	check(doc, "/filter/rule[@action='drop']/ip/@dstipmask", "16");
+	assert_true(num(doc, "number(/filter/rule[@action='accept']/@priority)") <
+		    num(doc, "number(/filter/rule[@action='drop']/@priority)"));
+	validate(doc, "nwfilter.rng");
+	xmlFreeDoc(doc);
+
+	struct vl_domain_opts o = { .type = VL_DOMAIN_QEMU, .pool = "vmlab", .filter = name };
+	VL_AUTOFREE char *dxml = vl_render_domain(&g_plan, &g_plan.vms[0], &o, &err);
+	doc = parse(dxml);
+	check(doc, "/domain/devices/interface/filterref/@filter", name);
+	validate(doc, "domain.rng");
+	xmlFreeDoc(doc);
+}
+
 static void test_metadata_roundtrip(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
@@ -414,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_domain_kvm),
 		cmocka_unit_test(test_volumes),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_metadata_roundtrip),
 	};
 	int rc = cmocka_run_group_tests_name("render", tests, setup, teardown);
