@@ -650,7 +650,7 @@ char *vl_name_network(const char *lab_id)
 
 char *vl_name_filter(const char *lab_id)
 {
-	return fmt("vmlab-%s", lab_id);
+	return vl_strfmt("vmlab-%s", lab_id);
 }
 
 char *vl_name_domain(const char *lab_id, const char *vm)
