@@ -12,6 +12,7 @@
 
 #include "class.h"
 #include "cmd/output.h"
+#include "cmd/status_watch.h"
 #include "host.h"
 #include "lab.h"
 #include "plan.h"
@@ -27,13 +28,14 @@ static const struct vl_opt opts[] = {
 	{ "all", 'a', VL_OPT_FLAG, NULL, "exec: on every seat" },
 	{ "vm", 0, VL_OPT_VALUE, "VM", "exec: only this VM of each seat (default: every VM)" },
 	{ "force", 'f', VL_OPT_FLAG, NULL, "destroy: do not ask for confirmation" },
+	{ "watch", 'w', VL_OPT_FLAG, NULL, "status: then print each change of a seat, until Ctrl-C" },
 	VL_OPT_END,
 };
 
 static const struct vl_subcmd subs[] = {
 	{ "plan", NULL, "[--json]", 0, 0 },
 	{ "up", NULL, "", 0, 0 },
-	{ "status", "st", "[--json]", 0, 0 },
+	{ "status", "st", "[--json] [--watch]", 0, 0 },
 	{ "reset", NULL, "[SEAT...]", 0, -1 },
 	{ "ssh", NULL, "SEAT VM [-- CMD ARG...]", 2, 2 },
 	{ "exec", NULL, "(SEAT... | --all) [--vm VM] -- CMD ARG...", 0, -1 },
@@ -265,6 +267,39 @@ static int do_export(struct vl_ctx *ctx, const char *dir, struct vl_err *err)
 }
 
 /* ---- status ---- */
+
+/* class status --watch: the seats' changes on every host that has one */
+static int do_status_watch(struct vl_ctx *ctx, bool json, struct vl_err *err)
+{
+	struct vl_class_plan p;
+	const char **uris, **ids;
+	char **labels;
+	size_t nu = 0, ns = 0;
+	int rc;
+
+	if (vl_class_plan(ctx, &p, err) < 0)
+		return -1;
+	uris = vl_calloc(p.n_hosts + 1, sizeof(*uris));
+	ids = vl_calloc(p.n_seats + 1, sizeof(*ids));
+	labels = vl_calloc(p.n_seats + 1, sizeof(*labels));
+	for (size_t i = 0; i < p.n_hosts; i++)
+		if (!p.hosts[i].error)
+			uris[nu++] = p.hosts[i].uri;
+	for (size_t i = 0; i < p.n_seats; i++) {
+		ids[ns] = p.seats[i].lab_id;
+		labels[ns++] = vl_strfmt("seat %s", p.seats[i].id);
+	}
+	struct vl_watch_what w = { uris, nu, ids, (const char *const *)labels, ns };
+	rc = nu ? vl_status_watch(ctx, &w, json, err)
+		: vl_err_set(err, VL_E_CONNECT, "class status --watch: no host answers");
+	free(uris);
+	free(ids);
+	for (size_t i = 0; i < ns; i++)
+		free(labels[i]);
+	free(labels);
+	vl_class_plan_release(&p);
+	return rc;
+}
 
 static int do_status(struct vl_ctx *ctx, bool json, struct vl_err *err)
 {
@@ -500,6 +535,8 @@ static int check_args(const struct vl_ctx *ctx, const struct vl_args *a, struct 
 		return vl_err_set(err, VL_E_USAGE, "class %s: --json goes with plan and status", verb);
 	if ((vl_args_has(a, "all") || vl_args_has(a, "vm")) && !vl_streq(verb, "exec"))
 		return vl_err_set(err, VL_E_USAGE, "class %s: --all and --vm go with exec", verb);
+	if (vl_args_has(a, "watch") && !vl_streq(verb, "status"))
+		return vl_err_set(err, VL_E_USAGE, "class %s: --watch goes with status", verb);
 	if (vl_args_has(a, "force") && !vl_streq(verb, "destroy"))
 		return vl_err_set(err, VL_E_USAGE, "class %s: --force goes with destroy", verb);
 	if (vl_streq(verb, "exec")) {
@@ -549,6 +586,8 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		return do_plan(ctx, json, err);
 	if (vl_streq(verb, "up"))
 		return do_up(ctx, err);
+	if (vl_streq(verb, "status") && vl_args_has(a, "watch"))
+		return do_status_watch(ctx, json, err);
 	if (vl_streq(verb, "status"))
 		return do_status(ctx, json, err);
 	if (vl_streq(verb, "reset"))

@@ -193,14 +193,20 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 	int rc = 0;
 
 	if (vl_args_has(a, "all")) {
-		if (vl_args_has(a, "watch"))
-			return vl_status_watch(ctx, NULL, json, err);
+		if (vl_args_has(a, "watch")) {
+			const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
+			struct vl_watch_what w = { .uris = &uri, .n_uris = 1 };
+			return vl_status_watch(ctx, &w, json, err);
+		}
 		return run_all(ctx, json, err);
 	}
 	if (vl_lab_status(ctx, &st, err) < 0)
 		return -1;
-	if (vl_args_has(a, "watch"))
-		rc = vl_status_watch(ctx, st.lab_id, json, err);
+	if (vl_args_has(a, "watch")) {
+		const char *uri = ctx->uri ? ctx->uri : ctx->config.uri, *id = st.lab_id;
+		struct vl_watch_what w = { .uris = &uri, .n_uris = 1, .lab_ids = &id, .n_labs = 1 };
+		rc = vl_status_watch(ctx, &w, json, err);
+	}
 	else if (json)
 		print_json(&st);
 	else
