@@ -71,7 +71,18 @@ check_eq "class exec --all: one line per VM, prefixed" 6 "$(grep -c '^\[[123]/[a
 C exec 1 2 -- sh -c 'exit 3' >/dev/null 2>&1; rc=$?
 check_rc "class exec: the highest remote status" 3 "$rc"
 dom3=$(jq -r '.seats[] | select(.id == "3") | .vms[0].domain' <<<"$plan")
+# class status --watch sees the VM stopped from outside, and names its seat
+cw=$E2E_TMP/class-watch.out
+(cd "$pc" && exec timeout -s INT 120 ip netns exec "$VL_NS" env VMLAB_CONFIG="$E2E_CONF" \
+	HOME="$E2E_HOME" "$E2E_VMLAB" class status --watch >"$cw" 2>&1) &
+cwpid=$!
+for _ in $(seq 1 300); do grep -q "in sync" "$cw" 2>/dev/null && break; sleep 0.1; done
 vl_virsh destroy "$dom3" >/dev/null 2>&1
+for _ in $(seq 1 300); do grep -q "seat 3: a shut off" "$cw" 2>/dev/null && break; sleep 0.1; done
+check_contains "class status --watch: a seat's VM stopped from outside" "seat 3: a shut off" \
+	"$(cat "$cw")"
+kill -INT "$cwpid" 2>/dev/null
+wait "$cwpid"
 C exec 3 -- true >/dev/null 2>&1; rc=$?
 check_rc "class exec: a VM not reached is 255" 255 "$rc"
 t0=$(now)
