@@ -158,7 +158,7 @@ student 1 ssh -F ssh_config -o BatchMode=yes -W "$(ip_of 2 a):22" jump >"$jd/w2"
 if [ "$rc" != 0 ] && ! grep -q '^SSH-' "$jd/w2"; then ok "seat 1's key cannot open seat 2's address ($rc)"
 else bad "seat 1's key opened seat 2's $(ip_of 2 a): $(head -c 200 "$jd/w2")"; fi
 student 1 ssh -F ssh_config -o BatchMode=yes -W "$(ip_of 1 b):22" jump >"$jd/w1" 2>&1
-check_contains "seat 1's key opens its own VM's port 22" "SSH-2.0" "$(head -c 200 "$jd/w1")"
+check_contains "seat 1's key opens its own VM's port 22" "SSH-2.0" "$(head -c 200 "$jd/w1" | tr -d '\0')"
 out=$(student 1 ssh -F ssh_config -o BatchMode=yes jump id 2>&1); rc=$?
 if [ "$rc" != 0 ] && [[ "$out" != *uid=* ]]; then ok "no command or shell on the jump host ($rc)"
 else bad "the jump account ran a command: $out"; fi
