@@ -80,6 +80,7 @@ void ui_model_release(struct ui_model *m)
 	free(m->sel_lab);
 	free(m->sel_vm);
 	free(m->lost_reason);
+	ui_model_set_plan(m, NULL, NULL, NULL, 0);
 	ui_filter_release(&m->filter);
 	memset(m, 0, sizeof(*m));
 }
@@ -135,9 +136,82 @@ static bool is_up(enum vl_vm_state s)
 	return s == VL_VM_RUNNING || s == VL_VM_PAUSED;
 }
 
+void ui_model_set_plan(struct ui_model *m, const char *id, const char *name,
+		       const char *const *vms, size_t n)
+{
+	for (size_t i = 0; i < m->n_plan_vms; i++)
+		free(m->plan_vms[i]);
+	free(m->plan_vms);
+	free(m->plan_id);
+	free(m->plan_name);
+	m->plan_id = dup_or_null(id);
+	m->plan_name = dup_or_null(name ? name : id);
+	m->plan_vms = vl_calloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		m->plan_vms[i] = vl_strdup(vms[i]);
+	m->n_plan_vms = id ? n : 0;
+}
+
+static bool planned_vm(const struct ui_model *m, const struct ui_lab *l, const char *vm)
+{
+	if (!m->plan_id || !vl_streq(l->id, m->plan_id))
+		return false;
+	for (size_t i = 0; i < m->n_plan_vms; i++)
+		if (vl_streq(m->plan_vms[i], vm))
+			return true;
+	return false;
+}
+
+/* A VM as it is before up makes it (or after destroy). */
+static void vm_not_created(struct ui_vm *v)
+{
+	free(v->ip);
+	v->ip = NULL;
+	v->state = VL_VM_MISSING;
+	v->up_since_ms = 0;
+	v->cpu = -1;
+	v->mem_used = 0;
+}
+
+static struct ui_vm *add_vm(struct ui_lab *l, const char *name, const char *domain);
+
+/* The planned lab into a fresh list: its VMs libvirt lacks as not created,
+ * the lab itself (not existing) when libvirt has nothing of it. */
+static void merge_plan(struct ui_model *m, struct ui_lab *fresh, size_t *n)
+{
+	struct ui_lab *l = NULL;
+
+	if (!m->plan_id)
+		return;
+	for (size_t i = 0; i < *n && !l; i++)
+		if (vl_streq(fresh[i].id, m->plan_id))
+			l = &fresh[i];
+	if (!l) {
+		const struct ui_lab *old = ui_model_find_lab(m, m->plan_id);
+		l = &fresh[(*n)++];
+		l->id = vl_strdup(m->plan_id);
+		l->name = vl_strdup(m->plan_name);
+		l->project = dup_or_null(m->here_project);
+		l->here = l->mine = true;
+		l->expanded = old ? old->expanded : true;
+		l->n_snapshots = -1;
+		l->vms = vl_calloc(1, sizeof(*l->vms));
+	}
+	for (size_t i = 0; i < m->n_plan_vms; i++) {
+		if (ui_lab_find_vm(l, m->plan_vms[i]))
+			continue;
+		const struct ui_lab *old = ui_model_find_lab(m, m->plan_id);
+		const struct ui_vm *ov = old ? ui_lab_find_vm(old, m->plan_vms[i]) : NULL;
+		struct ui_vm *v = add_vm(l, m->plan_vms[i], NULL);
+		vm_not_created(v);
+		v->marked = ov && ov->marked;
+		v->changed_ms = ov ? ov->changed_ms : 0;
+	}
+}
+
 void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t n, int64_t now_ms)
 {
-	struct ui_lab *fresh = vl_calloc(n ? n : 1, sizeof(*fresh));
+	struct ui_lab *fresh = vl_calloc(n + 1, sizeof(*fresh));
 
 	for (size_t i = 0; i < n; i++) {
 		const struct vl_lab_summary *s = &labs[i];
@@ -152,6 +226,8 @@ void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t
 		l->net_active = s->network_active;
 		l->mine = s->mine;
 		l->here = m->here_project && s->project && vl_streq(m->here_project, s->project);
+		l->exists = true;
+		/* the planned lab shows expanded before it exists: keep that */
 		l->expanded = old ? old->expanded : l->here;
 		l->n_snapshots = old ? old->n_snapshots : -1;
 		l->changed_ms = old ? old->changed_ms : 0;
@@ -182,6 +258,7 @@ void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t
 		}
 		qsort(l->vms, l->n_vms, sizeof(*l->vms), vm_cmp);
 	}
+	merge_plan(m, fresh, &n);
 	for (size_t i = 0; i < m->n_labs; i++)
 		lab_release(&m->labs[i]);
 	free(m->labs);
@@ -201,6 +278,7 @@ static struct ui_lab *add_lab(struct ui_model *m, const char *id)
 	memset(l, 0, sizeof(*l));
 	l->id = vl_strdup(id);
 	l->name = vl_strdup(id);
+	l->exists = true;
 	l->n_snapshots = -1;
 	qsort(m->labs, m->n_labs, sizeof(*m->labs), lab_cmp);
 	return ui_model_find_lab(m, id);
@@ -238,15 +316,38 @@ static void remove_vm(struct ui_lab *l, struct ui_vm *v)
 	l->n_vms--;
 }
 
-static bool apply_state(struct ui_lab *l, const struct vl_watch_change *c, int64_t now_ms,
-			bool *need_list)
+/* The planned lab, destroyed: it stays, as before up made it. */
+static void lab_not_created(const struct ui_model *m, struct ui_lab *l, int64_t now_ms)
+{
+	for (size_t j = l->n_vms; j-- > 0;) {
+		if (planned_vm(m, l, l->vms[j].name))
+			vm_not_created(&l->vms[j]);
+		else
+			remove_vm(l, &l->vms[j]);
+	}
+	free(l->network);
+	free(l->subnet);
+	l->network = l->subnet = NULL;
+	l->net_active = false;
+	l->exists = false;
+	l->n_snapshots = -1;
+	l->changed_ms = now_ms;
+}
+
+static bool apply_state(const struct ui_model *m, struct ui_lab *l,
+			const struct vl_watch_change *c, int64_t now_ms, bool *need_list)
 {
 	struct ui_vm *v = ui_lab_find_vm(l, c->vm);
 
 	if (c->state == VL_VM_MISSING) {
-		if (!v)
+		if (!v || v->state == VL_VM_MISSING)
 			return false;
-		remove_vm(l, v);
+		if (planned_vm(m, l, c->vm)) {   /* destroyed: back to not created */
+			vm_not_created(v);
+			v->changed_ms = now_ms;
+		} else {
+			remove_vm(l, v);
+		}
 		l->changed_ms = now_ms;
 		return true;
 	}
@@ -328,7 +429,10 @@ bool ui_model_apply(struct ui_model *m, const struct vl_watch_change *c, int64_t
 	if (c->kind == VL_WATCH_LAB_VANISHED) {
 		if (!l)
 			return false;
-		remove_lab(m, l);
+		if (m->plan_id && vl_streq(l->id, m->plan_id))
+			lab_not_created(m, l, now_ms);
+		else
+			remove_lab(m, l);
 		ui_model_rows(m);
 		return true;
 	}
@@ -338,9 +442,13 @@ bool ui_model_apply(struct ui_model *m, const struct vl_watch_change *c, int64_t
 		*need_list = true;
 		changed = true;
 	}
+	if (!l->exists && !(c->kind == VL_WATCH_VM_STATE && c->state == VL_VM_MISSING)) {
+		l->exists = true;
+		changed = true;
+	}
 	switch (c->kind) {
 	case VL_WATCH_VM_STATE:
-		changed |= apply_state(l, c, now_ms, need_list);
+		changed |= apply_state(m, l, c, now_ms, need_list);
 		break;
 	case VL_WATCH_STATS:
 		changed |= apply_stats(l, c, need_list);

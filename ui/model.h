@@ -29,6 +29,7 @@ struct ui_lab {
 	char *id, *name, *project, *network, *subnet;
 	bool net_active, mine;
 	bool here;                  /* the current directory's lab */
+	bool exists;                /* libvirt has something of it (false: only planned) */
 	bool expanded;
 	int n_snapshots;            /* -1 unknown */
 	struct ui_vm *vms;          /* by name, web-2 before web-10 */
@@ -64,6 +65,11 @@ struct ui_model {
 	char *sel_lab, *sel_vm;
 	bool connected;             /* the watch's connection is up */
 	char *lost_reason;
+	/* the current directory's lab as its profile plans it (plan_id NULL:
+	 * none): shown before it exists, its VMs "not created" (VL_VM_MISSING) */
+	char *plan_id, *plan_name;
+	char **plan_vms;
+	size_t n_plan_vms;
 };
 
 void ui_model_init(struct ui_model *m, const char *here_project);
@@ -76,6 +82,12 @@ int ui_natcmp(const char *a, const char *b);
  * times of VMs that are still there). The current directory's lab first
  * and expanded the first time it is seen. */
 void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t n, int64_t now_ms);
+/* The current directory's lab as planned (id NULL: none). It takes effect
+ * with the next ui_model_load: the lab is there, first and expanded, whether
+ * or not libvirt has it; a planned VM libvirt lacks is VL_VM_MISSING, and
+ * it stays so when destroyed (so u can bring it up again). */
+void ui_model_set_plan(struct ui_model *m, const char *id, const char *name,
+		       const char *const *vms, size_t n);
 /* Apply one watch change. Returns true when the screen changed. Sets
  * *need_list when a lab or VM appeared that the model does not know enough
  * of (its name, IP): the caller lists the labs again. */

@@ -297,6 +297,99 @@ static void test_changes(void **state)
 	ui_model_release(&m);
 }
 
+/* The current directory's lab before up made it: first, expanded, its VMs
+ * not created; a listing fills in what exists; destroyed, it stays. */
+static void test_planned(void **state)
+{
+	struct vl_watch_change c = { 0 };
+	struct ui_model m;
+	struct ui_lab *l;
+	bool need = false;
+	(void)state;
+
+	three_labs(&m);
+	free(m.here_project);
+	m.here_project = strdup("/p/new");
+	ui_model_set_plan(&m, "new-1", "new", A("web-2", "db", "web-10"), 3);
+	{
+		struct vl_lab_summary labs[] = {
+			lab("alpha", "alpha-1", "/p/alpha", A("x"), 1, VL_VM_RUNNING),
+		};
+		load(&m, labs, 1);
+	}
+	assert_int_equal(m.n_labs, 2);
+	l = &m.labs[0];
+	assert_string_equal(l->id, "new-1");
+	assert_string_equal(l->name, "new");
+	assert_string_equal(l->project, "/p/new");
+	assert_true(l->here && l->expanded && l->mine);
+	assert_false(l->exists);
+	assert_int_equal(l->n_vms, 3);
+	assert_string_equal(l->vms[0].name, "db");
+	assert_string_equal(l->vms[2].name, "web-10");
+	for (size_t j = 0; j < 3; j++)
+		assert_int_equal(l->vms[j].state, VL_VM_MISSING);
+	assert_int_equal(m.n_rows, 5);   /* new, db, web-2, web-10, alpha */
+	assert_int_equal(ui_lab_n_up(l), 0);
+
+	/* up made two of them: the listing has those, the third stays not created */
+	m.labs[0].vms[1].marked = true;
+	{
+		struct vl_lab_summary labs[] = {
+			lab("new", "new-1", "/p/new", A("db", "web-2"), 2, VL_VM_RUNNING),
+		};
+		load(&m, labs, 1);
+	}
+	l = ui_model_find_lab(&m, "new-1");
+	assert_true(l->exists);
+	assert_int_equal(l->n_vms, 3);
+	assert_int_equal(ui_lab_find_vm(l, "db")->state, VL_VM_RUNNING);
+	assert_int_equal(ui_lab_find_vm(l, "web-10")->state, VL_VM_MISSING);
+	assert_true(ui_lab_find_vm(l, "web-2")->marked);
+	assert_int_equal(ui_lab_n_up(l), 2);
+
+	/* destroy: each domain goes, then the lab; it stays, not created */
+	c.kind = VL_WATCH_VM_STATE;
+	c.lab = "new-1";
+	c.vm = "db";
+	c.state = VL_VM_MISSING;
+	assert_true(ui_model_apply(&m, &c, 2000, &need));
+	l = ui_model_find_lab(&m, "new-1");
+	assert_int_equal(l->n_vms, 3);
+	assert_int_equal(ui_lab_find_vm(l, "db")->state, VL_VM_MISSING);
+	assert_null(ui_lab_find_vm(l, "db")->ip);
+	assert_false(ui_model_apply(&m, &c, 2100, &need));   /* already not created */
+	c.kind = VL_WATCH_LAB_VANISHED;
+	c.vm = NULL;
+	assert_true(ui_model_apply(&m, &c, 2200, &need));
+	l = ui_model_find_lab(&m, "new-1");
+	assert_non_null(l);
+	assert_false(l->exists);
+	assert_false(l->net_active);
+	assert_int_equal(ui_lab_find_vm(l, "web-2")->state, VL_VM_MISSING);
+	assert_int_equal(m.n_rows, 4);
+	assert_string_equal(row_name(&m, 0), "new");
+
+	/* the next up: the watch names it again, and it exists */
+	c.kind = VL_WATCH_VM_STATE;
+	c.vm = "db";
+	c.state = VL_VM_RUNNING;
+	assert_true(ui_model_apply(&m, &c, 3000, &need));
+	assert_true(l->exists);
+	assert_int_equal(ui_lab_find_vm(l, "db")->state, VL_VM_RUNNING);
+
+	/* a VM the profile no longer has is not kept when it goes */
+	ui_model_set_plan(&m, "new-1", "new", A("web-2", "web-10"), 2);
+	c.state = VL_VM_MISSING;
+	assert_true(ui_model_apply(&m, &c, 3100, &need));
+	assert_null(ui_lab_find_vm(l, "db"));
+	/* collapsed by the user: a listing keeps it collapsed */
+	l->expanded = false;
+	load(&m, NULL, 0);
+	assert_false(ui_model_find_lab(&m, "new-1")->expanded);
+	ui_model_release(&m);
+}
+
 static void test_keys(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
@@ -377,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_marks_targets),
 		cmocka_unit_test(test_selection_survives),
 		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_planned),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_phases),
 	};
