@@ -472,6 +472,19 @@ void vl_config_release(struct vl_config *cfg)
 	*cfg = (struct vl_config){ 0 };
 }
 
+const char *vl_accel_effective(enum vl_accel a, bool kvm_offered)
+{
+	switch (a) {
+	case VL_ACCEL_TCG:
+		return "tcg";
+	case VL_ACCEL_KVM:
+		return kvm_offered ? "kvm" : "kvm (not offered)";
+	case VL_ACCEL_AUTO:
+		break;
+	}
+	return kvm_offered ? "kvm" : "tcg (no kvm)";
+}
+
 const char *vl_accel_name(enum vl_accel a)
 {
 	switch (a) {

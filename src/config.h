@@ -3,6 +3,7 @@
 #ifndef VL_CONFIG_H
 #define VL_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/diag.h"
@@ -41,5 +42,9 @@ int vl_config_load(struct vl_config *cfg, const char *explicit_path, struct vl_d
 		   struct vl_err *err);
 void vl_config_release(struct vl_config *cfg);
 const char *vl_accel_name(enum vl_accel a);
+/* The accelerator a VM gets on a host that offers KVM or not: "kvm", "tcg",
+ * "tcg (no kvm)" (auto on a host without KVM), or "kvm (not offered)"
+ * (accel = kvm there: up refuses). Pure. */
+const char *vl_accel_effective(enum vl_accel a, bool kvm_offered);
 
 #endif

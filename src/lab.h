@@ -277,6 +277,16 @@ int vl_lab_gc(struct vl_ctx *ctx, bool dry_run, struct vl_gc_item **items, size_
 void vl_gc_items_free(struct vl_gc_item *items, size_t n);
 const char *vl_gc_kind_name(enum vl_gc_kind k);
 
+/* What the TUI's header says about the host: its memory and the
+ * accelerator VMs get there (vl_accel_effective: config.accel against what
+ * libvirt offers). Two libvirt calls, plus the capabilities once per host. */
+struct vl_host_facts {
+	uint64_t mem_free, mem_total;    /* bytes */
+	const char *accel;               /* static: "kvm", "tcg", "tcg (no kvm)", ... */
+};
+
+int vl_lab_host_facts(struct vl_ctx *ctx, struct vl_host_facts *out, struct vl_err *err);
+
 /* ---- watching a libvirt host (the TUI's live view) ----
  *
  * A watch follows every vmlab lab on one libvirt host: libvirt's domain and

@@ -46,6 +46,10 @@ struct vl_virt_host {
 	char hypervisor[32];   /* version of the hypervisor, e.g. QEMU "7.2.0" ("" if unknown) */
 };
 int vl_virt_host_info(struct vl_virt *v, struct vl_virt_host *out, struct vl_err *err);
+/* The host's memory in bytes: free (virNodeGetFreeMemory) and total
+ * (virNodeGetInfo). */
+int vl_virt_node_memory(struct vl_virt *v, uint64_t *free_b, uint64_t *total_b,
+			struct vl_err *err);
 
 /* Whether libvirt's capabilities list <domain type='kvm'> for an hvm guest.
  * This is what libvirt says, not a proof KVM works (see docs/host-notes.md: KVM may be

@@ -366,10 +366,23 @@ static void test_example(void **state)
 	vl_config_release(&def);
 }
 
+/* The header's accelerator: what VMs get, not the config word. */
+static void test_accel_effective(void **state)
+{
+	(void)state;
+	assert_string_equal(vl_accel_effective(VL_ACCEL_AUTO, true), "kvm");
+	assert_string_equal(vl_accel_effective(VL_ACCEL_AUTO, false), "tcg (no kvm)");
+	assert_string_equal(vl_accel_effective(VL_ACCEL_TCG, true), "tcg");
+	assert_string_equal(vl_accel_effective(VL_ACCEL_TCG, false), "tcg");
+	assert_string_equal(vl_accel_effective(VL_ACCEL_KVM, true), "kvm");
+	assert_string_equal(vl_accel_effective(VL_ACCEL_KVM, false), "kvm (not offered)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test(test_accel_effective),
 		cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_explicit, setup, teardown),
