@@ -95,7 +95,8 @@ static void put(struct ui_line *l, const char *s, size_t width, bool pad)
 	}
 	while (n && n < strlen(s) && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;    /* never cut a character in two */
-	memcpy(l->text + len, s, n);
+	for (size_t i = 0; i < n; i++)   /* a tab or newline (an error, a guest) would move the cursor */
+		l->text[len + i] = (unsigned char)s[i] < 32 ? ' ' : s[i];
 	len += n;
 	for (; pad && c < width && len < UI_LINE_MAX - 1; c++)
 		l->text[len++] = ' ';
@@ -155,7 +156,7 @@ static void fmt_secs(char *out, size_t n, int64_t ms)
 static const char *state_word(enum vl_vm_state s)
 {
 	static const char *const w[] = {
-		[VL_VM_MISSING] = "missing", [VL_VM_RUNNING] = "running", [VL_VM_PAUSED] = "paused",
+		[VL_VM_MISSING] = "not created", [VL_VM_RUNNING] = "running", [VL_VM_PAUSED] = "paused",
 		[VL_VM_SHUTOFF] = "shut off", [VL_VM_CRASHED] = "crashed", [VL_VM_OTHER] = "other",
 	};
 	return w[s];
@@ -187,20 +188,31 @@ static unsigned state_style(enum vl_vm_state s)
 
 static void compose_header(const struct ui_draw *d, const struct ui_view *v, struct ui_line *l)
 {
-	char mem[16] = "?";
+	char mem[16] = "?", total[16] = "?";
 
 	line_reset(l, UI_ST_HEADER);
 	if (v->free_mem)
 		fmt_bytes(mem, sizeof(mem), v->free_mem);
-	putf(l, (size_t)d->cols, true, " vmlab  %s  free %s  running %zu  accel %s%s",
-	     v->uri && *v->uri ? v->uri : "(libvirt default)", mem, ui_model_n_running(v->m),
-	     v->accel ? v->accel : "?", v->readonly ? "  [readonly]" : "");
+	if (v->mem_total)
+		fmt_bytes(total, sizeof(total), v->mem_total);
+	putf(l, (size_t)d->cols, true, " vmlab  %s  free %s of %s  running %zu  accel %s%s",
+	     v->uri && *v->uri ? v->uri : "(libvirt default)", mem, total,
+	     ui_model_n_running(v->m), v->accel ? v->accel : "?",
+	     v->readonly ? "  [readonly]" : "");
 }
 
-static void compose_title(const struct ui_draw *d, struct ui_line *l)
+/* The column titles; while the connection is lost, the banner instead
+ * (the status line stays free for what a refused key says). */
+static void compose_title(const struct ui_draw *d, const struct ui_view *v, struct ui_line *l)
 {
+	if (!v->m->connected) {
+		line_reset(l, UI_ST_BANNER);
+		putf(l, (size_t)d->cols, true, "libvirt connection lost (%s): reconnecting; actions off",
+		     v->m->lost_reason ? v->m->lost_reason : "?");
+		return;
+	}
 	line_reset(l, UI_ST_TITLE);
-	putf(l, (size_t)d->cols, true, "    %-18s %-9s %-15s %4s %6s %6s %7s", "NAME", "STATE",
+	putf(l, (size_t)d->cols, true, "    %-18s %-11s %-15s %4s %6s %6s %7s", "NAME", "STATE",
 	     "IP", "VCPU", "MEM", "CPU%", "UPTIME");
 }
 
@@ -218,10 +230,14 @@ static void compose_lab(const struct ui_draw *d, const struct ui_view *v, size_t
 	size_t at = strlen(l->text);
 	put(l, lab->name, 24, false);
 	span(l, at, UI_ST_LAB);
-	putf(l, (size_t)d->cols, true, "  %zu/%zu up%s  net %s %s%s%s", ui_lab_n_up(lab),
-	     lab->n_vms, snaps, lab->subnet ? lab->subnet : "-",
-	     lab->net_active ? "active" : "inactive", lab->here ? "  (here)" : "",
-	     lab->mine ? "" : "  (other owner)");
+	if (!lab->exists)   /* only planned: u creates it */
+		putf(l, (size_t)d->cols, true, "  0/%zu up  not created%s", lab->n_vms,
+		     lab->here ? "  (here)" : "");
+	else
+		putf(l, (size_t)d->cols, true, "  %zu/%zu up%s  net %s %s%s%s", ui_lab_n_up(lab),
+		     lab->n_vms, snaps, lab->subnet ? lab->subnet : "-",
+		     lab->net_active ? "active" : "inactive", lab->here ? "  (here)" : "",
+		     lab->mine ? "" : "  (other owner)");
 }
 
 static void compose_vm(const struct ui_draw *d, const struct ui_view *v, const struct ui_row *r,
@@ -246,7 +262,7 @@ static void compose_vm(const struct ui_draw *d, const struct ui_view *v, const s
 	put(l, vm->name, 18, true);
 	put(l, " ", 1, false);
 	at = strlen(l->text);
-	put(l, state_word(vm->state), 9, true);
+	put(l, state_word(vm->state), 11, true);
 	span(l, at, state_style(vm->state));
 	putf(l, (size_t)d->cols, true, " %-15s %4u %6s %6s %7s%s", vm->ip ? vm->ip : "-", vm->cpus,
 	     mem, cpu, up, recent ? (d->utf8 ? " ◂" : " <") : "");
@@ -302,24 +318,26 @@ static void compose_footer(const struct ui_draw *d, const struct ui_view *v, str
 	const struct ui_row *r = ui_model_selected(v->m);
 	struct vl_buf b = VL_BUF_INIT;
 	unsigned ctx = r ? (r->kind == UI_ROW_LAB ? UI_CTX_LAB : UI_CTX_VM) : 0;
+	struct ui_range off[UI_SPANS];
+	size_t n_off = 0;
 
 	if (r && v->jobs && ui_jobs_running(v->jobs, v->m->labs[r->lab].id))
 		ctx |= UI_CTX_JOB;
-	ui_keys_footer(ui_keys, ui_n_keys, ctx, v->readonly || !v->m->connected,
-		       (size_t)d->cols, &b);
+	/* lost: the actions stay where they were, greyed out */
+	ui_keys_footer(ui_keys, ui_n_keys, ctx, v->readonly, (size_t)d->cols, &b,
+		       v->m->connected ? NULL : off, UI_SPANS, &n_off);
 	line_reset(l, UI_ST_TITLE);
 	put(l, vl_buf_str(&b), (size_t)d->cols, true);
+	for (size_t i = 0; i < n_off && off[i].end <= strlen(l->text); i++)
+		if (l->n_spans < UI_SPANS)
+			l->spans[l->n_spans++] = (struct ui_span){ (unsigned short)off[i].start,
+								   (unsigned short)off[i].end,
+								   UI_ST_DIM };
 	vl_buf_release(&b);
 }
 
 static void compose_status(const struct ui_draw *d, const struct ui_view *v, struct ui_line *l)
 {
-	if (!v->m->connected) {
-		line_reset(l, UI_ST_BANNER);
-		putf(l, (size_t)d->cols, true, "libvirt connection lost (%s): reconnecting; actions off",
-		     v->m->lost_reason ? v->m->lost_reason : "?");
-		return;
-	}
 	line_reset(l, v->status_err ? UI_ST_ERR : UI_ST_NORMAL);
 	if (v->prompt && v->status && v->status_err)  /* what is wrong with the input */
 		putf(l, (size_t)d->cols, true, "%s_  %s", v->prompt, v->status);
@@ -383,10 +401,31 @@ static void fit(struct ui_draw *d, WINDOW *w)
 	wclear(w);
 }
 
-static int emit(struct ui_draw *d, WINDOW *w, int y, const struct ui_line *l)
+/* Cut a line at the screen's width: curses would wrap the rest onto the
+ * next row, which the cache then believes unchanged (a garbled footer under
+ * a long job error). */
+static void clip(struct ui_line *l, size_t cols)
+{
+	size_t i = 0, c = 0;
+
+	for (; l->text[i]; i++) {
+		if (((unsigned char)l->text[i] & 0xc0) != 0x80 && c++ == cols)
+			break;
+	}
+	l->text[i] = '\0';
+	for (unsigned k = 0; k < l->n_spans; k++) {
+		if (l->spans[k].end > i)
+			l->spans[k].end = (unsigned short)i;
+		if (l->spans[k].start > l->spans[k].end)
+			l->spans[k].start = l->spans[k].end;
+	}
+}
+
+static int emit(struct ui_draw *d, WINDOW *w, int y, struct ui_line *l)
 {
 	if (y < 0 || y >= d->rows)
 		return 0;
+	clip(l, (size_t)d->cols);
 	if (d->valid[y] && line_eq(&d->cache[y], l))
 		return 0;
 	/* the last column of the last line would scroll some terminals */
@@ -420,7 +459,7 @@ int ui_draw_frame(struct ui_draw *d, WINDOW *w, const struct ui_view *v)
 
 	compose_header(d, v, &l);
 	n += emit(d, w, 0, &l);
-	compose_title(d, &l);
+	compose_title(d, v, &l);
 	n += emit(d, w, 1, &l);
 	for (y = 0; y < list_h; y++) {
 		size_t i = d->top + (size_t)y;

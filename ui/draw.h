@@ -46,7 +46,7 @@ struct ui_view {
 	const struct ui_model *m;
 	struct ui_jobs *jobs;       /* NULL: no jobs strip */
 	const char *uri, *accel;
-	uint64_t free_mem;          /* bytes; 0: unknown */
+	uint64_t free_mem, mem_total;   /* the host's, bytes; 0: unknown */
 	bool readonly;
 	const char *status;         /* the status line; NULL: empty */
 	bool status_err;

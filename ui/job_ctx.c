@@ -2,9 +2,11 @@
  * replace the shared connection here and nowhere else. */
 #include "jobs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host.h"
 #include "plan.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -36,8 +38,9 @@ static int find_instance(const struct vl_profile *p, const char *lab_id, char **
 			  p->dir, VL_PROFILE_FILE, own);
 }
 
-int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, const char *project,
-		    const char *lab_id, const struct vl_events *evs, struct vl_err *err)
+int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, struct vl_host *host,
+		    const char *project, const char *lab_id, const struct vl_events *evs,
+		    struct vl_err *err)
 {
 	VL_AUTO(vl_diags) diags = VL_DIAGS_INIT;
 	VL_AUTOFREE char *path = NULL;
@@ -51,7 +54,7 @@ int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, const char *pr
 	jc->uri = base->uri;
 	jc->config = base->config;      /* shared and read-only: never released here */
 	jc->have_config = base->have_config;
-	jc->host = base->host;   /* shared: operations and threads may use one host at once */
+	jc->host = vl_host_ref(host);   /* shared: operations and threads use one host at once */
 	jc->events = *evs;
 	path = vl_strdup(project);
 	path = vl_realloc(path, strlen(project) + sizeof("/" VL_PROFILE_FILE));
@@ -77,5 +80,25 @@ void ui_job_ctx_release(struct vl_ctx *jc)
 	if (jc->have_profile)
 		vl_profile_release(&jc->profile);
 	free(jc->project_dir);
+	vl_host_unref(jc->host);
 	memset(jc, 0, sizeof(*jc));
+}
+
+int ui_here_plan(const struct vl_ctx *base, const char *project, struct vl_plan *out,
+		 struct vl_err *err)
+{
+	VL_AUTO(vl_diags) diags = VL_DIAGS_INIT;
+	size_t size = strlen(project) + sizeof("/" VL_PROFILE_FILE);
+	VL_AUTOFREE char *path = vl_malloc(size);
+	struct vl_profile p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	memset(out, 0, sizeof(*out));
+	snprintf(path, size, "%s/%s", project, VL_PROFILE_FILE);
+	if (vl_profile_load(&p, path, &diags, err) < 0)
+		return -1;
+	rc = vl_plan_build(out, &p, &base->config, NULL, 0, err);
+	vl_profile_release(&p);
+	return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "plan.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -83,6 +84,7 @@ static void job_free(struct ui_job *j)
 	free(j->items);
 	vl_buf_release(&j->log);
 	vl_snap_info_free(j->snaps, j->n_snaps);
+	vl_host_unref(j->host);
 	free(j);
 }
 
@@ -239,7 +241,7 @@ static void *worker(void *arg)
 	int rc;
 
 	evs.host = j->base->events.host;
-	rc = ui_job_ctx_init(&ctx, j->base, j->project, j->lab_id, &evs, &err);
+	rc = ui_job_ctx_init(&ctx, j->base, j->host, j->project, j->lab_id, &evs, &err);
 	if (rc == 0) {
 		rc = run_job(j, &ctx, &err);
 		ui_job_ctx_release(&ctx);
@@ -300,6 +302,7 @@ struct ui_job *ui_jobs_start(struct ui_jobs *js, const struct vl_ctx *base, enum
 	j->purpose = purpose;
 	j->set = js;
 	j->base = base;
+	j->host = vl_host_ref(base->host);
 	j->running = true;
 	j->started_ms = vl_now_mono_ms();
 	atomic_init(&j->cancel, false);

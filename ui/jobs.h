@@ -62,6 +62,7 @@ struct ui_job {
 	/* worker side */
 	struct ui_jobs *set;
 	const struct vl_ctx *base;
+	struct vl_host *host;       /* a reference on the host the job started on */
 	pthread_t thread;
 };
 
@@ -81,7 +82,9 @@ void ui_jobs_wake(struct ui_jobs *js);
 /* Empty the wake pipe; true if something changed since the last call. */
 bool ui_jobs_drain(struct ui_jobs *js);
 
-/* Start a job; it takes copies of everything. NULL with err when the lab
+/* Start a job; it takes copies of everything and a reference on base->host
+ * (read under the set's lock: the TUI replaces it under that lock when the
+ * daemon comes back). NULL with err when the lab
  * already has a running job (one operation per lab, as the project lock
  * would refuse anyway) or the thread cannot start. */
 struct ui_job *ui_jobs_start(struct ui_jobs *js, const struct vl_ctx *base, enum ui_job_kind kind,
@@ -96,10 +99,15 @@ void ui_jobs_prune(struct ui_jobs *js, int64_t cutoff_ms);
 
 /* How a job gets its context: the config (shared, read-only), the lab's
  * profile loaded from its project directory with the instance its id names,
- * the shared host (its libvirt connection), and the job's events. The one place to
- * change how a job reaches its host. */
-int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, const char *project,
-		    const char *lab_id, const struct vl_events *evs, struct vl_err *err);
+ * host (a reference taken, dropped by release), and the job's events. The
+ * one place to change how a job reaches its host. */
+int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, struct vl_host *host,
+		    const char *project, const char *lab_id, const struct vl_events *evs,
+		    struct vl_err *err);
 void ui_job_ctx_release(struct vl_ctx *jc);
+/* The lab of project as its profile plans it, for the TUI to show before it
+ * exists: pure (no libvirt; the subnet is not chosen against the host's). */
+int ui_here_plan(const struct vl_ctx *base, const char *project, struct vl_plan *out,
+		 struct vl_err *err);
 
 #endif

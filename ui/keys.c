@@ -77,21 +77,33 @@ int ui_keys_check(const struct ui_key *keys, size_t n, struct vl_err *err)
 }
 
 void ui_keys_footer(const struct ui_key *keys, size_t n, unsigned ctx, bool readonly,
-		    size_t width, struct vl_buf *out)
+		    size_t width, struct vl_buf *out, struct ui_range *off, size_t max_off,
+		    size_t *n_off)
 {
-	size_t used = 0;
+	size_t used = 0, k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct ui_key *k = &keys[i];
-		size_t w;
-		if (!k->brief || (!(k->ctx & ctx) && k->ctx != UI_CTX_ANY) || (readonly && !k->readonly_ok))
+		const struct ui_key *key = &keys[i];
+		size_t w, start;
+		if (!key->brief || (!(key->ctx & ctx) && key->ctx != UI_CTX_ANY) ||
+		    (readonly && !key->readonly_ok))
 			continue;
-		w = strlen(k->label) + 1 + strlen(k->brief) + (used ? 2 : 0);
+		w = strlen(key->label) + 1 + strlen(key->brief) + (used ? 2 : 0);
 		if (used + w > width)
 			break;
-		vl_buf_printf(out, "%s%s %s", used ? "  " : "", k->label, k->brief);
+		vl_buf_printf(out, "%s", used ? "  " : "");
+		start = out->len;
+		vl_buf_printf(out, "%s %s", key->label, key->brief);
 		used += w;
+		if (!off || key->readonly_ok)
+			continue;
+		if (k && off[k - 1].end + 2 == start)
+			off[k - 1].end = out->len;
+		else if (k < max_off)
+			off[k++] = (struct ui_range){ start, out->len };
 	}
+	if (n_off)
+		*n_off = k;
 }
 
 void ui_keys_help(const struct ui_key *keys, size_t n, bool readonly, struct vl_buf *out)

@@ -44,9 +44,19 @@ enum ui_action ui_key_action(const struct ui_key *keys, size_t n, int key, unsig
 			     bool readonly);
 /* Two bindings of one key whose contexts overlap: VL_E_USAGE naming both. */
 int ui_keys_check(const struct ui_key *keys, size_t n, struct vl_err *err);
-/* "u up  h halt ..." for ctx (0: nothing selected; keys of any context show), at most width columns (whole entries only). */
+/* A byte range of a generated line. */
+struct ui_range {
+	size_t start, end;
+};
+
+/* "u up  h halt ..." for ctx (0: nothing selected; keys of any context
+ * show), at most width columns (whole entries only). readonly leaves the
+ * actions out. With off (the connection is lost) they stay, and off[] gets
+ * the byte ranges they cover (adjacent ones merged, at most max_off), for
+ * the footer to grey them out; *n_off says how many. */
 void ui_keys_footer(const struct ui_key *keys, size_t n, unsigned ctx, bool readonly,
-		    size_t width, struct vl_buf *out);
+		    size_t width, struct vl_buf *out, struct ui_range *off, size_t max_off,
+		    size_t *n_off);
 /* The help screen, one binding a line ("  u        up: ..."), with --readonly
  * marking what is disabled. */
 void ui_keys_help(const struct ui_key *keys, size_t n, bool readonly, struct vl_buf *out);

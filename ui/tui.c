@@ -19,6 +19,7 @@
 
 #include "console.h"
 #include "draw.h"
+#include "host.h"
 #include "jobs.h"
 #include "keys.h"
 #include "lab.h"
@@ -30,6 +31,7 @@
 
 #define CTRL(c) ((c) & 0x1f)
 #define JOB_KEEP_MS 8000        /* a finished job stays in the strip this long */
+#define FACTS_MS 5000           /* the header's host facts are read this often */
 
 enum mode { M_MAIN, M_HELP, M_TEXT, M_LOG, M_FILTER, M_SNAPNAME, M_DESTROY, M_ROLLBACK };
 enum purpose { P_NONE, P_COUNT, P_DESTROY, P_ROLLBACK };
@@ -47,14 +49,21 @@ struct tui {
 	struct ui_draw d;
 	struct ui_jobs js;
 	struct vl_watch *watch;
-	/* under js.lock: the watch's changes and the lab listing */
+	/* under js.lock: the watch's changes, and what the lister thread does
+	 * (listings with the current directory's plan, host facts, a fresh
+	 * shared host once the daemon is back) and found */
 	struct change *inbox;
 	size_t n_inbox;
 	pthread_t lister;
-	bool listing, list_again, list_ready, lister_started;
+	pthread_cond_t lister_cv;
+	bool lister_started, lister_stop, want_list, want_reopen, list_ready;
 	struct vl_lab_summary *labs;
 	size_t n_labs;
 	struct vl_err list_err;
+	struct vl_plan plan;        /* lab_id NULL: no profile here, or a bad one */
+	struct vl_host_facts facts; /* accel NULL: unknown */
+	const char *here;           /* the current project directory, or NULL */
+	const char *host_uri;       /* what the dispatcher opened ctx->host with */
 	/* the screen */
 	enum mode mode;
 	char status[512];
@@ -136,50 +145,133 @@ static void base_emit(void *ud, const struct vl_event *ev)
 	(void)ev;
 }
 
-static void *lister_main(void *arg)
+/* The lister's work, off the UI thread. It alone replaces ctx->host (under
+ * the lock, which main-thread readers take), so it reads it without. */
+static void lister_work(struct tui *t, bool list, bool reopen, bool facts)
 {
-	struct tui *t = arg;
+	struct vl_ctx lc = *t->ctx;
 	struct vl_lab_summary *labs = NULL;
+	struct vl_host_facts hf = { 0 };
+	struct vl_plan plan;
+	struct vl_err err = VL_ERR_INIT, ignore = VL_ERR_INIT;
 	size_t n = 0;
-	struct vl_err err = VL_ERR_INIT;
-	bool again;
+	int rc = 0;
 
-	do {
-		int rc = vl_lab_list_all(t->ctx, &labs, &n, &err);
-		pthread_mutex_lock(&t->js.lock);
+	memset(&plan, 0, sizeof(plan));
+	if (reopen) {   /* the watch reconnected: the shared connection died with the daemon */
+		struct vl_host *h = vl_host_open(t->host_uri, &ignore);
+		if (h) {
+			struct vl_host *old;
+			pthread_mutex_lock(&t->js.lock);
+			old = t->ctx->host;
+			t->ctx->host = h;
+			pthread_mutex_unlock(&t->js.lock);
+			vl_host_unref(old);   /* jobs still on it hold their own */
+		}
+	}
+	lc.host = t->ctx->host;
+	if (list) {
+		rc = vl_lab_list_all(&lc, &labs, &n, &err);
+		if (t->here && ui_here_plan(&lc, t->here, &plan, &ignore) < 0)
+			memset(&plan, 0, sizeof(plan));
+	}
+	if (facts && vl_lab_host_facts(&lc, &hf, &ignore) < 0)
+		hf = (struct vl_host_facts){ 0 };
+	pthread_mutex_lock(&t->js.lock);
+	if (list) {
 		vl_lab_summaries_free(t->labs, t->n_labs);
 		t->labs = rc < 0 ? NULL : labs;
 		t->n_labs = rc < 0 ? 0 : n;
 		t->list_err = err;
+		vl_plan_release(&t->plan);
+		t->plan = plan;
 		t->list_ready = true;
-		again = t->list_again;
-		t->list_again = false;
-		if (!again)
-			t->listing = false;
+	}
+	if (facts)
+		t->facts = hf;
+	pthread_mutex_unlock(&t->js.lock);
+	ui_jobs_wake(&t->js);
+}
+
+static void *lister_main(void *arg)
+{
+	struct tui *t = arg;
+	int64_t next_facts = 0;
+
+	pthread_mutex_lock(&t->js.lock);
+	while (!t->lister_stop) {
+		int64_t now = vl_now_mono_ms();
+		bool list = t->want_list, reopen = t->want_reopen, facts = now >= next_facts || reopen;
+		if (!list && !reopen && !facts) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += (next_facts - now) / 1000;
+			ts.tv_nsec += (next_facts - now) % 1000 * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&t->lister_cv, &t->js.lock, &ts);
+			continue;
+		}
+		t->want_list = t->want_reopen = false;
 		pthread_mutex_unlock(&t->js.lock);
-		ui_jobs_wake(&t->js);
-		labs = NULL;
-		n = 0;
-	} while (again);
+		lister_work(t, list, reopen, facts);
+		if (facts)
+			next_facts = vl_now_mono_ms() + FACTS_MS;
+		pthread_mutex_lock(&t->js.lock);
+	}
+	pthread_mutex_unlock(&t->js.lock);
 	return NULL;
 }
 
-/* List the labs again on the lister thread (once more if one is running). */
-static void request_list(struct tui *t)
+/* List the labs again on the lister thread (reopen: on a fresh connection). */
+static void request_list(struct tui *t, bool reopen)
 {
 	pthread_mutex_lock(&t->js.lock);
-	if (t->listing) {
-		t->list_again = true;
-		pthread_mutex_unlock(&t->js.lock);
-		return;
-	}
-	if (t->lister_started)
-		pthread_join(t->lister, NULL);  /* it has returned: listing was false */
-	t->listing = true;
-	t->lister_started = pthread_create(&t->lister, NULL, lister_main, t) == 0;
-	if (!t->lister_started)
-		t->listing = false;
+	t->want_list = true;
+	t->want_reopen |= reopen;
+	pthread_cond_signal(&t->lister_cv);
 	pthread_mutex_unlock(&t->js.lock);
+}
+
+static int lister_start(struct tui *t, struct vl_err *err)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->lister_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = pthread_create(&t->lister, NULL, lister_main, t);
+	if (rc)
+		return vl_err_sys(err, VL_E_FAIL, rc, "tui: cannot start the lister thread");
+	t->lister_started = true;
+	return 0;
+}
+
+static void lister_end(struct tui *t)
+{
+	if (!t->lister_started)
+		return;
+	pthread_mutex_lock(&t->js.lock);
+	t->lister_stop = true;
+	pthread_cond_signal(&t->lister_cv);
+	pthread_mutex_unlock(&t->js.lock);
+	pthread_join(t->lister, NULL);
+	pthread_cond_destroy(&t->lister_cv);
+	t->lister_started = false;
+}
+
+/* The planned lab into the model (before a listing loads). */
+static void model_plan(struct tui *t, const struct vl_plan *plan)
+{
+	VL_AUTOFREE const char **vms = vl_calloc(plan->n_vms + 1, sizeof(char *));
+
+	for (size_t i = 0; i < plan->n_vms; i++)
+		vms[i] = plan->vms[i].name;
+	ui_model_set_plan(&t->m, plan->lab_id, plan->lab_name, vms, plan->n_vms);
 }
 
 /* ---- jobs ---- */
@@ -201,7 +293,7 @@ static struct ui_job *start_job(struct tui *t, enum ui_job_kind kind, const stru
 
 static void count_snapshots(struct tui *t, const struct ui_lab *lab)
 {
-	if (lab->mine && lab->project)
+	if (lab->mine && lab->project && lab->exists)
 		start_job(t, UI_JOB_SNAPLIST, lab, NULL, 0, NULL, P_COUNT);
 }
 
@@ -266,7 +358,7 @@ static void drain(struct tui *t, int64_t now)
 {
 	struct change *in;
 	size_t n;
-	bool need_list = false, listed;
+	bool need_list = false, listed, reopen = false;
 
 	ui_jobs_drain(&t->js);
 	pthread_mutex_lock(&t->js.lock);
@@ -277,10 +369,12 @@ static void drain(struct tui *t, int64_t now)
 	listed = t->list_ready;
 	t->list_ready = false;
 	if (listed) {
-		if (t->list_err.code != VL_OK)
+		if (t->list_err.code != VL_OK && t->m.connected) {
 			set_status(t, true, "listing labs: %s", t->list_err.msg);
-		else
+		} else if (t->list_err.code == VL_OK) {
+			model_plan(t, &t->plan);
 			ui_model_load(&t->m, t->labs, t->n_labs, now);
+		}
 	}
 	for (size_t i = 0; i < t->js.n_jobs; i++) {
 		struct ui_job *j = t->js.jobs[i];
@@ -290,6 +384,8 @@ static void drain(struct tui *t, int64_t now)
 	pthread_mutex_unlock(&t->js.lock);
 	for (size_t i = 0; i < n; i++) {
 		struct change *ch = &in[i];
+		if (ch->c.kind == VL_WATCH_RECONNECTED)
+			reopen = true;
 		ch->c.lab = ch->lab;
 		ch->c.vm = ch->vm;
 		ch->c.domain = ch->domain;
@@ -308,8 +404,8 @@ static void drain(struct tui *t, int64_t now)
 		free(t->count_labs[i]);
 	}
 	t->n_count = 0;
-	if (need_list || t->need_list)
-		request_list(t);
+	if (need_list || t->need_list || reopen)
+		request_list(t, reopen);
 	t->need_list = false;
 }
 
@@ -419,7 +515,7 @@ static void open_destroy(struct tui *t)
 			bool in = !tg->n_vms;
 			for (size_t k = 0; k < tg->n_vms; k++)
 				in = in || vl_streq(tg->vms[k], lab->vms[j].name);
-			if (!in)
+			if (!in || lab->vms[j].state == VL_VM_MISSING)   /* nothing of it to go */
 				continue;
 			VL_AUTOFREE char *dom = vl_name_domain(lab->id, lab->vms[j].name);
 			VL_AUTOFREE char *disk = vl_name_disk(dom);
@@ -513,7 +609,15 @@ static const struct ui_lab *selected_vm(struct tui *t, const char **vm)
  * check): the same one function jobs use. */
 static int main_ctx(struct tui *t, const struct ui_lab *lab, struct vl_ctx *jc, struct vl_err *err)
 {
-	return ui_job_ctx_init(jc, t->ctx, lab->project, lab->id, &t->ctx->events, err);
+	struct vl_host *h;
+	int rc;
+
+	pthread_mutex_lock(&t->js.lock);   /* the lister may replace it */
+	h = vl_host_ref(t->ctx->host);
+	pthread_mutex_unlock(&t->js.lock);
+	rc = ui_job_ctx_init(jc, t->ctx, h, lab->project, lab->id, &t->ctx->events, err);
+	vl_host_unref(h);
+	return rc;
 }
 
 static void do_ssh(struct tui *t)
@@ -662,6 +766,28 @@ static unsigned key_ctx(struct tui *t)
 	return ctx;
 }
 
+/* Actions on what exists: on a lab or VM not created yet only u (and e, l)
+ * make sense. */
+static bool needs_made(enum ui_action a)
+{
+	switch (a) {
+	case UI_A_SSH: case UI_A_CONSOLE: case UI_A_HALT: case UI_A_SNAPSHOT: case UI_A_ROLLBACK:
+	case UI_A_PROVISION: case UI_A_DESTROY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A confirmation that would start a job while the connection is lost. */
+static bool refuse_lost(struct tui *t)
+{
+	if (t->m.connected)
+		return false;
+	set_status(t, true, "libvirt connection lost: actions are off until it is back");
+	return true;
+}
+
 static void main_key(struct tui *t, int key)
 {
 	unsigned ctx = key_ctx(t);
@@ -674,6 +800,17 @@ static void main_key(struct tui *t, int key)
 		set_status(t, true, t->readonly ? "read-only: actions are off" :
 			   "libvirt connection lost: actions are off until it is back");
 		return;
+	}
+	if (r && needs_made(a) && !ui_model_n_marked(&t->m)) {
+		const struct ui_lab *lab = &t->m.labs[r->lab];
+		if (!lab->exists || (r->kind == UI_ROW_VM && lab->vms[r->vm].state == VL_VM_MISSING)) {
+			if (r->kind == UI_ROW_VM)
+				set_status(t, true, "%s is not created yet (u creates it)",
+					   lab->vms[r->vm].name);
+			else
+				set_status(t, true, "lab %s is not created yet (u creates it)", lab->name);
+			return;
+		}
 	}
 	t->status[0] = '\0';
 	switch (a) {
@@ -843,6 +980,8 @@ static void handle_key(struct tui *t, int key)
 			t->mode = M_MAIN;
 			t->status[0] = '\0';
 		} else if (rc > 0) {
+			if (refuse_lost(t))
+				return;
 			if (vl_lab_snapshot_name_check(t->input, &err) < 0) {
 				set_status(t, true, "%s", err.msg);
 				return;
@@ -861,6 +1000,8 @@ static void handle_key(struct tui *t, int key)
 			clear_targets(t);
 			back_to_main(t);
 		} else if (key == '\n' || key == KEY_ENTER) {
+			if (refuse_lost(t))
+				return;
 			for (size_t i = 0; i < t->n_targets; i++)
 				start_job(t, UI_JOB_DESTROY, &t->m.labs[t->targets[i].lab],
 					  t->targets[i].vms, t->targets[i].n_vms, NULL, P_NONE);
@@ -886,6 +1027,8 @@ static void handle_key(struct tui *t, int key)
 			back_to_main(t);
 		} else if (key == '\n' || key == KEY_ENTER) {
 			const struct ui_lab *lab = ui_model_find_lab(&t->m, t->snap_lab);
+			if (refuse_lost(t))
+				return;
 			if (lab)
 				start_job(t, UI_JOB_ROLLBACK, lab, NULL, 0, t->snaps[t->snap_sel].name,
 					  P_NONE);
@@ -900,14 +1043,18 @@ static void handle_key(struct tui *t, int key)
 static int draw(struct tui *t, int64_t now)
 {
 	struct ui_view v = {
-		.m = &t->m, .jobs = &t->js, .uri = t->uri,
-		.accel = vl_accel_name(t->ctx->config.accel), .readonly = t->readonly,
+		.m = &t->m, .jobs = &t->js, .uri = t->uri, .readonly = t->readonly,
 		.status = t->status[0] ? t->status : NULL, .status_err = t->status_err,
 		.now_ms = now,
 	};
 	struct vl_buf b = VL_BUF_INIT;
 	int n;
 
+	pthread_mutex_lock(&t->js.lock);
+	v.free_mem = t->facts.mem_free;
+	v.mem_total = t->facts.mem_total;
+	v.accel = t->facts.accel;   /* static strings */
+	pthread_mutex_unlock(&t->js.lock);
 	switch (t->mode) {
 	case M_FILTER:
 		snprintf(t->prompt, sizeof(t->prompt), "/%s", t->input);
@@ -1006,6 +1153,7 @@ static void loop(struct tui *t)
 int ui_tui_run(struct vl_ctx *ctx, const struct ui_opts *o, struct vl_err *err)
 {
 	struct vl_watch_opts wo = { .on_change = on_change };
+	struct vl_err ignore = VL_ERR_INIT;
 	struct vl_lab_summary *labs = NULL;
 	size_t n = 0;
 	struct tui t;
@@ -1023,10 +1171,14 @@ int ui_tui_run(struct vl_ctx *ctx, const struct ui_opts *o, struct vl_err *err)
 		ui_model_release(&t.m);
 		return -1;
 	}
+	t.here = here;
+	t.host_uri = t.uri;
 	/* the first listing before the screen: a connection problem is one line */
 	if (vl_lab_list_all(ctx, &labs, &n, err) < 0)
 		goto out;
 	rc = 0;
+	if (here && ui_here_plan(ctx, here, &t.plan, &ignore) == 0)
+		model_plan(&t, &t.plan);
 	ui_model_load(&t.m, labs, n, vl_now_mono_ms());
 	vl_lab_summaries_free(labs, n);
 	wo.ud = &t;
@@ -1039,6 +1191,10 @@ int ui_tui_run(struct vl_ctx *ctx, const struct ui_opts *o, struct vl_err *err)
 	t.saved_ud = ctx->events.ud;
 	ctx->events.emit = base_emit;
 	ctx->events.ud = &t;
+	if (lister_start(&t, err) < 0) {
+		rc = -1;
+		goto out;
+	}
 
 	setlocale(LC_ALL, "");
 	ui_draw_init(&t.d, o->color, utf8_locale());
@@ -1054,16 +1210,17 @@ int ui_tui_run(struct vl_ctx *ctx, const struct ui_opts *o, struct vl_err *err)
 		count_snapshots(&t, &t.m.labs[i]);
 	loop(&t);
 	endwin();
-
-	ctx->events.emit = t.saved_emit;
-	ctx->events.ud = t.saved_ud;
 	ui_draw_release(&t.d);
 out:
+	if (t.saved_emit || t.saved_ud) {
+		ctx->events.emit = t.saved_emit;
+		ctx->events.ud = t.saved_ud;
+	}
 	vl_watch_stop(t.watch);
 	/* the lister reports under the jobs' lock: it ends first */
-	if (t.lister_started)
-		pthread_join(t.lister, NULL);
+	lister_end(&t);
 	ui_jobs_release(&t.js, true);
+	vl_plan_release(&t.plan);
 	free(t.count_labs);
 	vl_lab_summaries_free(t.labs, t.n_labs);
 	for (size_t i = 0; i < t.n_inbox; i++)
