@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -21,9 +22,14 @@ const char *ui_job_kind_name(enum ui_job_kind k)
 		[UI_JOB_UP] = "up", [UI_JOB_HALT] = "halt", [UI_JOB_SNAPSHOT] = "snapshot",
 		[UI_JOB_ROLLBACK] = "rollback", [UI_JOB_DESTROY] = "destroy",
 		[UI_JOB_PROVISION] = "provision", [UI_JOB_SNAPLIST] = "snapshots",
-		[UI_JOB_PLAN] = "plan",
+		[UI_JOB_PLAN] = "plan", [UI_JOB_LOGS] = "logs",
 	};
 	return names[k];
+}
+
+bool ui_job_is_operation(enum ui_job_kind k)
+{
+	return k != UI_JOB_SNAPLIST && k != UI_JOB_PLAN && k != UI_JOB_LOGS;
 }
 
 const char *ui_phase_name(enum ui_phase p)
@@ -83,6 +89,7 @@ static void job_free(struct ui_job *j)
 		free(j->items[i].subject);
 	free(j->items);
 	vl_buf_release(&j->log);
+	vl_buf_release(&j->output);
 	vl_snap_info_free(j->snaps, j->n_snaps);
 	vl_host_unref(j->host);
 	free(j);
@@ -181,6 +188,44 @@ static int snap_newest_first(const void *pa, const void *pb)
 	return a->created < b->created ? 1 : a->created > b->created ? -1 : 0;
 }
 
+/* vmlab logs VM into a memory file, then its last UI_LOGS_MAX bytes into
+ * the job, from a line's start. */
+static int read_logs(struct ui_job *j, struct vl_ctx *ctx, struct vl_err *err)
+{
+	struct vl_buf raw = VL_BUF_INIT, b = VL_BUF_INIT;
+	char buf[65536];
+	const char *p;
+	off_t size, from;
+	ssize_t n;
+	int fd = memfd_create("vmlab-tui-logs", MFD_CLOEXEC), rc;
+
+	if (fd < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "logs: memfd_create");
+	rc = vl_lab_logs(ctx, j->vms[0], false, fd, err);
+	size = lseek(fd, 0, SEEK_END);
+	from = size > (off_t)UI_LOGS_MAX ? size - (off_t)UI_LOGS_MAX : 0;
+	if (lseek(fd, from, SEEK_SET) == from)
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			for (ssize_t i = 0; i < n; i++)   /* a console may print NULs */
+				buf[i] = buf[i] ? buf[i] : ' ';
+			vl_buf_appendn(&raw, buf, (size_t)n);
+		}
+	close(fd);
+	p = vl_buf_str(&raw);
+	if (from) {
+		const char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+		vl_buf_printf(&b, "(the first %lld bytes are left out: vmlab logs %s has them)\n",
+			      (long long)(from + (p - vl_buf_str(&raw))), j->vms[0]);
+	}
+	vl_buf_append(&b, p);
+	vl_buf_release(&raw);
+	pthread_mutex_lock(&j->set->lock);
+	j->output = b;
+	pthread_mutex_unlock(&j->set->lock);
+	return rc;
+}
+
 static int run_job(struct ui_job *j, struct vl_ctx *ctx, struct vl_err *err)
 {
 	struct vl_lab_sel sel = { j->vms, j->n_vms };
@@ -212,6 +257,8 @@ static int run_job(struct ui_job *j, struct vl_ctx *ctx, struct vl_err *err)
 		j->n_snaps = n;
 		pthread_mutex_unlock(&j->set->lock);
 		return 0;
+	case UI_JOB_LOGS:
+		return read_logs(j, ctx, err);
 	case UI_JOB_PLAN: {
 		struct vl_plan plan;
 		memset(&plan, 0, sizeof(plan));
@@ -264,9 +311,8 @@ struct ui_job *ui_jobs_running(struct ui_jobs *js, const char *lab_id)
 {
 	for (size_t i = 0; i < js->n_jobs; i++) {
 		const struct ui_job *j = js->jobs[i];
-		/* listings and plans read only: they hold nothing up */
-		if (j->running && j->kind != UI_JOB_SNAPLIST && j->kind != UI_JOB_PLAN &&
-		    vl_streq(j->lab_id, lab_id))
+		/* listings, plans and logs read only: they hold nothing up */
+		if (j->running && ui_job_is_operation(j->kind) && vl_streq(j->lab_id, lab_id))
 			return js->jobs[i];
 	}
 	return NULL;

@@ -16,14 +16,20 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+#define UI_LOGS_MAX (512u << 10)   /* the log view keeps this much of a VM's logs, the end */
+
 enum ui_job_kind {
 	UI_JOB_UP, UI_JOB_HALT, UI_JOB_SNAPSHOT, UI_JOB_ROLLBACK, UI_JOB_DESTROY,
 	UI_JOB_PROVISION,
 	UI_JOB_SNAPLIST,    /* the lab's snapshots, for the rollback and destroy dialogs */
 	UI_JOB_PLAN,        /* what up would change, after an edit */
+	UI_JOB_LOGS,        /* a VM's logs (vl_lab_logs) for the log view */
 };
 
 const char *ui_job_kind_name(enum ui_job_kind k);
+/* Whether a job is an operation on its lab (not a read for a dialog or view:
+ * those hold nothing up and stay out of the jobs strip). */
+bool ui_job_is_operation(enum ui_job_kind k);
 
 /* Where a VM (or an image) is in its job, from the engine's events. */
 enum ui_phase {
@@ -56,6 +62,7 @@ struct ui_job {
 	struct ui_job_item *items;
 	size_t n_items;
 	struct vl_buf log;          /* "subject: message" lines */
+	struct vl_buf output;       /* UI_JOB_LOGS: what vl_lab_logs wrote (its tail) */
 	struct vl_snap_info *snaps; /* UI_JOB_SNAPLIST: newest first */
 	size_t n_snaps;
 	int purpose;                /* the caller's tag (which dialog a listing is for) */
@@ -91,8 +98,8 @@ struct ui_job *ui_jobs_start(struct ui_jobs *js, const struct vl_ctx *base, enum
 			     const char *lab_id, const char *lab_name, const char *project,
 			     char *const *vms, size_t n_vms, const char *arg, int purpose,
 			     struct vl_err *err);
-/* The running operation of a lab (NULL: none; listings and plans do not
- * count). Call with the lock held. */
+/* The running operation of a lab (NULL: none; listings, plans and logs do
+ * not count). Call with the lock held. */
 struct ui_job *ui_jobs_running(struct ui_jobs *js, const char *lab_id);
 /* Drop finished jobs the main loop has seen that ended before cutoff_ms. */
 void ui_jobs_prune(struct ui_jobs *js, int64_t cutoff_ms);

@@ -36,7 +36,8 @@ const struct ui_key ui_keys[] = {
 	  "destroy", false },
 	{ 'e', "e", ROW, UI_A_EDIT, "edit the lab's vmlab.ini in $EDITOR, then show the plan",
 	  "edit", false },
-	{ 'l', "l", ROW, UI_A_LOG, "log of the VM's or lab's jobs", "log", true },
+	{ 'l', "l", ROW, UI_A_LOG, "log: the VM's console, cloud-init and provisioner logs, and "
+	  "this session's jobs on the VM or lab", "log", true },
 	{ ' ', "Space", ROW, UI_A_MARK, "mark the VM (on a lab: all its VMs)", "mark", true },
 	{ 'x', "x", UI_CTX_JOB, UI_A_CANCEL_JOB, "cancel the running job of the selection",
 	  "cancel", false },

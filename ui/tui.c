@@ -34,7 +34,7 @@
 #define FACTS_MS 5000           /* the header's host facts are read this often */
 
 enum mode { M_MAIN, M_HELP, M_TEXT, M_LOG, M_FILTER, M_SNAPNAME, M_DESTROY, M_ROLLBACK };
-enum purpose { P_NONE, P_COUNT, P_DESTROY, P_ROLLBACK };
+enum purpose { P_NONE, P_COUNT, P_DESTROY, P_ROLLBACK, P_LOG };
 
 /* A watch change copied off the watch's thread. */
 struct change {
@@ -74,6 +74,8 @@ struct tui {
 	char title[160];
 	size_t scroll;
 	char *log_lab, *log_vm;
+	struct vl_buf log_out;      /* the VM's logs from the engine, once read */
+	bool log_reading;
 	/* dialogs */
 	struct ui_target *targets;
 	size_t n_targets;
@@ -285,7 +287,7 @@ static struct ui_job *start_job(struct tui *t, enum ui_job_kind kind, const stru
 
 	if (!j)
 		set_status(t, true, "%s", err.msg);
-	else if (kind != UI_JOB_SNAPLIST)
+	else if (ui_job_is_operation(kind))
 		set_status(t, false, "%s %s%s started", ui_job_kind_name(kind), lab->name,
 			   n_vms ? " (selected VMs)" : "");
 	return j;
@@ -325,6 +327,17 @@ static void job_ended(struct tui *t, struct ui_job *j)
 				open_rollback(t, j);
 			}
 		}
+		return;
+	case UI_JOB_LOGS:
+		if (t->mode != M_LOG || !t->log_vm || !vl_streq(j->lab_id, t->log_lab) ||
+		    !vl_streq(j->vms[0], t->log_vm) || !t->log_reading)
+			return;   /* the view went elsewhere meanwhile */
+		vl_buf_release(&t->log_out);
+		t->log_out = j->output;
+		j->output = (struct vl_buf)VL_BUF_INIT;
+		if (j->failed)
+			vl_buf_printf(&t->log_out, "(vmlab logs %s: %s)\n", t->log_vm, j->err.msg);
+		t->log_reading = false;
 		return;
 	case UI_JOB_PLAN:
 		if (j->failed) {
@@ -421,17 +434,25 @@ static void show_text(struct tui *t, enum mode mode, const char *title, const ch
 	ui_draw_invalidate(&t->d);
 }
 
-/* The log of a lab's jobs: every line, or a VM's own and the lab's. */
+/* The log view: a VM's logs from the engine (console, cloud-init,
+ * provisioners), then this session's jobs on it: every line of the lab's
+ * jobs, or the VM's own and the lab's. */
 static void build_log(struct tui *t, struct vl_buf *out)
 {
 	size_t vlen = t->log_vm ? strlen(t->log_vm) : 0;
+	bool any = false;
 
+	if (t->log_vm) {
+		vl_buf_append(out, t->log_reading ? "(reading the logs...)\n" : vl_buf_str(&t->log_out));
+		vl_buf_printf(out, "== this session's jobs on %s\n", t->log_vm);
+	}
 	pthread_mutex_lock(&t->js.lock);
 	for (size_t i = 0; i < t->js.n_jobs; i++) {
 		const struct ui_job *j = t->js.jobs[i];
 		const char *p = vl_buf_str(&j->log);
-		if (!vl_streq(j->lab_id, t->log_lab) || j->kind == UI_JOB_SNAPLIST)
+		if (!vl_streq(j->lab_id, t->log_lab) || !ui_job_is_operation(j->kind))
 			continue;
+		any = true;
 		vl_buf_printf(out, "== %s %s%s\n", ui_job_kind_name(j->kind), j->lab_name,
 			      j->running ? " (running)" : j->failed ? " (failed)" : " (done)");
 		while (p && *p) {
@@ -446,7 +467,7 @@ static void build_log(struct tui *t, struct vl_buf *out)
 		}
 	}
 	pthread_mutex_unlock(&t->js.lock);
-	if (!out->len)
+	if (!any)
 		vl_buf_append(out, "(no job has run on it in this session)\n");
 }
 
@@ -462,6 +483,16 @@ static void open_log(struct tui *t)
 	free(t->log_vm);
 	t->log_lab = vl_strdup(lab->id);
 	t->log_vm = r->kind == UI_ROW_VM ? vl_strdup(lab->vms[r->vm].name) : NULL;
+	vl_buf_release(&t->log_out);
+	t->log_reading = false;
+	if (t->log_vm && lab->vms[r->vm].state != VL_VM_MISSING) {
+		/* on a worker: the console log may be large, cloud-init's needs SSH */
+		t->log_reading = start_job(t, UI_JOB_LOGS, lab, &t->log_vm, 1, NULL, P_LOG) != NULL;
+		if (!t->log_reading)
+			vl_buf_printf(&t->log_out, "(%s)\n", t->status);
+	} else if (t->log_vm) {
+		vl_buf_printf(&t->log_out, "(%s is not created yet: no logs)\n", t->log_vm);
+	}
 	snprintf(t->title, sizeof(t->title), " log of %s%s%s (q returns)", lab->name,
 		 t->log_vm ? " / " : "", t->log_vm ? t->log_vm : "");
 	t->scroll = 0;
@@ -1040,6 +1071,17 @@ static void handle_key(struct tui *t, int key)
 
 /* ---- the frame ---- */
 
+/* Keep a text's scroll within it: G (the end) shows the last page. */
+static size_t clamp_scroll(const struct tui *t, const char *text)
+{
+	size_t lines = 0, page = t->d.rows > 2 ? (size_t)t->d.rows - 2 : 1;
+
+	for (const char *p = text; p && *p; p++)
+		lines += *p == '\n' || !p[1];
+	return t->scroll < (lines > page ? lines - page : 0) ? t->scroll :
+	       lines > page ? lines - page : 0;
+}
+
 static int draw(struct tui *t, int64_t now)
 {
 	struct ui_view v = {
@@ -1068,10 +1110,12 @@ static int draw(struct tui *t, int64_t now)
 		return ui_draw_frame(&t->d, stdscr, &v);
 	case M_HELP:
 	case M_TEXT:
+		t->scroll = clamp_scroll(t, vl_buf_str(&t->text));
 		return ui_draw_text(&t->d, stdscr, t->title, vl_buf_str(&t->text), t->scroll,
 				    "q returns  j/k scroll");
 	case M_LOG:
 		build_log(t, &b);
+		t->scroll = clamp_scroll(t, vl_buf_str(&b));
 		n = ui_draw_text(&t->d, stdscr, t->title, vl_buf_str(&b), t->scroll,
 				 "q returns  j/k scroll  G end");
 		vl_buf_release(&b);
@@ -1231,6 +1275,7 @@ out:
 	free(t.snap_lab);
 	free(t.log_lab);
 	free(t.log_vm);
+	vl_buf_release(&t.log_out);
 	vl_buf_release(&t.text);
 	ui_model_release(&t.m);
 	return rc;
