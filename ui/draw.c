@@ -275,7 +275,7 @@ static size_t job_lines(const struct ui_view *v)
 	if (!v->jobs)
 		return 0;
 	for (size_t i = 0; i < v->jobs->n_jobs && n < JOB_LINES_MAX; i++)
-		n += ui_job_is_operation(v->jobs->jobs[i]->kind);
+		n += ui_job_is_operation(v->jobs->jobs[i]->kind) && !v->jobs->jobs[i]->archived;
 	return n;
 }
 
@@ -484,7 +484,7 @@ int ui_draw_frame(struct ui_draw *d, WINDOW *w, const struct ui_view *v)
 		/* the newest jobs, one line each */
 		for (size_t i = v->jobs->n_jobs; i-- > 0 && shown < jl;) {
 			const struct ui_job *j = v->jobs->jobs[i];
-			if (!ui_job_is_operation(j->kind))
+			if (!ui_job_is_operation(j->kind) || j->archived)
 				continue;
 			compose_job(d, v, j, &l);
 			n += emit(d, w, 2 + list_h + (int)shown++, &l);

@@ -104,7 +104,8 @@ void ui_jobs_release(struct ui_jobs *js, bool cancel)
 	pthread_mutex_unlock(&js->lock);
 	/* workers take the lock to report: join without it */
 	for (size_t i = 0; i < js->n_jobs; i++) {
-		pthread_join(js->jobs[i]->thread, NULL);
+		if (!js->jobs[i]->archived)
+			pthread_join(js->jobs[i]->thread, NULL);
 		job_free(js->jobs[i]);
 	}
 	free(js->jobs);
@@ -367,15 +368,26 @@ struct ui_job *ui_jobs_start(struct ui_jobs *js, const struct vl_ctx *base, enum
 
 void ui_jobs_prune(struct ui_jobs *js, int64_t cutoff_ms)
 {
-	size_t k = 0;
+	size_t k = 0, archived = 0;
 
 	pthread_mutex_lock(&js->lock);
+	for (size_t i = js->n_jobs; i-- > 0;)
+		archived += js->jobs[i]->archived;
 	for (size_t i = 0; i < js->n_jobs; i++) {
 		struct ui_job *j = js->jobs[i];
-		if (!j->running && j->seen && j->ended_ms < cutoff_ms) {
-			pthread_join(j->thread, NULL);  /* it has returned */
-			job_free(j);
+		if (j->archived && archived > UI_JOBS_ARCHIVE) {
+			archived--;
+			job_free(j);   /* joined when archived */
 			continue;
+		}
+		if (!j->archived && !j->running && j->seen && j->ended_ms < cutoff_ms) {
+			pthread_join(j->thread, NULL);  /* it has returned */
+			if (!ui_job_is_operation(j->kind)) {
+				job_free(j);
+				continue;
+			}
+			j->archived = true;
+			vl_buf_release(&j->output);
 		}
 		js->jobs[k++] = j;
 	}

@@ -58,6 +58,7 @@ struct ui_job {
 	atomic_bool cancel;
 	int64_t started_ms, ended_ms;
 	bool running, failed, seen; /* seen: the main loop handled its end */
+	bool archived;              /* out of the jobs strip; its log kept for the log view */
 	struct vl_err err;
 	struct ui_job_item *items;
 	size_t n_items;
@@ -101,7 +102,11 @@ struct ui_job *ui_jobs_start(struct ui_jobs *js, const struct vl_ctx *base, enum
 /* The running operation of a lab (NULL: none; listings, plans and logs do
  * not count). Call with the lock held. */
 struct ui_job *ui_jobs_running(struct ui_jobs *js, const char *lab_id);
-/* Drop finished jobs the main loop has seen that ended before cutoff_ms. */
+#define UI_JOBS_ARCHIVE 32   /* operations whose logs the log view keeps after the strip */
+
+/* Finished jobs the main loop has seen that ended before cutoff_ms leave the
+ * strip: operations into the archive (the oldest beyond UI_JOBS_ARCHIVE
+ * dropped), the others dropped. */
 void ui_jobs_prune(struct ui_jobs *js, int64_t cutoff_ms);
 
 /* How a job gets its context: the config (shared, read-only), the lab's

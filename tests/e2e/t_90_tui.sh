@@ -1,9 +1,12 @@
 # shellcheck shell=bash
 # The TUI in a real terminal (tmux inside the netns) on one one-VM lab of the minimal
-# image: navigation, help, filter, marks, a VM stopped and started from outside with
-# virsh shown without a key, resize to 80x24, NO_COLOR, the SSH round trip, the console, the 100 ms
-# responsiveness during an up, h/u, snapshot, rollback and destroy (cancelled, then
-# confirmed) from the keys. Every check polls capture-pane every 50 ms up to a limit.
+# image: the current directory's lab shown before it exists and made by u, the header's
+# host facts, navigation, help, filter, marks, a VM stopped and started from outside with
+# virsh shown without a key, resize to 80x24, NO_COLOR, the SSH round trip, the console,
+# the log view, the 100 ms responsiveness during an up, h/u, the libvirt daemon stopped
+# and started again (banner, actions greyed out and refused, reconnection), snapshot,
+# rollback and destroy (cancelled, then confirmed: the lab stays, not created) from the
+# keys. Every check polls capture-pane every 50 ms up to a limit.
 p=$E2E_TMP/tuilab
 e2e_project "$p" <<'INI'
 [lab]
@@ -16,9 +19,6 @@ disk   = 2G
 [vm a]
 INI
 id=$(lab_id "$p")
-out=$(cd "$p" && vmlab up 2>&1); rc=$?
-check_rc "tui: the lab is up (CLI)" 0 "$rc"
-[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -5
 
 sock=$E2E_TMP/tmux.sock
 tx() { tmux -S "$sock" "$@"; }
@@ -46,10 +46,21 @@ tui_start() {
 ip_re='[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+'
 
 tui_start t
-wait_for "tui: the lab first, expanded, its VM running with its IP" t "^ +. a +running +$ip_re"
-wait_for "tui: the header names host facts" t "vmlab .*running 1 .*accel"
+# the lab was never made: its profile's plan shows it, and u makes it
+wait_for "tui: the lab not made yet shows, first and expanded" t "^. tui +0/1 up  not created  \(here\)"
+wait_for "tui: ... its VM not created" t "^ +. a +not created"
+wait_for "tui: the header has the host's memory and the accelerator in effect" t \
+	"vmlab .* free [0-9.]+[MG] of [0-9.]+[MG]  running 0  accel tcg"
+tx send-keys -t t j h
+wait_for "tui: h on a VM not created is refused" t "a is not created yet \(u creates it\)"
+tx send-keys -t t k u
+wait_for "tui: u makes the lab" t "\[job\] up tui" 20
+wait_for "tui: ... its VM running with its IP" t "^ +. a +running +$ip_re" 180
+wait_for "tui: ... the up job ends" t "up tui: done" 180
+wait_for "tui: the header counts the running VM" t "vmlab .*running 1 .*accel tcg"
 scr t | grep -qE '^. tui .*1/1 up.*\(here\)' && ok "tui: lab row summary (1/1 up, here)" ||
 	bad "tui: lab row summary: $(scr t | sed -n 3p)"
+tx send-keys -t t j
 
 # navigation: the footer follows the selection (lab row: no ssh; VM row: ssh)
 tx send-keys -t t k
@@ -130,6 +141,15 @@ tx send-keys -t t Enter
 tx send-keys -t t 'C-]'
 wait_for "tui: Ctrl-] returns from the console" t "back from the console of a"
 
+# l: the VM's logs from the engine, then this session's jobs on it
+tx send-keys -t t l
+wait_for "tui: l shows the VM's console log" t "^== console" 30
+wait_for "tui: ... and this session's up" t "^== up tui \(done\)"
+tx send-keys -t t G
+wait_for "tui: G shows the last page" t "^a: ready: ssh"
+tx send-keys -t t q
+wait_for "tui: q leaves the log" t "^Enter ssh"
+
 # h, then u with the responsiveness probe: a key during the up gets a frame within 100 ms
 tx send-keys -t t h
 wait_for "tui: h halts the VM" t "^ +. a +shut off" 60
@@ -149,7 +169,26 @@ tx send-keys -t t q
 wait_for "tui: u brings the halted VM up with its IP" t "^ +. a +running +$ip_re" 120
 wait_for "tui: the up job ends" t "up tui: done" 120
 
-# snapshot, rollback
+# the daemon goes away and comes back: banner, actions greyed out and refused, resync
+lpid=$(cat "$VL_E2E_STATE/libvirtd.pid")
+kill -TERM "$lpid"
+wait_for "tui: a lost connection shows the banner" t "libvirt connection lost \(.*\): reconnecting" 30
+tx send-keys -t t h
+wait_for "tui: ... an action is refused" t "^libvirt connection lost: actions are off until it is back"
+foot=$(tx capture-pane -e -p -t t | sed -n 29p)
+printf '%s' "$foot" | grep -qP '\x1b\[([0-9;]*;)?2(;[0-9;]*)?m[^\x1b]*h halt' &&
+	ok "tui: ... the footer greys the actions out (dim)" || bad "tui: footer not dim: $foot"
+wait_for "tui: ... the VM is still shown" t "^ +. a +running"
+for _ in $(seq 1 100); do kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
+nsenter -t "$(cat "$VL_E2E_STATE/virtlogd.pid")" -m -n \
+	libvirtd -d -f "$VL_E2E_STATE/libvirtd.conf" -p "$VL_E2E_STATE/libvirtd.pid"
+wait_for "tui: the banner goes once reconnected" t "^    NAME +STATE" 60
+wait_for "tui: ... resynced, the VM running with its IP" t "^ +. a +running +$ip_re" 30
+foot=$(tx capture-pane -e -p -t t | sed -n 29p)
+printf '%s' "$foot" | grep -qP '\x1b\[([0-9;]*;)?2(;[0-9;]*)?m' &&
+	bad "tui: ... the footer is still dim: $foot" || ok "tui: ... the footer offers the actions again"
+
+# snapshot, rollback (on the shared connection opened again)
 tx send-keys -t t k s
 wait_for "tui: s asks a name" t "snapshot name: _"
 tx send-keys -t t 'bad name' Enter
@@ -176,7 +215,8 @@ wait_for "tui: D again" t "\[ Cancel \]" 20
 tx send-keys -t t Tab
 wait_for "tui: Tab focuses Destroy" t "Cancel +\[ Destroy \]"
 tx send-keys -t t Enter
-wait_for "tui: destroy confirmed: the lab is gone" t "no vmlab labs on this connection" 60
+wait_for "tui: destroy confirmed: the lab stays, not created" t "^. tui +0/1 up  not created" 60
+wait_for "tui: ... its VM not created" t "^ +. a +not created"
 check_eq "tui: destroy left nothing" "" "$(leftovers "$id")"
 
 tx send-keys -t t q
