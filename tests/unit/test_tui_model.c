@@ -14,6 +14,8 @@
 #include "ui/jobs.h"
 #include "ui/keys.h"
 #include "ui/model.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 #define A(...) (const char *[]){ __VA_ARGS__ }
 
@@ -423,18 +425,42 @@ static void test_keys(void **state)
 	}
 
 	/* the footer: the selection's keys, readonly leaves actions out, fits */
-	ui_keys_footer(ui_keys, ui_n_keys, UI_CTX_VM, false, 200, &b);
+	ui_keys_footer(ui_keys, ui_n_keys, UI_CTX_VM, false, 200, &b, NULL, 0, NULL);
 	assert_non_null(strstr(vl_buf_str(&b), "Enter ssh"));
 	assert_non_null(strstr(vl_buf_str(&b), "u up"));
 	assert_null(strstr(vl_buf_str(&b), "x cancel"));
 	vl_buf_truncate(&b, 0);
-	ui_keys_footer(ui_keys, ui_n_keys, UI_CTX_VM, true, 200, &b);
+	ui_keys_footer(ui_keys, ui_n_keys, UI_CTX_VM, true, 200, &b, NULL, 0, NULL);
 	assert_null(strstr(vl_buf_str(&b), "u up"));
 	assert_non_null(strstr(vl_buf_str(&b), "q quit"));
 	vl_buf_truncate(&b, 0);
-	ui_keys_footer(ui_keys, ui_n_keys, UI_CTX_VM, false, 30, &b);
+	ui_keys_footer(ui_keys, ui_n_keys, UI_CTX_VM, false, 30, &b, NULL, 0, NULL);
 	assert_true(b.len <= 30);
 	vl_buf_truncate(&b, 0);
+	/* connection lost: the actions stay, in ranges to grey out; the rest not */
+	{
+		struct ui_range off[8];
+		size_t n_off = 99;
+		const char *s;
+		ui_keys_footer(ui_keys, ui_n_keys, UI_CTX_VM, false, 200, &b, off, 8, &n_off);
+		s = vl_buf_str(&b);
+		assert_true(n_off >= 1);
+		assert_int_equal(off[0].start, 0);   /* Enter ssh ... edit: one range */
+		assert_true(vl_str_startswith(s + off[0].start, "Enter ssh"));
+		assert_int_equal(strncmp(s + off[0].end - strlen("e edit"), "e edit", 6), 0);
+		for (size_t i = 0; i < n_off; i++) {
+			assert_true(off[i].end <= b.len);
+			/* no readonly-safe key inside a greyed range */
+			VL_AUTOFREE char *r = strndup(s + off[i].start, off[i].end - off[i].start);
+			assert_null(strstr(r, "l log"));
+			assert_null(strstr(r, "? help"));
+			assert_null(strstr(r, "q quit"));
+		}
+		vl_buf_truncate(&b, 0);
+		ui_keys_footer(ui_keys, ui_n_keys, UI_CTX_VM, true, 200, &b, off, 8, &n_off);
+		assert_int_equal(n_off, 0);   /* readonly: no action even to grey out */
+		vl_buf_truncate(&b, 0);
+	}
 	/* help: every binding, once */
 	ui_keys_help(ui_keys, ui_n_keys, true, &b);
 	assert_non_null(strstr(vl_buf_str(&b), "Ctrl-L"));
