@@ -162,5 +162,15 @@ for j in plan status "status --all" "status --watch" "snapshot list" doctor "ima
 	 validate gc "up --dry-run"; do
 	check "vmlab(1) JSON OUTPUT has $j" grep -qx "\.B $j" <<<"$(sed -n '/^\.SH JSON OUTPUT/,/^\.SH EXIT/p' <<<"$man1")"
 done
+# every key of the TUI's key table (vmlab tui-keys prints what ? lists) is in
+# vmlab-tui(1)'s KEYS, as the word a .TP item names
+tuiman=$(plain "$REPO/man/vmlab-tui.1" | awk '/^\.SH KEYS/ { on = 1; next } /^\.SH/ { on = 0 }
+	on && prev == ".TP" && /^\.BR? / { sub(/^\.BR? /, ""); gsub(/", "/, " "); gsub(/"/, ""); print }
+	{ prev = $0 }' | tr -s ' ' '\n')
+tuikeys=$("$VMLAB" tui-keys | awk '{ print $1 }' | sort -u)
+check "tui-keys lists the key table" [ "$(wc -l <<<"$tuikeys")" -ge 20 ]
+for k in $tuikeys; do
+	check "vmlab-tui(1) documents the key $k" grep -qxF -- "$k" <<<"$tuiman"
+done
 echo "$checks checks, $fails failed"
 exit $fails
