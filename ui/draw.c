@@ -195,10 +195,10 @@ static void compose_header(const struct ui_draw *d, const struct ui_view *v, str
 		fmt_bytes(mem, sizeof(mem), v->free_mem);
 	if (v->mem_total)
 		fmt_bytes(total, sizeof(total), v->mem_total);
-	putf(l, (size_t)d->cols, true, " vmlab  %s  free %s of %s  running %zu  accel %s%s",
-	     v->uri && *v->uri ? v->uri : "(libvirt default)", mem, total,
-	     ui_model_n_running(v->m), v->accel ? v->accel : "?",
-	     v->readonly ? "  [readonly]" : "");
+	/* the URI last: a long one (a socket path) cuts nothing else */
+	putf(l, (size_t)d->cols, true, " vmlab%s  running %zu  free %s of %s  accel %s  %s",
+	     v->readonly ? " [readonly]" : "", ui_model_n_running(v->m), mem, total,
+	     v->accel ? v->accel : "?", v->uri && *v->uri ? v->uri : "(libvirt default)");
 }
 
 /* The column titles; while the connection is lost, the banner instead

@@ -50,14 +50,14 @@ tui_start t
 wait_for "tui: the lab not made yet shows, first and expanded" t "^. tui +0/1 up  not created  \(here\)"
 wait_for "tui: ... its VM not created" t "^ +. a +not created"
 wait_for "tui: the header has the host's memory and the accelerator in effect" t \
-	"vmlab .* free [0-9.]+[MG] of [0-9.]+[MG]  running 0  accel tcg"
+	"^ vmlab  running 0  free [0-9.]+[MG] of [0-9.]+[MG]  accel tcg  qemu:"
 tx send-keys -t t j h
 wait_for "tui: h on a VM not created is refused" t "a is not created yet \(u creates it\)"
 tx send-keys -t t k u
 wait_for "tui: u makes the lab" t "\[job\] up tui" 20
 wait_for "tui: ... its VM running with its IP" t "^ +. a +running +$ip_re" 180
 wait_for "tui: ... the up job ends" t "up tui: done" 180
-wait_for "tui: the header counts the running VM" t "vmlab .*running 1 .*accel tcg"
+wait_for "tui: the header counts the running VM" t "^ vmlab  running 1  free .* accel tcg"
 scr t | grep -qE '^. tui .*1/1 up.*\(here\)' && ok "tui: lab row summary (1/1 up, here)" ||
 	bad "tui: lab row summary: $(scr t | sed -n 3p)"
 tx send-keys -t t j
