@@ -276,23 +276,6 @@ int vl_virt_host_info(struct vl_virt *v, struct vl_virt_host *out, struct vl_err
 	return 0;
 }
 
-int vl_virt_node_memory(struct vl_virt *v, uint64_t *free_b, uint64_t *total_b,
-			struct vl_err *err)
-{
-	virNodeInfo info;
-	unsigned long long f;
-
-	virResetLastError();   /* 0 free bytes is also a failure's return value */
-	f = virNodeGetFreeMemory(v->conn);
-	if (!f && virGetLastError())
-		return virt_err(err, "libvirt host: free memory");
-	if (virNodeGetInfo(v->conn, &info) < 0)
-		return virt_err(err, "libvirt host: node info");
-	*free_b = f;
-	*total_b = (uint64_t)info.memory << 10;   /* KiB */
-	return 0;
-}
-
 int vl_virt_kvm_usable(struct vl_virt *v, bool *out, struct vl_err *err)
 {
 	VL_AUTO(xdoc) x = { 0 };

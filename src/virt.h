@@ -46,10 +46,6 @@ struct vl_virt_host {
 	char hypervisor[32];   /* version of the hypervisor, e.g. QEMU "7.2.0" ("" if unknown) */
 };
 int vl_virt_host_info(struct vl_virt *v, struct vl_virt_host *out, struct vl_err *err);
-/* The host's memory in bytes: free (virNodeGetFreeMemory) and total
- * (virNodeGetInfo). */
-int vl_virt_node_memory(struct vl_virt *v, uint64_t *free_b, uint64_t *total_b,
-			struct vl_err *err);
 
 /* Whether libvirt's capabilities list <domain type='kvm'> for an hvm guest.
  * This is what libvirt says, not a proof KVM works (see docs/host-notes.md: KVM may be
@@ -403,6 +399,8 @@ struct vl_virt_node {
 	unsigned cpus;
 };
 int vl_virt_node_info(struct vl_virt *v, struct vl_virt_node *out, struct vl_err *err);
+/* Bytes of RAM free on the host now (the TUI's header). */
+int vl_virt_node_free_memory(struct vl_virt *v, uint64_t *out, struct vl_err *err);
 
 /* Every defined domain (running or not) with what it commits. */
 struct vl_virt_dom_use {

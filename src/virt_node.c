@@ -18,6 +18,18 @@ int vl_virt_node_info(struct vl_virt *v, struct vl_virt_node *out, struct vl_err
 	return 0;
 }
 
+int vl_virt_node_free_memory(struct vl_virt *v, uint64_t *out, struct vl_err *err)
+{
+	unsigned long long f;
+
+	virResetLastError();   /* 0 is also what a failure returns */
+	f = virNodeGetFreeMemory(v->conn);
+	if (!f && virGetLastError())
+		return virt_err(err, "host free memory");
+	*out = f;
+	return 0;
+}
+
 int vl_virt_domain_usage(struct vl_virt *v, struct vl_virt_dom_use **out, size_t *n,
 			 struct vl_err *err)
 {
