@@ -144,12 +144,17 @@ void ui_model_set_plan(struct ui_model *m, const char *id, const char *name,
 	free(m->plan_vms);
 	free(m->plan_id);
 	free(m->plan_name);
-	m->plan_id = dup_or_null(id);
-	m->plan_name = dup_or_null(name ? name : id);
+	m->plan_id = m->plan_name = NULL;
+	m->plan_vms = NULL;
+	m->n_plan_vms = 0;
+	if (!id)
+		return;
+	m->plan_id = vl_strdup(id);
+	m->plan_name = vl_strdup(name ? name : id);
 	m->plan_vms = vl_calloc(n ? n : 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		m->plan_vms[i] = vl_strdup(vms[i]);
-	m->n_plan_vms = id ? n : 0;
+	m->n_plan_vms = n;
 }
 
 static bool planned_vm(const struct ui_model *m, const struct ui_lab *l, const char *vm)
