@@ -96,8 +96,13 @@ int ui_here_plan(const struct vl_ctx *base, const char *project, struct vl_plan 
 	memset(&p, 0, sizeof(p));
 	memset(out, 0, sizeof(*out));
 	snprintf(path, size, "%s/%s", project, VL_PROFILE_FILE);
-	if (vl_profile_load(&p, path, &diags, err) < 0)
+	if (vl_profile_load(&p, path, &diags, err) < 0) {
+		if (diags.n) {  /* the first problem says more than "N problems" */
+			VL_AUTOFREE char *first = vl_diag_format(&diags.items[0]);
+			vl_err_set(err, VL_E_PROFILE, "%s", first);
+		}
 		return -1;
+	}
 	rc = vl_plan_build(out, &p, &base->config, NULL, 0, err);
 	vl_profile_release(&p);
 	return rc;

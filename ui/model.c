@@ -137,10 +137,10 @@ static bool is_up(enum vl_vm_state s)
 }
 
 void ui_model_set_plan(struct ui_model *m, const char *id, const char *name,
-		       const char *const *vms, size_t n)
+		       const struct ui_plan_vm *vms, size_t n)
 {
 	for (size_t i = 0; i < m->n_plan_vms; i++)
-		free(m->plan_vms[i]);
+		free((char *)m->plan_vms[i].name);
 	free(m->plan_vms);
 	free(m->plan_id);
 	free(m->plan_name);
@@ -151,9 +151,11 @@ void ui_model_set_plan(struct ui_model *m, const char *id, const char *name,
 		return;
 	m->plan_id = vl_strdup(id);
 	m->plan_name = vl_strdup(name ? name : id);
-	m->plan_vms = vl_calloc(n ? n : 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		m->plan_vms[i] = vl_strdup(vms[i]);
+	m->plan_vms = vl_calloc(n ? n : 1, sizeof(*m->plan_vms));
+	for (size_t i = 0; i < n; i++) {
+		m->plan_vms[i] = vms[i];
+		m->plan_vms[i].name = vl_strdup(vms[i].name);
+	}
 	m->n_plan_vms = n;
 }
 
@@ -162,7 +164,7 @@ static bool planned_vm(const struct ui_model *m, const struct ui_lab *l, const c
 	if (!m->plan_id || !vl_streq(l->id, m->plan_id))
 		return false;
 	for (size_t i = 0; i < m->n_plan_vms; i++)
-		if (vl_streq(m->plan_vms[i], vm))
+		if (vl_streq(m->plan_vms[i].name, vm))
 			return true;
 	return false;
 }
@@ -203,12 +205,15 @@ static void merge_plan(struct ui_model *m, struct ui_lab *fresh, size_t *n)
 		l->vms = vl_calloc(1, sizeof(*l->vms));
 	}
 	for (size_t i = 0; i < m->n_plan_vms; i++) {
-		if (ui_lab_find_vm(l, m->plan_vms[i]))
+		const struct ui_plan_vm *pv = &m->plan_vms[i];
+		if (ui_lab_find_vm(l, pv->name))
 			continue;
 		const struct ui_lab *old = ui_model_find_lab(m, m->plan_id);
-		const struct ui_vm *ov = old ? ui_lab_find_vm(old, m->plan_vms[i]) : NULL;
-		struct ui_vm *v = add_vm(l, m->plan_vms[i], NULL);
+		const struct ui_vm *ov = old ? ui_lab_find_vm(old, pv->name) : NULL;
+		struct ui_vm *v = add_vm(l, pv->name, NULL);
 		vm_not_created(v);
+		v->cpus = pv->cpus;
+		v->memory = pv->memory;
 		v->marked = ov && ov->marked;
 		v->changed_ms = ov ? ov->changed_ms : 0;
 	}

@@ -53,6 +53,13 @@ struct ui_filter {
 	char *lab;                  /* lab name (exact), NULL: any */
 };
 
+/* A VM of the planned lab, as its profile describes it. */
+struct ui_plan_vm {
+	const char *name;
+	unsigned cpus;
+	uint64_t memory;            /* bytes */
+};
+
 struct ui_model {
 	struct ui_lab *labs;        /* here first, then by name */
 	size_t n_labs;
@@ -68,7 +75,7 @@ struct ui_model {
 	/* the current directory's lab as its profile plans it (plan_id NULL:
 	 * none): shown before it exists, its VMs "not created" (VL_VM_MISSING) */
 	char *plan_id, *plan_name;
-	char **plan_vms;
+	struct ui_plan_vm *plan_vms;  /* names owned */
 	size_t n_plan_vms;
 };
 
@@ -87,7 +94,7 @@ void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t
  * or not libvirt has it; a planned VM libvirt lacks is VL_VM_MISSING, and
  * it stays so when destroyed (so u can bring it up again). */
 void ui_model_set_plan(struct ui_model *m, const char *id, const char *name,
-		       const char *const *vms, size_t n);
+		       const struct ui_plan_vm *vms, size_t n);
 /* Apply one watch change. Returns true when the screen changed. Sets
  * *need_list when a lab or VM appeared that the model does not know enough
  * of (its name, IP): the caller lists the labs again. */

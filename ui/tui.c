@@ -269,10 +269,11 @@ static void lister_end(struct tui *t)
 /* The planned lab into the model (before a listing loads). */
 static void model_plan(struct tui *t, const struct vl_plan *plan)
 {
-	VL_AUTOFREE const char **vms = vl_calloc(plan->n_vms + 1, sizeof(char *));
+	VL_AUTOFREE struct ui_plan_vm *vms = vl_calloc(plan->n_vms + 1, sizeof(*vms));
 
 	for (size_t i = 0; i < plan->n_vms; i++)
-		vms[i] = plan->vms[i].name;
+		vms[i] = (struct ui_plan_vm){ plan->vms[i].name, plan->vms[i].cpus,
+					      plan->vms[i].memory };
 	ui_model_set_plan(&t->m, plan->lab_id, plan->lab_name, vms, plan->n_vms);
 }
 
@@ -1223,6 +1224,8 @@ int ui_tui_run(struct vl_ctx *ctx, const struct ui_opts *o, struct vl_err *err)
 	rc = 0;
 	if (here && ui_here_plan(ctx, here, &t.plan, &ignore) == 0)
 		model_plan(&t, &t.plan);
+	else if (here)   /* said once: the listings after this stay quiet about it */
+		set_status(&t, true, "this directory's lab: %s", ignore.msg);
 	ui_model_load(&t.m, labs, n, vl_now_mono_ms());
 	vl_lab_summaries_free(labs, n);
 	wo.ud = &t;

@@ -312,7 +312,8 @@ static void test_planned(void **state)
 	three_labs(&m);
 	free(m.here_project);
 	m.here_project = strdup("/p/new");
-	ui_model_set_plan(&m, "new-1", "new", A("web-2", "db", "web-10"), 3);
+	ui_model_set_plan(&m, "new-1", "new", (struct ui_plan_vm[]){ { "web-2", 2, 1ull << 30 },
+		{ "db", 1, 512ull << 20 }, { "web-10", 2, 1ull << 30 } }, 3);
 	{
 		struct vl_lab_summary labs[] = {
 			lab("alpha", "alpha-1", "/p/alpha", A("x"), 1, VL_VM_RUNNING),
@@ -331,6 +332,8 @@ static void test_planned(void **state)
 	assert_string_equal(l->vms[2].name, "web-10");
 	for (size_t j = 0; j < 3; j++)
 		assert_int_equal(l->vms[j].state, VL_VM_MISSING);
+	assert_int_equal(l->vms[0].cpus, 1);   /* what the profile gives db */
+	assert_int_equal(l->vms[0].memory, 512ull << 20);
 	assert_int_equal(m.n_rows, 5);   /* new, db, web-2, web-10, alpha */
 	assert_int_equal(ui_lab_n_up(l), 0);
 
@@ -381,7 +384,8 @@ static void test_planned(void **state)
 	assert_int_equal(ui_lab_find_vm(l, "db")->state, VL_VM_RUNNING);
 
 	/* a VM the profile no longer has is not kept when it goes */
-	ui_model_set_plan(&m, "new-1", "new", A("web-2", "web-10"), 2);
+	ui_model_set_plan(&m, "new-1", "new", (struct ui_plan_vm[]){ { "web-2", 2, 1ull << 30 },
+		{ "web-10", 2, 1ull << 30 } }, 2);
 	c.state = VL_VM_MISSING;
 	assert_true(ui_model_apply(&m, &c, 3100, &need));
 	assert_null(ui_lab_find_vm(l, "db"));
