@@ -193,6 +193,8 @@ struct scan {
 	size_t n_seats;
 	struct vl_subnet **used;         /* per host: subnets taken */
 	size_t *n_used;
+	struct vl_subnet *unplaced;      /* taken by seats with no room (shown, not made) */
+	size_t n_unplaced;
 };
 
 static void scan_release(struct scan *s, size_t n_hosts)
@@ -204,6 +206,7 @@ static void scan_release(struct scan *s, size_t n_hosts)
 		free(s->used[h]);
 	free(s->used);
 	free(s->n_used);
+	free(s->unplaced);
 	free(s->caps);
 	memset(s, 0, sizeof(*s));
 }
@@ -398,14 +401,16 @@ static int plan_seat(struct class_run *r, struct scan *s, struct vl_class_seat_i
 			return -1;
 		}
 	}
-	struct vl_plan_opts o = { h >= 0 ? s->used[h] : NULL, h >= 0 ? s->n_used[h] : 0,
-				  have_own ? &own : NULL };
+	/* a seat with no room still shows a subnet of its own */
+	struct vl_subnet **used = h >= 0 ? &s->used[h] : &s->unplaced;
+	size_t *n_used = h >= 0 ? &s->n_used[h] : &s->n_unplaced;
+	struct vl_plan_opts o = { *used, *n_used, have_own ? &own : NULL };
 	rc = vl_plan_build_opts(&plan, &sc.ctx.profile, &r->ctx->config, &o, err);
 	if (rc == 0) {
 		seat_vms(si, &plan);
-		if (h >= 0 && !have_own) {
-			s->used[h] = vl_realloc(s->used[h], (s->n_used[h] + 1) * sizeof(**s->used));
-			s->used[h][s->n_used[h]++] = (struct vl_subnet){ plan.subnet, plan.prefix };
+		if (!have_own) {
+			*used = vl_realloc(*used, (*n_used + 1) * sizeof(**used));
+			(*used)[(*n_used)++] = (struct vl_subnet){ plan.subnet, plan.prefix };
 		}
 	}
 	si->instance = vl_strdup(sc.ctx.profile.instance);
