@@ -73,7 +73,7 @@ check_rc "class exec: the highest remote status" 3 "$rc"
 dom3=$(jq -r '.seats[] | select(.id == "3") | .vms[0].domain' <<<"$plan")
 # class status --watch sees the VM stopped from outside, and names its seat
 cw=$E2E_TMP/class-watch.out
-(cd "$pc" && exec timeout -s INT 120 ip netns exec "$VL_NS" env VMLAB_CONFIG="$E2E_CONF" \
+(cd "$pc" && exec timeout --foreground -s INT 120 ip netns exec "$VL_NS" env VMLAB_CONFIG="$E2E_CONF" \
 	HOME="$E2E_HOME" "$E2E_VMLAB" class status --watch >"$cw" 2>&1) &
 cwpid=$!
 for _ in $(seq 1 300); do grep -q "in sync" "$cw" 2>/dev/null && break; sleep 0.1; done

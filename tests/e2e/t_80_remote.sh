@@ -109,7 +109,8 @@ wait_line() { # FILE PATTERN: up to 60 s
 	return 1
 }
 wout=$E2E_TMP/watch.out
-timeout -s INT 300 ip netns exec "$VL_NS" env VMLAB_URI="$ruri" VMLAB_CONFIG="$rconf" HOME="$E2E_HOME" \
+# --foreground: timeout then signals vmlab alone, not its whole group (twice would end it at once)
+timeout --foreground -s INT 300 ip netns exec "$VL_NS" env VMLAB_URI="$ruri" VMLAB_CONFIG="$rconf" HOME="$E2E_HOME" \
 	"$E2E_VMLAB" status --all --watch >"$wout" 2>&1 &
 wpid=$!
 rid=$(cd "$pr" && rvmlab status --json | jq -r .id)
