@@ -48,6 +48,10 @@ int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *name, const char *const *arg
 	struct lab lab;
 	int rc;
 
+	/* the held session checks the VM and the pinned key itself: a warm
+	 * call costs one local round trip and the channel */
+	if (ctx->profile.persist > 0)
+		return lab_held_exec(ctx, name, argv, argc, in_fd, out_fd, err_fd, status, err);
 	if (lab_open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
 		return -1;
 	rc = vl_ssh_exec(&t, argv, argc, in_fd, out_fd, err_fd, status, err);

@@ -484,7 +484,7 @@ static void on_exit_signal(ssh_session session, ssh_channel channel, const char 
 	xi->core = core != 0;
 }
 
-static int signal_number(const char *name)
+int sshx_signal_number(const char *name)
 {
 	static const struct { const char *name; int sig; } sigs[] = {
 		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
@@ -619,7 +619,7 @@ static int finish(struct pump *p, const struct exit_info *xi, int *exit_status,
 	int status = ssh_channel_get_exit_status(p->ch);
 
 	if (xi->signame[0]) {
-		int sig = signal_number(xi->signame);
+		int sig = sshx_signal_number(xi->signame);
 		*exit_status = 128 + (sig ? sig : 127);
 		if (err) {
 			vl_err_set(err, VL_E_REMOTE, "%s: remote command killed by signal SIG%s%s",
