@@ -181,6 +181,13 @@ static int held_start(struct vl_ctx *ctx, const char *state_dir, struct vl_err *
 		argv[n++] = ctx->profile.instance;
 	}
 	argv[n] = NULL;
+	/* the state dir (0700) first: the log goes there from the start */
+	for (char *p = strstr(log, "/.vmlab"); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (strstr(log, "/.vmlab"))
+			mkdir(log, 0700);
+		*p = '/';
+	}
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return vl_err_sys(err, VL_E_IO, errno, "pipe");
 	child = fork();

@@ -82,6 +82,7 @@ struct master {
 	atomic_int busy;            /* requests queued or running */
 	_Atomic int64_t last_use;
 	struct stat ini;            /* vmlab.ini as the master loaded it */
+	bool served;                /* some request was acknowledged */
 };
 
 static void job_free(struct job *j)
@@ -381,6 +382,9 @@ static struct worker *worker_get(struct master *m, const char *name, struct vl_e
 			   vl_vm_state_name(s), name);
 		return NULL;
 	}
+	/* keys exist once a VM runs; opening them first would make them */
+	if (!m->lab.keys.dir && vl_keys_open(&m->lab.keys, m->lab.state_dir, err) < 0)
+		return NULL;
 	w = vl_calloc(1, sizeof(*w));
 	w->m = m;
 	w->vm = vm;
@@ -583,6 +587,7 @@ static bool request(struct master *m, int ctl)
 	}
 	const char *ack[] = { "ack" };
 	reply(ctl, ack, 1);
+	m->served = true;
 	atomic_store(&m->last_use, vl_now_mono_ms());
 	if (vl_held_is(&q, 1, "exec")) {
 		req_exec(m, ctl, &q, fds, nfds);
@@ -684,8 +689,7 @@ int vl_lab_held_serve(struct vl_ctx *ctx, int ready_fd, struct vl_err *err)
 		say_ready(&ready_fd, err->msg);
 		return -1;
 	}
-	if (lab_open(&m.lab, ctx, 0, NULL, err) < 0 ||
-	    vl_keys_open(&m.lab.keys, m.lab.state_dir, err) < 0) {
+	if (lab_open(&m.lab, ctx, 0, NULL, err) < 0) {
 		say_ready(&ready_fd, err->msg);
 		return -1;
 	}
@@ -738,7 +742,10 @@ int vl_lab_held_serve(struct vl_ctx *ctx, int ready_fd, struct vl_err *err)
 			else if (c >= 0)
 				clients[n_cl++] = c;
 		}
-		if (vl_held_idle_over(vl_now_mono_ms(), atomic_load(&m.last_use), persist, in_use(&m)))
+		/* the first request gets a grace period (persist may be 0);
+		 * holding no session (every request failed): nothing to keep */
+		unsigned idle = !m.served ? (persist > 5 ? persist : 5) : m.n_w ? persist : 0;
+		if (vl_held_idle_over(vl_now_mono_ms(), atomic_load(&m.last_use), idle, in_use(&m)))
 			break;
 	}
 	rc = 0;
