@@ -25,12 +25,25 @@ int lab_running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **
 	return 0;
 }
 
+/* libvirt only when the command does not ride the held session (which asks
+ * it itself): a warm `ssh VM -- CMD` opens no connection. */
+static int connect_virt(struct vl_ctx *ctx, struct vl_err *err)
+{
+	const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
+
+	if (ctx->virt)
+		return 0;
+	ctx->events.host = uri;
+	ctx->virt = vl_virt_open(uri, &ctx->events, err);
+	return ctx->virt ? 0 : -1;
+}
+
 int lab_open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
 		       struct vl_ssh_target *t, char **host_pub, struct vl_err *err)
 {
 	const struct vl_plan_vm *vm = NULL;
 
-	if (lab_open(lab, ctx, 0, NULL, err) < 0)
+	if (connect_virt(ctx, err) < 0 || lab_open(lab, ctx, 0, NULL, err) < 0)
 		return -1;
 	if (lab_running_vm(lab, name, &vm, err) < 0 || vl_keys_open(&lab->keys, lab->state_dir, err) < 0) {
 		lab_close(lab);
