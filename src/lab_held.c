@@ -298,11 +298,20 @@ static int reply_error(const struct vl_held_msg *m, struct vl_err *err)
 			  m->n ? m->f[0] : "");
 }
 
-/* One final reply after the ack: ok, exit or err. */
-static int final_reply(int fd, struct vl_held_msg *m, struct vl_err *err)
+/* One final reply after the ack: ok, exit or err. Ctrl-C gives up: the
+ * master sees the connection close and ends the command's channel. */
+static int final_reply(struct vl_ctx *ctx, int fd, struct vl_held_msg *m, struct vl_err *err)
 {
-	int rc = lab_held_recv(fd, -1, m, NULL, NULL, err);
+	int rc;
 
+	for (;;) {
+		if (vl_cancelled(&ctx->events))
+			return vl_err_set(err, VL_E_CANCELLED, "cancelled");
+		rc = lab_held_recv(fd, 200, m, NULL, NULL, err);
+		if (rc >= 0 || err->code != VL_E_TIMEOUT)
+			break;
+		vl_err_clear(err);
+	}
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
@@ -337,7 +346,7 @@ int lab_held_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv, s
 		f[3 + i] = argv[i];
 	if (held_request(ctx, state_dir_of(ctx, &dir), true, f, argc + 3, fds, 3, &fd, err) != 0)
 		return -1;
-	rc = final_reply(fd, &m, err);
+	rc = final_reply(ctx, fd, &m, err);
 	close(fd);
 	if (rc < 0)
 		return -1;
@@ -371,7 +380,7 @@ int lab_held_forward(struct vl_ctx *ctx, const char *vm, const struct vl_fwd_spe
 	if (held_request(ctx, state_dir_of(ctx, &dir), true, f, VL_ARRAY_SIZE(f), NULL, 0, &fd,
 			 err) != 0)
 		return -1;
-	rc = final_reply(fd, &m, err);
+	rc = final_reply(ctx, fd, &m, err);
 	close(fd);
 	if (rc == 0)
 		vl_held_msg_release(&m);
@@ -391,7 +400,7 @@ int lab_held_list(struct vl_ctx *ctx, struct vl_fwd_info **out, size_t *n, struc
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	for (;;) {
-		if (final_reply(fd, &m, err) < 0) {
+		if (final_reply(ctx, fd, &m, err) < 0) {
 			close(fd);
 			vl_fwd_info_free(*out, *n);
 			*out = NULL;
@@ -443,7 +452,7 @@ static void held_tell(struct lab *lab, const char *const *f, size_t n)
 			vl_event_debug(&lab->ctx->events, NULL, "held session: %s", e.msg);
 		return;
 	}
-	if (final_reply(fd, &m, &e) == 0)
+	if (final_reply(lab->ctx, fd, &m, &e) == 0)
 		vl_held_msg_release(&m);
 	close(fd);
 }

@@ -51,6 +51,7 @@ struct chan {
 
 struct vl_ssh_hub {
 	struct vl_ssh *s;
+	ssh_event ev;           /* to read packets no channel read asks for */
 	struct chan **c;
 	size_t n;
 	int i_sess;
@@ -87,6 +88,11 @@ struct vl_ssh_hub *vl_ssh_hub_new(struct vl_ssh *s)
 	long tmo = HUB_TIMEOUT_S, zero = 0;
 
 	h->s = s;
+	/* a channel's read stops at its EOF, but its exit status (dropbear
+	 * sends it after the EOF) and closes still arrive: the event reads them */
+	h->ev = ssh_event_new();
+	if (!h->ev || ssh_event_add_session(h->ev, s->sess) != SSH_OK)
+		abort();
 	ssh_options_set(s->sess, SSH_OPTIONS_TIMEOUT, &tmo);
 	ssh_options_set(s->sess, SSH_OPTIONS_TIMEOUT_USEC, &zero);
 	return h;
@@ -161,6 +167,8 @@ void vl_ssh_hub_free(struct vl_ssh_hub *h)
 	vl_err_set(&e, VL_E_SSH, "%s: the session ended", h->s->where);
 	while (h->n)
 		chan_end(h, h->n - 1, &e);
+	ssh_event_remove_session(h->ev, h->s->sess);
+	ssh_event_free(h->ev);
 	free(h->c);
 	vl_ssh_free(h->s);
 	free(h);
@@ -361,6 +369,10 @@ int vl_ssh_hub_step(struct vl_ssh_hub *h, const struct pollfd *pfd, size_t n, st
 	int busy = 0;
 
 	(void)n;
+	if (h->i_sess >= 0 && pfd[h->i_sess].revents && ssh_event_dopoll(h->ev, 0) == SSH_ERROR) {
+		hub_fail(h, err, "session lost");
+		return -1;
+	}
 	for (size_t i = h->n; i-- > 0;) {
 		struct chan *c = h->c[i];
 		if (c->i_watch >= 0 && pfd[c->i_watch].revents) {

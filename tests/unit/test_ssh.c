@@ -820,6 +820,12 @@ static void test_hub_exec(void **state)
 	assert_memory_equal(buf, "out\n", 4);
 	assert_int_equal(read(pe[0], buf, sizeof(buf)), 4);
 	assert_memory_equal(buf, "err\n", 4);
+	/* output closed long before the exit status (as dropbear orders it) */
+	struct done_info d4 = { 0 };
+	const char *const e4[] = { "sh", "-c", "exec >&- 2>&-; sleep 0.5; exit 4" };
+	assert_int_equal(vl_ssh_hub_exec(h, e4, 3, -1, -1, -1, -1, on_done, &d4, &err), 0);
+	hub_run(h, is_done, &d4);
+	assert_int_equal(d4.status, 4);
 	/* killed by a signal: 128+N and a message naming it */
 	assert_int_equal(vl_ssh_hub_exec(h, b, 3, -1, -1, -1, -1, on_done, &d2, &err), 0);
 	hub_run(h, is_done, &d2);
