@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include "host.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -31,11 +32,11 @@ static int connect_virt(struct vl_ctx *ctx, struct vl_err *err)
 {
 	const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
 
-	if (ctx->virt)
+	if (ctx->host)
 		return 0;
 	ctx->events.host = uri;
-	ctx->virt = vl_virt_open(uri, &ctx->events, err);
-	return ctx->virt ? 0 : -1;
+	ctx->host = vl_host_open(uri, err);
+	return ctx->host ? 0 : -1;
 }
 
 int lab_open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
