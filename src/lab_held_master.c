@@ -243,6 +243,8 @@ static void forward_conn(struct worker *w, int sock, unsigned remote)
 			break;
 		if (vl_ssh_hub_forward(w->hub, sock, remote, &e) == 0)
 			return;
+		if (e.code != VL_E_SSH)
+			break;   /* nothing listens in the guest: not the session's fault */
 		drop_session(w, e.msg);
 	}
 	vl_event_warn(&w->evs, w->vm->name, "forward to port %u: %s", remote, e.msg);

@@ -174,8 +174,9 @@ struct vl_ssh_hub *vl_ssh_hub_new(struct vl_ssh *s);
 /* Ends every channel (commands reported as failed) and the session. */
 void vl_ssh_hub_free(struct vl_ssh_hub *h);
 /* Forward an accepted TCP connection to port remote on the guest's
- * loopback. On success the hub owns sock; on failure the caller still does
- * (a stale session: reconnect and try again). */
+ * loopback. On success the hub owns sock; on failure the caller still does:
+ * VL_E_FAIL when the guest refused (nothing listens; the session is fine),
+ * VL_E_SSH when the session is in trouble (reconnect and try again). */
 int vl_ssh_hub_forward(struct vl_ssh_hub *h, int sock, unsigned remote, struct vl_err *err);
 /* Start argv (quoted as vl_ssh_run does) with the caller's fds (in_fd -1:
  * none). watch_fd (-1: none) is the requester's connection: readable or hung

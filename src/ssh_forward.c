@@ -188,8 +188,13 @@ int vl_ssh_hub_forward(struct vl_ssh_hub *h, int sock, unsigned remote, struct v
 		return hub_fail(h, err, "new channel");
 	if (ssh_channel_open_forward(ch, "127.0.0.1", (int)remote, "127.0.0.1", 0) != SSH_OK) {
 		char what[64];
+		/* refused by the guest (nothing listens): the session is fine */
+		bool refused = ssh_is_connected(h->s->sess) &&
+			       strstr(ssh_get_error(h->s->sess), "Channel opening failure");
 		snprintf(what, sizeof(what), "forwarding to port %u", remote);
 		hub_fail(h, err, what);
+		if (refused && err)
+			err->code = VL_E_FAIL;
 		ssh_channel_free(ch);
 		return -1;
 	}

@@ -2,7 +2,8 @@
 # Forwards and the held session, on one VM of the minimal image (busybox httpd in the guest):
 #   - up starts the profile's forward; `forward VM L:R` adds one; both in --list and status
 #   - 50 parallel HTTP connections through a forward (curl in the netns), again after a
-#     rollback; a port in use and a port forwarded elsewhere are one-line errors
+#     rollback and after a reboot; a port in use and a port forwarded elsewhere are
+#     one-line errors
 #   - the held session: warm `ssh VM -- true` timed, socket 0600, a killed master and a
 #     stopped (wedged) one replaced silently, gone after persist idle seconds, and
 #     gone (with its forwards) after halt
@@ -98,9 +99,24 @@ sleep 6
 if [ -n "$new" ] && ! kill -0 "$new" 2>/dev/null; then ok "the master left after persist idle seconds"
 else bad "master '$new' still there after persist"; fi
 
-# halt ends the forwards and the master
+# a reboot: the forward stays, the session comes back for the next connection
 (cd "$p" && vmlab forward box 18092:8000 >/dev/null 2>&1)
 check_eq "forward again" 50 "$(fetch50 18092)"
+boot1=$(cd "$p" && vmlab ssh box -- cat /proc/sys/kernel/random/boot_id)
+(cd "$p" && vmlab ssh box -- sudo reboot) >/dev/null 2>&1
+t0=$(now)
+boot2=$boot1
+for i in $(seq 90); do
+	sleep 1
+	boot2=$(cd "$p" && vmlab ssh box -- sh -c 'cat /proc/sys/kernel/random/boot_id; mkdir -p /tmp/www &&
+		echo vmlab-forward-page >/tmp/www/index.html && busybox httpd -p 127.0.0.1:8000 -h /tmp/www' 2>/dev/null |
+		head -1)
+	[ -n "$boot2" ] && [ "$boot2" != "$boot1" ] && break
+done
+check_eq "the guest rebooted ($(elapsed "$t0") s)" "yes" "$([ -n "$boot2" ] && [ "$boot2" != "$boot1" ] && echo yes)"
+check_eq "50 parallel connections through the forward after the reboot" 50 "$(fetch50 18092)"
+
+# halt ends the forwards and the master
 pid=$(master_pid)
 (cd "$p" && vmlab halt >/dev/null 2>&1); check_rc "halt" 0 $?
 if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then ok "the master is gone after halt"

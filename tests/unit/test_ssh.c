@@ -788,8 +788,19 @@ static void test_hub_forwards(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
 	assert_int_equal(vl_ssh_hub_forward(h, sp[0], free_port(), &err), -1);
 	assert_non_null(strstr(err.msg, "forwarding to port"));
+	assert_int_equal(err.code, VL_E_FAIL);   /* refused: the session is fine */
 	assert_int_equal(fcntl(sp[0], F_GETFD), FD_CLOEXEC);   /* still open */
 	close(sp[0]);
+	close(sp[1]);
+	/* ... and still carries connections */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(vl_ssh_hub_forward(h, sp[0], e.port, &err), 0);
+	assert_int_equal(write(sp[1], "again\n", 6), 6);
+	shutdown(sp[1], SHUT_WR);
+	hub_run(h, no_channels, h);
+	char again[16] = "";
+	assert_int_equal(read(sp[1], again, sizeof(again)), 6);
+	assert_string_equal(again, "again\n");
 	close(sp[1]);
 	vl_ssh_hub_free(h);
 	echo_stop(&e);
