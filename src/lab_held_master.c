@@ -31,7 +31,7 @@
 /* How long a forwarded connection waits for the VM's session to come back
  * (a reboot under TCG takes a while). */
 #define FWD_RECONNECT_S 120
-#define MAX_POLL 512
+#define MAX_POLL 2048
 #define MAX_CLIENTS 64
 
 enum job_kind { JOB_EXEC, JOB_FORWARD, JOB_RESET };
