@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -314,6 +315,8 @@ static void *worker_main(void *arg)
 				continue;
 			int s;
 			while ((s = accept4(w->ls[i].fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+				int one = 1;
+				setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 				forward_conn(w, s, w->ls[i].spec.remote);
 				busy = 1;
 			}
