@@ -25,6 +25,7 @@
 
 #include "held_proto.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/lock.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -73,6 +74,7 @@ struct worker {
 	atomic_uint conns;
 	atomic_bool up;
 	struct vl_ssh_hub *hub;     /* the worker's thread only */
+	char *pin;                  /* the pinned key file's text the session was checked against */
 };
 
 struct master {
@@ -142,12 +144,43 @@ static void job_done(struct master *m, struct job *j)
 
 /* ---- a VM's worker ------------------------------------------------------ */
 
+/* The pinned host key file as it is now (NULL if unreadable). */
+static char *read_pin(const struct worker *w)
+{
+	struct vl_err e = VL_ERR_INIT;
+	char *text = NULL;
+	size_t len;
+
+	if (vl_file_read(w->t.host_pubkey_path, 1u << 16, &text, &len, &e) < 0)
+		return NULL;
+	return text;
+}
+
+static void drop_session(struct worker *w, const char *why);
+
+/* A held session never outlives the key it was checked against: a pinned
+ * key file that changed since (a re-made VM, a hand edit) ends the session,
+ * and the next connection checks the key that is pinned now. */
+static void check_pin(struct worker *w)
+{
+	VL_AUTOFREE char *now = NULL;
+
+	if (!w->hub)
+		return;
+	now = read_pin(w);
+	if (!now || !w->pin || !vl_streq(now, w->pin))
+		drop_session(w, "the pinned host key changed");
+}
+
 static int ensure_session(struct worker *w, unsigned retry_s, struct vl_err *err)
 {
 	struct vl_ssh *s = NULL;
 
+	check_pin(w);
 	if (w->hub)
 		return 0;
+	free(w->pin);
+	w->pin = read_pin(w);   /* before connecting: what the connection checks */
 	if (vl_ssh_connect_retry(&w->t, retry_s, &w->evs, &s, err) < 0)
 		return -1;
 	w->hub = vl_ssh_hub_new(s);
@@ -361,6 +394,7 @@ static void worker_stop(struct worker *w)
 	close(w->wake[0]);
 	close(w->wake[1]);
 	free(w->host_pub);
+	free(w->pin);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
