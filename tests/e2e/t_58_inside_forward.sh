@@ -4,7 +4,8 @@
 #   - 50 parallel HTTP connections through a forward (curl in the netns), again after a
 #     rollback and after a reboot; a port in use and a port forwarded elsewhere are
 #     one-line errors
-#   - the held session: warm `ssh VM -- true` timed, socket 0600, a killed master and a
+#   - the held session: warm `ssh VM -- true` timed, socket 0600, a changed pinned key
+#     refused on a warm master, a killed master and a
 #     stopped (wedged) one replaced silently, gone after persist idle seconds, and
 #     gone (with its forwards) after halt
 p=$E2E_TMP/fwd
@@ -75,6 +76,18 @@ done
 echo "  warm ssh box -- true: best of 5 ${best} s"
 if awk -v s="$best" 'BEGIN { exit !(s <= 0.1) }'; then ok "warm ssh -- true at most 0.1 s ($best s)"
 else bad "warm ssh -- true took $best s (> 0.1)"; fi
+
+# the pinned key file changes: the warm session is not used, the new pin is checked
+hk=$p/.vmlab/hostkeys/box_ed25519.pub
+cp "$hk" "$E2E_TMP/fwd-hk"
+ssh-keygen -q -t ed25519 -N '' -f "$E2E_TMP/fwd-otherkey" <<<y >/dev/null 2>&1
+cp "$E2E_TMP/fwd-otherkey.pub" "$hk"
+out=$( (cd "$p" && vmlab ssh box -- echo ran) 2>&1); rc=$?
+check_rc "a changed pinned key: refused, not run on the warm session" 1 "$rc"
+check_contains "... says so" "does not match the key vmlab injected" "$out"
+cp "$E2E_TMP/fwd-hk" "$hk"
+out=$( (cd "$p" && vmlab ssh box -- echo ran) 2>&1)
+check_eq "... and the restored key works again" ran "$out"
 
 # a killed master: the next call starts another, silently
 pid=$(master_pid)
