@@ -188,6 +188,17 @@ static int held_start(struct vl_ctx *ctx, const char *state_dir, struct vl_err *
 			mkdir(log, 0700);
 		*p = '/';
 	}
+	/* the environment made before fork: the child of a threaded caller
+	 * (class exec) calls nothing that may take a lock */
+	size_t n_env = 0;
+	while (environ[n_env])
+		n_env++;
+	VL_AUTOFREE char **envp = vl_calloc(n_env + 2, sizeof(*envp));
+	size_t k = 0;
+	for (size_t i = 0; i < n_env; i++)
+		if (!vl_str_startswith(environ[i], "VMLAB_HELD_READY_FD="))
+			envp[k++] = environ[i];
+	envp[k++] = (char *)"VMLAB_HELD_READY_FD=3";
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return vl_err_sys(err, VL_E_IO, errno, "pipe");
 	child = fork();
@@ -208,10 +219,7 @@ static int held_start(struct vl_ctx *ctx, const char *state_dir, struct vl_err *
 		dup2(ready[1], 3);
 		/* nothing of ours but fd 3 crosses exec (the project lock!) */
 		close_range(4, ~0u, 0);
-		setenv("VMLAB_HELD_READY_FD", "3", 1);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		execv("/proc/self/exe", (char *const *)argv);
+		execve("/proc/self/exe", (char *const *)argv, envp);
 		_exit(127);
 	}
 	close(ready[1]);
