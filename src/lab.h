@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "forward.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -107,11 +108,16 @@ struct vl_vm_status {
 	size_t n_snapshots;
 };
 
+struct vl_fwd_info;
+
 struct vl_lab_status {
 	char *lab_name, *lab_id, *network, *subnet;
 	bool network_active;
 	struct vl_vm_status *vms;
 	size_t n_vms;
+	/* the held session's forwards, then the profile's not active */
+	struct vl_fwd_info *forwards;
+	size_t n_forwards;
 };
 
 int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *err);
@@ -238,6 +244,36 @@ int vl_lab_cp(struct vl_ctx *ctx, char *const *args, size_t n, const struct vl_c
  * key under its HostKeyAlias (<state dir>/known_hosts). Caller frees *out. */
 int vl_lab_ssh_config(struct vl_ctx *ctx, const struct vl_lab_sel *sel, char **out,
 		      struct vl_err *err);
+
+/* ---- the held session and forwards (docs/held-session.md) ----
+ *
+ * vl_lab_ssh_exec rides the lab's held session: one background process per
+ * lab holding one pinned session per VM, started by the first use, gone
+ * after [lab] persist idle seconds, stopped by halt and destroy. It is the
+ * one way in for exec, cp and provisioners too (pass pipes as fds). With
+ * persist = 0 it connects directly each time. Forwards live in that
+ * process, which stays while any exists. */
+struct vl_fwd_info {
+	char *vm;
+	struct vl_fwd_spec spec;
+	unsigned conns;          /* channels open on the VM's session now */
+	bool from_profile;       /* started by up from `forward =` */
+	bool connected;          /* the VM's session is up */
+	bool active;             /* listening (status also lists profile forwards not started) */
+};
+
+/* Start forwards to a running VM (spec: see forward.h). A local port in use
+ * is an error naming it; the same forward again is not. */
+int vl_lab_forward_add(struct vl_ctx *ctx, const char *vm, const struct vl_fwd_spec *specs,
+		       size_t n, struct vl_err *err);
+/* The lab's forwards (none when no held session runs). */
+int vl_lab_forward_list(struct vl_ctx *ctx, struct vl_fwd_info **out, size_t *n,
+			struct vl_err *err);
+void vl_fwd_info_free(struct vl_fwd_info *f, size_t n);
+/* The held session's process itself (the hidden `held-session` command):
+ * serve until idle, stopped or killed. ready_fd (-1: none) gets "ok\n" once
+ * it listens, or the reason it cannot start. */
+int vl_lab_held_serve(struct vl_ctx *ctx, int ready_fd, struct vl_err *err);
 
 /* The base image files every vmlab disk in the pool is backed by, i.e. the
  * cached images some lab still uses (libvirt is asked, not a state file). */

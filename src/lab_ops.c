@@ -61,6 +61,8 @@ int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *e
 			goto fail;
 		vl_virt_snap_list_free(snaps, s->n_snapshots);
 	}
+	if (lab_held_status_forwards(&lab, &st->forwards, &st->n_forwards, err) < 0)
+		goto fail;
 	lab_close(&lab);
 	return 0;
 fail:
@@ -80,6 +82,7 @@ void vl_lab_status_release(struct vl_lab_status *st)
 		free(s->image);
 	}
 	free(st->vms);
+	vl_fwd_info_free(st->forwards, st->n_forwards);
 	free(st->lab_name);
 	free(st->lab_id);
 	free(st->network);
@@ -145,6 +148,8 @@ int vl_lab_halt(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err 
 
 	if (lab_open(&lab, ctx, LAB_LOCK, sel, err) < 0)
 		return -1;
+	/* sessions and forwards end before the guests do */
+	lab_held_stop(&lab);
 	rc = lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, halt_vm, NULL, "halt", err);
 	lab_close(&lab);
 	return rc;
@@ -217,6 +222,7 @@ int vl_lab_destroy(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_e
 
 	if (lab_open(&lab, ctx, LAB_LOCK, sel, err) < 0)
 		return -1;
+	lab_held_stop(&lab);
 	/* a pool that was never made holds nothing of ours */
 	if (vl_virt_pool_exists(ctx->host->virt, ctx->config.pool_name, &exists, err) < 0)
 		goto out;

@@ -90,6 +90,29 @@ struct lab_prov_opts {
 	bool force;              /* run every entry, recorded or not */
 };
 int lab_provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
+/* The held session (lab_held.c): its files in a state dir (caller frees);
+ * one message with fds (at most 3) and one received (0, 1 at EOF, -1). */
+struct vl_held_msg;
+char *lab_held_path(const char *state_dir, const char *name);
+int lab_held_send(int fd, const char *const *f, size_t n, const int *fds, size_t nfds,
+		  struct vl_err *err);
+int lab_held_recv(int fd, int timeout_ms, struct vl_held_msg *m, int *fds, size_t *nfds,
+		  struct vl_err *err);
+/* Ride the master (started if needed): a command, a forward, the list. */
+int lab_held_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv, size_t argc,
+		  int in_fd, int out_fd, int err_fd, int *status, struct vl_err *err);
+int lab_held_forward(struct vl_ctx *ctx, const char *vm, const struct vl_fwd_spec *spec,
+		     bool from_profile, struct vl_err *err);
+int lab_held_list(struct vl_ctx *ctx, struct vl_fwd_info **out, size_t *n, struct vl_err *err);
+/* To a running master only: halt/destroy end the chosen VMs' sessions and
+ * forwards (all of them: the master exits); a revert makes it reconnect. */
+void lab_held_stop(struct lab *lab);
+/* status: the held session's forwards, then the profile's not active. */
+int lab_held_status_forwards(struct lab *lab, struct vl_fwd_info **out, size_t *n,
+			     struct vl_err *err);
+/* up: the chosen VMs' `forward =` entries, in the held session. */
+int lab_held_profile_forwards(struct lab *lab, struct vl_err *err);
+void lab_held_reset(struct lab *lab);
 void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
 		    char **host_pub_owned);
 /* Open the lab, check the VM runs, and fill its SSH target (keys exist once

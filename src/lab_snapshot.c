@@ -308,7 +308,10 @@ int vl_lab_snapshot_restore(struct vl_ctx *ctx, const char *name, struct vl_err 
 	}
 	vl_event_info(&ctx->events, NULL, "restoring snapshot '%s'", pick->name);
 	unsigned all = (unsigned)lab.plan.n_vms;
-	if (lab_for_each_vm(&lab, all, revert_vm, &j, "restore", err) < 0 ||
+	int reverted = lab_for_each_vm(&lab, all, revert_vm, &j, "restore", err);
+	/* the held session's connections now point at a guest that forgot them */
+	lab_held_reset(&lab);
+	if (reverted < 0 ||
 	    lab_for_each_vm(&lab, all, run_vm, &j, "restore", err) < 0 ||
 	    vl_keys_open(&lab.keys, lab.state_dir, err) < 0 ||
 	    lab_for_each_vm(&lab, all, ready_vm, &j, "restore", err) < 0)

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include "host.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -25,12 +26,25 @@ int lab_running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **
 	return 0;
 }
 
+/* libvirt only when the command does not ride the held session (which asks
+ * it itself): a warm `ssh VM -- CMD` opens no connection. */
+static int connect_virt(struct vl_ctx *ctx, struct vl_err *err)
+{
+	const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
+
+	if (ctx->host)
+		return 0;
+	ctx->events.host = uri;
+	ctx->host = vl_host_open(uri, err);
+	return ctx->host ? 0 : -1;
+}
+
 int lab_open_target(struct vl_ctx *ctx, const char *name, struct lab *lab,
 		       struct vl_ssh_target *t, char **host_pub, struct vl_err *err)
 {
 	const struct vl_plan_vm *vm = NULL;
 
-	if (lab_open(lab, ctx, 0, NULL, err) < 0)
+	if (connect_virt(ctx, err) < 0 || lab_open(lab, ctx, 0, NULL, err) < 0)
 		return -1;
 	if (lab_running_vm(lab, name, &vm, err) < 0 || vl_keys_open(&lab->keys, lab->state_dir, err) < 0) {
 		lab_close(lab);
@@ -48,6 +62,12 @@ int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *name, const char *const *arg
 	struct lab lab;
 	int rc;
 
+	/* the held session checks the VM and the pinned key itself: a warm
+	 * call costs one local round trip and the channel. Class seats (an
+	 * instance, maybe on another host or behind a jump host) still
+	 * connect directly: the master knows only the project's own URI. */
+	if (ctx->profile.persist > 0 && !ctx->profile.instance)
+		return lab_held_exec(ctx, name, argv, argc, in_fd, out_fd, err_fd, status, err);
 	if (lab_open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
 		return -1;
 	rc = vl_ssh_exec(&t, argv, argc, in_fd, out_fd, err_fd, status, err);

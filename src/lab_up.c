@@ -409,6 +409,8 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 			    "provision", err) < 0)
 		goto out;
 	t[7] = vl_now_mono();
+	if (lab_held_profile_forwards(&lab, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	vl_lock_release(&alloc);

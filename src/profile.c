@@ -107,6 +107,7 @@ struct loader {
 	int subnet_line, name_line;
 	bool subnet_ok;            /* subnet parsed (auto or a CIDR) */
 	bool vm_header;            /* some [vm ...] header, even a bad one */
+	int *fwd_lines;            /* per VM: line of its forward key (0: none) */
 };
 
 static void problem(struct loader *l, int line, const char *fmt, ...)
@@ -121,10 +122,10 @@ static void problem(struct loader *l, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *const lab_keys[] = { "name", "network", "subnet", "user" };
+static const char *const lab_keys[] = { "name", "network", "subnet", "user", "persist" };
 static const char *const defaults_keys[] = { "image", "cpus", "memory", "disk" };
 static const char *const vm_keys[] = { "image", "cpus", "memory", "disk", "count", "ip",
-				       "provision", "user-data" };
+				       "provision", "user-data", "forward" };
 static const char *const class_keys[] = { "seats", "roster", "baseline", "jump", "jump_key" };
 static const char *const section_kinds[] = { "lab", "defaults", "vm", "class" };
 
@@ -290,6 +291,25 @@ static void provision_key(struct loader *l, struct vl_vm_spec *vm, const struct 
 	vl_prov_release(&p);
 }
 
+/* forward = SPEC[, SPEC...] (commas or blanks): [[BIND:]LOCAL:]REMOTE each. */
+static void forward_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_key *k)
+{
+	VL_AUTOFREE char *copy = vl_strdup(k->value);
+	char *save = NULL;
+
+	for (char *w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+		struct vl_err e = VL_ERR_INIT;
+		struct vl_fwd_spec f;
+		if (vl_fwd_parse(w, &f, &e) < 0) {
+			problem(l, k->line, "%s", e.msg);
+			continue;
+		}
+		vm->forwards = vl_realloc(vm->forwards, (vm->n_forwards + 1) * sizeof(f));
+		vm->forwards[vm->n_forwards++] = f;
+	}
+	l->fwd_lines[l->p->n_vms] = k->line;
+}
+
 static void vm_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_key *k,
 		   int *ip_line)
 {
@@ -313,6 +333,8 @@ static void vm_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_
 	} else if (vl_streq(k->key, "user-data")) {
 		free(vm->user_data);
 		vm->user_data = project_file(l, k);
+	} else if (vl_streq(k->key, "forward")) {
+		forward_key(l, vm, k);
 	}
 }
 
@@ -365,6 +387,10 @@ static void lab_key(struct loader *l, const struct vl_ini_key *k)
 			p->subnet_auto = false;
 			l->subnet_ok = true;
 		}
+	} else if (vl_streq(k->key, "persist")) {
+		if (!parse_uint_range(k->value, 0, VL_PERSIST_MAX, &p->persist))
+			problem(l, k->line, "persist must be whole seconds from 0 (no held session) "
+				"to %d, not '%s'", VL_PERSIST_MAX, k->value);
 	} else if (vl_streq(k->key, "user")) {
 		if (!valid_user(k->value))
 			problem(l, k->line, "user '%s': a login name of lowercase letters, digits, "
@@ -728,6 +754,36 @@ static void check_addresses(struct loader *l, const int *ip_lines)
 	free(used);
 }
 
+/* A local port serves one VM: not with count > 1, not twice in the lab. */
+static void check_forwards(struct loader *l)
+{
+	struct vl_profile *p = l->p;
+
+	for (size_t i = 0; i < p->n_vms; i++) {
+		const struct vl_vm_spec *vm = &p->vms[i];
+		if (vm->n_forwards && vm->count > 1) {
+			problem(l, l->fwd_lines[i], "forward with count = %u: the VMs cannot share "
+				"local ports; forward from one VM each", vm->count);
+			continue;
+		}
+		for (size_t a = 0; a < vm->n_forwards; a++) {
+			const struct vl_fwd_spec *f = &vm->forwards[a];
+			for (size_t j = 0; j <= i; j++) {
+				const struct vl_vm_spec *o = &p->vms[j];
+				size_t upto = j == i ? a : o->n_forwards;
+				for (size_t b = 0; b < upto; b++) {
+					const struct vl_fwd_spec *g = &o->forwards[b];
+					if (g->local == f->local && (vl_streq(g->bind, f->bind) ||
+					    vl_streq(g->bind, "0.0.0.0") || vl_streq(f->bind, "0.0.0.0")))
+						problem(l, l->fwd_lines[i], "forward: local port %u is also "
+							"forwarded by [vm %s] (line %d)", f->local, o->name,
+							l->fwd_lines[j]);
+				}
+			}
+		}
+	}
+}
+
 /* ---- load ----------------------------------------------------------- */
 
 static void validate(struct loader *l, const struct vl_ini_lines *ini)
@@ -745,6 +801,7 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 	p->subnet_auto = true;
 	l->subnet_ok = true;
 	p->user = vl_strdup("vmlab");
+	p->persist = VL_PERSIST_DEFAULT;
 	defaults.image = vl_strdup("debian-12");
 
 	for (size_t i = 0; i < ini->n_secs; i++)
@@ -767,6 +824,7 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 			p->klass.line = ini->secs[i].line;
 	class_done(l, seats_line, roster_line);
 	ip_lines = vl_calloc(ini->n_secs + 1, sizeof(*ip_lines));
+	l->fwd_lines = vl_calloc(ini->n_secs + 1, sizeof(*l->fwd_lines));
 	for (size_t i = 0; i < ini->n_secs; i++) {
 		struct vl_vm_spec *vm;
 		VL_AUTOFREE char *secname = NULL;
@@ -794,7 +852,10 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 	}
 	check_names(l);
 	check_addresses(l, ip_lines);
+	check_forwards(l);
 	free(ip_lines);
+	free(l->fwd_lines);
+	l->fwd_lines = NULL;
 	free(defaults.image);
 	free(kinds);
 	free(vm_names);
@@ -864,6 +925,7 @@ void vl_profile_release(struct vl_profile *p)
 		free(p->vms[i].ip);
 		vl_provs_free(p->vms[i].provision, p->vms[i].n_provision);
 		free(p->vms[i].user_data);
+		free(p->vms[i].forwards);
 	}
 	free(p->vms);
 	vl_seat_specs_free(p->klass.seats, p->klass.n_seats);

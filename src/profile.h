@@ -8,12 +8,15 @@
 #include <stdint.h>
 
 #include "class_plan.h"
+#include "forward.h"
 #include "provision.h"
 #include "util/diag.h"
 #include "util/err.h"
 
 #define VL_NAME_MAX 40          /* lab and VM names: [a-z0-9-], at most this */
 #define VL_PROFILE_FILE "vmlab.ini"
+#define VL_PERSIST_DEFAULT 60
+#define VL_PERSIST_MAX 86400
 
 enum vl_net_mode { VL_NET_NAT, VL_NET_ISOLATED };
 
@@ -30,6 +33,8 @@ struct vl_vm_spec {
 	struct vl_prov *provision;  /* provision entries, in order (docs/provision.md) */
 	size_t n_provision;
 	char *user_data;     /* absolute path of extra cloud-config, or NULL */
+	struct vl_fwd_spec *forwards;  /* forward = ..., started by up */
+	size_t n_forwards;
 };
 
 /* [class]: one lab instance per seat (class_plan.h). line 0: no class. */
@@ -58,6 +63,7 @@ struct vl_profile {
 	uint32_t subnet_addr;   /* host byte order, when !subnet_auto */
 	unsigned subnet_prefix;
 	char *user;          /* login user, default "vmlab" */
+	unsigned persist;    /* held session's idle seconds, default 60; 0: none */
 	struct vl_vm_spec *vms;
 	size_t n_vms;
 	struct vl_class_spec klass;

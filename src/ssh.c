@@ -315,7 +315,7 @@ static enum attempt attempt(const struct vl_ssh_target *t, long timeout_ms, stru
 	int port = t->port ? (int)t->port : 22;
 	long usec = timeout_ms * 1000;
 	long sec = 0;
-	int no = 0;
+	int no = 0, one = 1;
 
 	pthread_once(&lib_once, lib_init);
 	if (!t->host || !t->user || !t->identity_path)
@@ -346,6 +346,9 @@ static enum attempt attempt(const struct vl_ssh_target *t, long timeout_ms, stru
 	ssh_options_set(s->sess, SSH_OPTIONS_TIMEOUT_USEC, &usec);
 	ssh_options_set(s->sess, SSH_OPTIONS_HOSTKEYS,
 			ssh_key_type_to_char(ssh_key_type(expected)));
+	/* small packets (the handshake, a forwarded request) go out at once,
+	 * not after the peer's delayed ACK (40 ms each) */
+	ssh_options_set(s->sess, SSH_OPTIONS_NODELAY, &one);
 
 	if (ssh_connect(s->sess) != SSH_OK) {
 		vl_err_set(err, VL_E_SSH, "%s: %s", s->where, ssh_get_error(s->sess));
@@ -484,7 +487,7 @@ static void on_exit_signal(ssh_session session, ssh_channel channel, const char 
 	xi->core = core != 0;
 }
 
-static int signal_number(const char *name)
+int sshx_signal_number(const char *name)
 {
 	static const struct { const char *name; int sig; } sigs[] = {
 		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
@@ -619,7 +622,7 @@ static int finish(struct pump *p, const struct exit_info *xi, int *exit_status,
 	int status = ssh_channel_get_exit_status(p->ch);
 
 	if (xi->signame[0]) {
-		int sig = signal_number(xi->signame);
+		int sig = sshx_signal_number(xi->signame);
 		*exit_status = 128 + (sig ? sig : 127);
 		if (err) {
 			vl_err_set(err, VL_E_REMOTE, "%s: remote command killed by signal SIG%s%s",

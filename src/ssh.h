@@ -153,4 +153,45 @@ int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *r
 int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
 		   struct vl_err *err);
 
+/* Hubs (ssh_forward.c) ---------------------------------------------------- */
+
+/* One session serving many channels at once from one thread (the held
+ * session's, docs/held-session.md): forwarded TCP connections as
+ * direct-tcpip channels and commands pumping to caller fds. Nothing blocks
+ * on a slow local reader or writer: data waits in the channel's window. The
+ * caller polls what vl_ssh_hub_pollfds gives and calls vl_ssh_hub_step. Not
+ * thread-safe: one thread per hub. */
+struct vl_ssh_hub;
+struct pollfd;
+
+/* A command that ended: status as vl_ssh_run gives it, or err set (the
+ * session died, the client went away). Called from vl_ssh_hub_step or
+ * vl_ssh_hub_free; the hub never closes the command's fds. */
+typedef void (*vl_ssh_hub_done_fn)(void *ud, int status, const struct vl_err *err);
+
+/* Takes s (freed with the hub). */
+struct vl_ssh_hub *vl_ssh_hub_new(struct vl_ssh *s);
+/* Ends every channel (commands reported as failed) and the session. */
+void vl_ssh_hub_free(struct vl_ssh_hub *h);
+/* Forward an accepted TCP connection to port remote on the guest's
+ * loopback. On success the hub owns sock; on failure the caller still does:
+ * VL_E_FAIL when the guest refused (nothing listens; the session is fine),
+ * VL_E_SSH when the session is in trouble (reconnect and try again). */
+int vl_ssh_hub_forward(struct vl_ssh_hub *h, int sock, unsigned remote, struct vl_err *err);
+/* Start argv (quoted as vl_ssh_run does) with the caller's fds (in_fd -1:
+ * none). watch_fd (-1: none) is the requester's connection: readable or hung
+ * up ends the command (the client went away). done is called once. */
+int vl_ssh_hub_exec(struct vl_ssh_hub *h, const char *const *argv, size_t argc, int in_fd,
+		    int out_fd, int err_fd, int watch_fd, vl_ssh_hub_done_fn done, void *ud,
+		    struct vl_err *err);
+/* Fill at most max pollfds for the next poll; returns how many. */
+size_t vl_ssh_hub_pollfds(struct vl_ssh_hub *h, struct pollfd *pfd, size_t max);
+/* After poll on those pollfds: move data, end finished channels. Returns 1
+ * when data moved (poll again without sleeping: libssh may hold more), 0
+ * when idle, -1 when the session is dead (every channel ended; free the hub
+ * and reconnect). */
+int vl_ssh_hub_step(struct vl_ssh_hub *h, const struct pollfd *pfd, size_t n, struct vl_err *err);
+/* Open channels (forwarded connections and commands). */
+size_t vl_ssh_hub_channels(const struct vl_ssh_hub *h);
+
 #endif

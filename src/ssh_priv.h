@@ -35,5 +35,7 @@ void sshx_meter_add(struct sshx_meter *m, uint64_t n, bool last);
 /* All of data to a pipe or terminal that may be non-blocking (waits on
  * EAGAIN); -1 with errno set on failure. */
 int sshx_write_all(int fd, const void *data, size_t len);
+/* The number of a signal as SSH names it ("TERM"), 0 if unknown. */
+int sshx_signal_number(const char *name);
 
 #endif

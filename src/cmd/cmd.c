@@ -62,7 +62,8 @@ const struct vl_cmd *vl_cmd_find(const char *name, struct vl_err *err)
 		const struct vl_cmd *c = vl_commands[i];
 		if (!(c->flags & VL_CMD_HIDDEN) && nnames < VL_ARRAY_SIZE(names))
 			names[nnames++] = c->name;
-		if (*name && vl_str_startswith(c->name, name)) {
+		/* hidden commands answer to their exact name only */
+		if (*name && !(c->flags & VL_CMD_HIDDEN) && vl_str_startswith(c->name, name)) {
 			vl_buf_printf(&cands, "%s%s", nmatch ? ", " : "", c->name);
 			match = c;
 			nmatch++;

@@ -38,7 +38,8 @@ const struct vl_cmd vl_cmd_ssh = {
 		"runs CMD with its arguments kept exactly (each word is quoted for the remote\n"
 		"shell, like multipass exec), stdout and stderr kept apart; vmlab exits with\n"
 		"the remote command's status. The VM's host key must be the one vmlab injected.",
-	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_NEEDS_LIBVIRT | VL_CMD_VM_ARGS,
+	/* libvirt is connected only off the held session (lab_ssh.c) */
+	.flags = VL_CMD_NEEDS_PROFILE | VL_CMD_VM_ARGS,
 	.min_args = 1,
 	.max_args = 1,
 	.takes_rest = true,

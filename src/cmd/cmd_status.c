@@ -63,6 +63,20 @@ static void print_json(const struct vl_lab_status *st)
 		vl_json_obj_end(&j);
 	}
 	vl_json_arr_end(&j);
+	vl_json_key(&j, "forwards");
+	vl_json_arr_begin(&j);
+	for (size_t i = 0; i < st->n_forwards; i++) {
+		const struct vl_fwd_info *f = &st->forwards[i];
+		vl_json_obj_begin(&j);
+		vl_json_kstr(&j, "vm", f->vm);
+		vl_json_kstr(&j, "bind", f->spec.bind);
+		vl_json_kuint(&j, "local", f->spec.local);
+		vl_json_kuint(&j, "remote", f->spec.remote);
+		vl_json_kstr(&j, "origin", f->from_profile ? "profile" : "command");
+		vl_json_kbool(&j, "active", f->active);
+		vl_json_obj_end(&j);
+	}
+	vl_json_arr_end(&j);
 	vl_json_obj_end(&j);
 	fputs(vl_buf_str(&b), stdout);
 	vl_buf_release(&b);
@@ -80,6 +94,13 @@ static void print_table(const struct vl_lab_status *st)
 		snprintf(mem, sizeof(mem), "%llu MiB", (unsigned long long)(s->memory >> 20));
 		printf("%-20s %-12s %-15s %4u %8s %5zu  %s\n", s->name, vl_vm_state_name(s->state),
 		       s->ip ? s->ip : "-", s->cpus, mem, s->n_snapshots, s->image);
+	}
+	for (size_t i = 0; i < st->n_forwards; i++) {
+		const struct vl_fwd_info *f = &st->forwards[i];
+		char what[64];
+		vl_fwd_format(&f->spec, what, sizeof(what));
+		printf("forward %s %s (%s%s)\n", f->vm, what, f->from_profile ? "profile" : "command",
+		       f->active ? "" : ", not active");
 	}
 }
 

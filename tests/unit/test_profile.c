@@ -425,6 +425,41 @@ static void test_missing_file(void **state)
 	assert_int_equal(d.n, 0);
 }
 
+static void test_forwards_and_persist(void **state)
+{
+	struct vl_profile p;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	(void)state;
+
+	assert_int_equal(load("fwd", "[lab]\npersist = 5\n[vm a]\nforward = 8080:80, 0.0.0.0:8443:443 22\n"
+			      "[vm b]\nforward = 127.0.0.2:8080:80\n", &p, &d, &err), 0);
+	assert_int_equal(p.persist, 5);
+	assert_int_equal(p.vms[0].n_forwards, 3);
+	assert_int_equal(p.vms[0].forwards[0].local, 8080);
+	assert_int_equal(p.vms[0].forwards[0].remote, 80);
+	assert_string_equal(p.vms[0].forwards[1].bind, "0.0.0.0");
+	assert_int_equal(p.vms[0].forwards[2].local, 22);
+	assert_int_equal(p.vms[1].n_forwards, 1);
+	vl_profile_release(&p);
+	assert_int_equal(load("fwd", "[vm a]\n", &p, &d, &err), 0);
+	assert_int_equal(p.persist, 60);
+	assert_int_equal(p.vms[0].n_forwards, 0);
+	vl_profile_release(&p);
+
+	expect_one("[lab]\npersist = -1\n[vm a]\n", 2, "persist must be whole seconds from 0");
+	expect_one("[lab]\npersist = 86401\n[vm a]\n", 2, "to 86400, not '86401'");
+	expect_one("[vm a]\nforward = 8080:x\n", 2, "forward '8080:x': remote port must be 1 to 65535");
+	expect_one("[vm a]\ncount = 2\nforward = 8080:80\n", 3,
+		   "forward with count = 2: the VMs cannot share local ports");
+	expect_one("[vm a]\nforward = 8080:80\n[vm b]\n\nforward = 8080:81\n", 5,
+		   "local port 8080 is also forwarded by [vm a] (line 2)");
+	expect_one("[vm a]\nforward = 8080:80 8080:81\n", 2, "local port 8080 is also forwarded");
+	expect_one("[vm a]\nforward = 0.0.0.0:8080:80\n[vm b]\nforward = 8080:80\n", 4,
+		   "local port 8080");
+	expect_one("[defaults]\nforward = 80\n[vm a]\n", 2, "'forward' is set per VM");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +473,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ten_mistakes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forwards_and_persist, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }

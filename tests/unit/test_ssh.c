@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +623,238 @@ static void test_copy(void **state)
 	assert_int_equal(run_local(rm, &out), 0);
 }
 
+/* Hubs: many channels on one session --------------------------------------- */
+
+/* An echo server on 127.0.0.1 for direct-tcpip: each connection gets back
+ * what it sent, then EOF. */
+struct echo {
+	int fd;
+	unsigned port;
+	pthread_t th;
+};
+
+static void *echo_conn(void *arg)
+{
+	int c = (int)(intptr_t)arg;
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = read(c, buf, sizeof(buf))) > 0)
+		if (write(c, buf, (size_t)n) != n)
+			break;
+	close(c);
+	return NULL;
+}
+
+static void *echo_main(void *arg)
+{
+	struct echo *e = arg;
+	int c;
+
+	while ((c = accept(e->fd, NULL, NULL)) >= 0) {
+		pthread_t t;
+		pthread_create(&t, NULL, echo_conn, (void *)(intptr_t)c);
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static void echo_start(struct echo *e)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+
+	e->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(e->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(e->fd, 128), 0);
+	getsockname(e->fd, (struct sockaddr *)&sa, &len);
+	e->port = ntohs(sa.sin_port);
+	pthread_create(&e->th, NULL, echo_main, e);
+}
+
+static void echo_stop(struct echo *e)
+{
+	shutdown(e->fd, SHUT_RDWR);
+	pthread_join(e->th, NULL);
+	close(e->fd);
+}
+
+/* Drive the hub until cond(ud) or 20 s; also pump the test's ends. */
+static void hub_run(struct vl_ssh_hub *h, bool (*cond)(void *), void *ud)
+{
+	int64_t deadline = vl_now_mono_ms() + 20000;
+	struct pollfd pfd[256];
+
+	while (!cond(ud)) {
+		struct vl_err err = VL_ERR_INIT;
+		assert_true(vl_now_mono_ms() < deadline);
+		size_t n = vl_ssh_hub_pollfds(h, pfd, 256);
+		poll(pfd, n, 20);
+		assert_true(vl_ssh_hub_step(h, pfd, n, &err) >= 0);
+	}
+}
+
+static bool no_channels(void *ud)
+{
+	return vl_ssh_hub_channels(ud) == 0;
+}
+
+struct done_info {
+	bool done;
+	int status;
+	char msg[1100];
+};
+
+static void on_done(void *ud, int status, const struct vl_err *e)
+{
+	struct done_info *d = ud;
+
+	d->done = true;
+	d->status = status;
+	snprintf(d->msg, sizeof(d->msg), "%s", e ? e->msg : "");
+}
+
+static bool is_done(void *ud)
+{
+	return ((struct done_info *)ud)->done;
+}
+
+static void test_hub_forwards(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	struct vl_ssh *s = NULL;
+	struct vl_ssh_hub *h;
+	struct echo e;
+	int ends[20];
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	echo_start(&e);
+	assert_int_equal(vl_ssh_connect(&t, &s, &err), 0);
+	h = vl_ssh_hub_new(s);
+	/* 20 connections at once, each its own words back */
+	for (int i = 0; i < 20; i++) {
+		int sp[2];
+		char msg[32];
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+		assert_int_equal(vl_ssh_hub_forward(h, sp[0], e.port, &err), 0);
+		snprintf(msg, sizeof(msg), "hello %d\n", i);
+		assert_int_equal(write(sp[1], msg, strlen(msg)), (ssize_t)strlen(msg));
+		shutdown(sp[1], SHUT_WR);
+		ends[i] = sp[1];
+	}
+	assert_int_equal(vl_ssh_hub_channels(h), 20);
+	hub_run(h, no_channels, h);
+	for (int i = 0; i < 20; i++) {
+		char got[64] = "", want[32];
+		ssize_t n = read(ends[i], got, sizeof(got) - 1);
+		snprintf(want, sizeof(want), "hello %d\n", i);
+		assert_true(n > 0);
+		assert_string_equal(got, want);
+		assert_int_equal(read(ends[i], got, sizeof(got)), 0);   /* then EOF */
+		close(ends[i]);
+	}
+
+	/* 4 MiB both ways through one connection: the window, not memory, paces it */
+	int sp[2];
+	size_t total = 4u << 20, sent = 0, got = 0;
+	static char chunk[65536], back[65536];
+	memset(chunk, 'x', sizeof(chunk));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(vl_ssh_hub_forward(h, sp[0], e.port, &err), 0);
+	int64_t deadline = vl_now_mono_ms() + 30000;
+	while (got < total) {
+		struct pollfd pfd[256];
+		assert_true(vl_now_mono_ms() < deadline);
+		size_t n = vl_ssh_hub_pollfds(h, pfd, 254);
+		pfd[n++] = (struct pollfd){ .fd = sp[1], .events = POLLIN | (sent < total ? POLLOUT : 0) };
+		poll(pfd, n, 20);
+		assert_true(vl_ssh_hub_step(h, pfd, n - 1, &err) >= 0);
+		if (sent < total) {
+			ssize_t w = send(sp[1], chunk, total - sent < sizeof(chunk) ? total - sent :
+					 sizeof(chunk), MSG_DONTWAIT);
+			if (w > 0 && (sent += (size_t)w) == total)
+				shutdown(sp[1], SHUT_WR);
+		}
+		ssize_t r = recv(sp[1], back, sizeof(back), MSG_DONTWAIT);
+		if (r > 0)
+			got += (size_t)r;
+	}
+	assert_int_equal(got, total);
+	close(sp[1]);
+	hub_run(h, no_channels, h);
+
+	/* nothing listens there: the open fails, the caller keeps the socket */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(vl_ssh_hub_forward(h, sp[0], free_port(), &err), -1);
+	assert_non_null(strstr(err.msg, "forwarding to port"));
+	assert_int_equal(err.code, VL_E_FAIL);   /* refused: the session is fine */
+	assert_int_equal(fcntl(sp[0], F_GETFD), FD_CLOEXEC);   /* still open */
+	close(sp[0]);
+	close(sp[1]);
+	/* ... and still carries connections */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(vl_ssh_hub_forward(h, sp[0], e.port, &err), 0);
+	assert_int_equal(write(sp[1], "again\n", 6), 6);
+	shutdown(sp[1], SHUT_WR);
+	hub_run(h, no_channels, h);
+	char again[16] = "";
+	assert_int_equal(read(sp[1], again, sizeof(again)), 6);
+	assert_string_equal(again, "again\n");
+	close(sp[1]);
+	vl_ssh_hub_free(h);
+	echo_stop(&e);
+}
+
+static void test_hub_exec(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	struct vl_ssh *s = NULL;
+	struct vl_ssh_hub *h;
+	struct done_info d = { 0 }, d2 = { 0 };
+	const char *const a[] = { "sh", "-c", "echo out; echo err >&2; exit 3" };
+	const char *const b[] = { "sh", "-c", "kill -TERM $$" };
+	int po[2], pe[2];
+	char buf[64] = "";
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+	assert_int_equal(vl_ssh_connect(&t, &s, &err), 0);
+	h = vl_ssh_hub_new(s);
+	assert_int_equal(pipe(po), 0);
+	assert_int_equal(pipe(pe), 0);
+	assert_int_equal(vl_ssh_hub_exec(h, a, 3, -1, po[1], pe[1], -1, on_done, &d, &err), 0);
+	hub_run(h, is_done, &d);
+	assert_int_equal(d.status, 3);
+	assert_string_equal(d.msg, "");
+	assert_int_equal(read(po[0], buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "out\n", 4);
+	assert_int_equal(read(pe[0], buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "err\n", 4);
+	/* output closed long before the exit status (as dropbear orders it) */
+	struct done_info d4 = { 0 };
+	const char *const e4[] = { "sh", "-c", "exec >&- 2>&-; sleep 0.5; exit 4" };
+	assert_int_equal(vl_ssh_hub_exec(h, e4, 3, -1, -1, -1, -1, on_done, &d4, &err), 0);
+	hub_run(h, is_done, &d4);
+	assert_int_equal(d4.status, 4);
+	/* killed by a signal: 128+N and a message naming it */
+	assert_int_equal(vl_ssh_hub_exec(h, b, 3, -1, -1, -1, -1, on_done, &d2, &err), 0);
+	hub_run(h, is_done, &d2);
+	assert_int_equal(d2.status, 128 + SIGTERM);
+	assert_non_null(strstr(d2.msg, "SIGTERM"));
+	/* a command still running when the hub ends is reported, not lost */
+	struct done_info d3 = { 0 };
+	const char *const c[] = { "sleep", "30" };
+	assert_int_equal(vl_ssh_hub_exec(h, c, 2, -1, -1, -1, -1, on_done, &d3, &err), 0);
+	vl_ssh_hub_free(h);
+	assert_true(d3.done);
+	assert_non_null(strstr(d3.msg, "the session ended"));
+	for (int i = 0; i < 2; i++) {
+		close(po[i]);
+		close(pe[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +869,8 @@ int main(void)
 		cmocka_unit_test(test_wrong_host_key),
 		cmocka_unit_test(test_wait_ready),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_hub_forwards),
+		cmocka_unit_test(test_hub_exec),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
