@@ -9,6 +9,7 @@
 
 #include "class_plan.h"
 #include "provision.h"
+#include "sync.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -30,6 +31,8 @@ struct vl_vm_spec {
 	struct vl_prov *provision;  /* provision entries, in order (docs/provision.md) */
 	size_t n_provision;
 	char *user_data;     /* absolute path of extra cloud-config, or NULL */
+	struct vl_sync_spec *sync;  /* sync entries, in order (docs/sync.md) */
+	size_t n_sync;
 };
 
 /* [class]: one lab instance per seat (class_plan.h). line 0: no class. */
