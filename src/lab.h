@@ -192,6 +192,19 @@ struct vl_provision_opts {
 
 int vl_lab_provision(struct vl_ctx *ctx, const struct vl_provision_opts *o, struct vl_err *err);
 
+/* vmlab sync: each chosen VM's sync = HOST_DIR:GUEST_DIR entries pushed
+ * over its pinned session, only what changed since the last push, deletes
+ * mirrored (docs/sync.md); each VM's in parallel. The VMs must run. With
+ * watch: then again after each batch of changes on the host (inotify,
+ * 200 ms quiet) until cancelled, which returns 0; a failed push is a
+ * warning, tried again. */
+struct vl_sync_opts {
+	struct vl_lab_sel sel;
+	bool watch;
+};
+
+int vl_lab_sync(struct vl_ctx *ctx, const struct vl_sync_opts *o, struct vl_err *err);
+
 /* vmlab exec: argv on several VMs at once (config's parallel), its words
  * kept as vl_lab_ssh_exec keeps them. Output goes out as VL_EV_OUTPUT events
  * line by line with the VM as subject, or, with capture, into the results.

@@ -90,6 +90,9 @@ struct lab_prov_opts {
 	bool force;              /* run every entry, recorded or not */
 };
 int lab_provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
+/* A VM's sync entries pushed (lab_sync.c), for lab_for_each_vm; ud unused.
+ * The lab's keys are open. */
+int lab_sync_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
 void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
 		    char **host_pub_owned);
 /* Open the lab, check the VM runs, and fill its SSH target (keys exist once
