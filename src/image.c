@@ -350,6 +350,38 @@ int vl_image_pull(const struct vl_config *cfg, const char *const *refs, size_t n
 	return rc;
 }
 
+int vl_image_import(const struct vl_config *cfg, const char *path, const char *name,
+		    const struct vl_image_info *base, struct vl_image_info *out,
+		    const struct vl_events *evs, struct vl_err *err)
+{
+	VL_AUTOFREE char *cache = vl_image_cache_dir(cfg);
+	const struct vl_image_pull_opts o = { .name = name };
+	struct vl_catalog_entry e;
+	int rc;
+
+	if (vl_image_pull(cfg, &path, 1, &o, out, evs, err) < 0)
+		return -1;
+	/* a path registers as a root-login BIOS cloud-init image: the template
+	 * boots as the image it was made from */
+	vl_catalog_entry_copy(&e, &out->entry);
+	free(e.user);
+	e.user = vl_strdup(base->user ? base->user : "root");
+	e.bios = base->bios;
+	e.cloud_init = base->cloud_init;
+	e.format = out->format;
+	rc = register_entry(cache, &e, err);
+	vl_catalog_entry_release(&e);
+	if (rc < 0) {
+		vl_image_info_release(out);
+		return -1;
+	}
+	free(out->user);
+	out->user = vl_strdup(base->user ? base->user : "root");
+	out->bios = base->bios;
+	out->cloud_init = base->cloud_init;
+	return 0;
+}
+
 int vl_image_ensure(const struct vl_config *cfg, const char *const *refs, size_t n,
 		    struct vl_image_info *out, const struct vl_events *evs, struct vl_err *err)
 {

@@ -252,6 +252,15 @@ int vl_lab_cp(struct vl_ctx *ctx, char *const *args, size_t n, const struct vl_c
 int vl_lab_ssh_config(struct vl_ctx *ctx, const struct vl_lab_sel *sel, char **out,
 		      struct vl_err *err);
 
+/* vmlab image save VM NAME: the running VM's identity cleared over SSH
+ * (cloud-init clean where it runs, host keys, machine id, the login user's
+ * authorized keys), the VM halted, its disk copied flat through libvirt into
+ * the image cache and registered as NAME (image = NAME; boots as the VM's
+ * image did). The VM stays halted. out as vl_image_pull fills it. */
+struct vl_image_info;
+int vl_lab_image_save(struct vl_ctx *ctx, const char *vm, const char *name,
+		      struct vl_image_info *out, struct vl_err *err);
+
 /* The base image files every vmlab disk in the pool is backed by, i.e. the
  * cached images some lab still uses (libvirt is asked, not a state file). */
 int vl_lab_images_in_use(struct vl_ctx *ctx, char ***paths, size_t *n, struct vl_err *err);

@@ -118,6 +118,9 @@ int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *er
  * off; 'vmlab up NAME' starts it" otherwise. */
 int lab_running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **out,
 		   struct vl_err *err);
+/* Shut a VM down (ACPI, then forced after [halt] timeout), for
+ * lab_for_each_vm (lab_ops.c); ud unused. */
+int lab_halt_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
 /* Start a stopped VM. Where virtlogd's log cannot be read here (host.h), it
  * starts paused, its console stream is attached, then it runs: the stream
  * keeps everything it prints for lab_console_tail. */
