@@ -235,8 +235,8 @@ static int push(struct lab *lab, struct vl_ssh *s, const struct vl_plan_vm *vm,
 	st->guest = host;
 	host = (struct vl_sync_manifest)VL_SYNC_MANIFEST_INIT;
 	if (d.n_copy || d.n_del)
-		vl_event_info(evs, vm->name, "synced %s to %s: %zu sent, %zu removed", sp->spec,
-			      sp->dst, d.n_copy, d.n_del);
+		vl_event_info(evs, vm->name, "synced %.*s to %s: %zu sent, %zu removed",
+			      (int)strcspn(sp->spec, ":"), sp->spec, sp->dst, d.n_copy, d.n_del);
 	else
 		vl_event_debug(evs, vm->name, "%s: up to date", sp->dst);
 	rc = 0;
