@@ -468,13 +468,21 @@ int vl_image_prune(const struct vl_config *cfg, const char *const *keep, size_t 
 		   bool dry_run, char ***removed, size_t *n_removed, struct vl_err *err)
 {
 	VL_AUTOFREE char *cache = vl_image_cache_dir(cfg);
+	VL_AUTOFREE char *regpath = image_path_join(cache, REGISTERED);
+	VL_AUTO(vl_catalog) reg = VL_CATALOG_INIT;
+	struct vl_err rerr = VL_ERR_INIT;
 	size_t nc = 0;
 	char **cached = image_cached_names(cache, &nc);
 
+	vl_catalog_load(&reg, regpath, true, &rerr);
 	*removed = vl_calloc(nc + 1, sizeof(char *));
 	*n_removed = 0;
 	for (size_t i = 0; i < nc; i++) {
-		bool kept = false;
+		const struct vl_catalog_entry *e = vl_catalog_find(&reg, cached[i]);
+		VL_AUTOFREE char *src = e && e->url ? vl_file_url_path(e->url) : NULL;
+		/* registered from a file that is gone (image save's templates): the
+		 * cache holds the only copy, it could never be pulled again */
+		bool kept = src && access(src, F_OK) != 0;
 		for (size_t k = 0; k < n_keep; k++)
 			kept |= vl_streq(keep[k], cached[i]);
 		if (kept) {
