@@ -307,15 +307,22 @@ struct watched {
 };
 
 /* Watch every directory under path (again: inotify gives a known one its
- * old descriptor), so new directories are seen too. */
-static void watch_tree(int ifd, const char *path, int depth)
+ * old descriptor), so new directories are seen too. *full: the user's
+ * watch limit was reached. */
+static void watch_tree(int ifd, const char *path, int depth, bool *full)
 {
 	const uint32_t mask = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
 			      IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
 	struct dirent *e;
 	DIR *d;
 
-	if (depth > SCAN_DEPTH_MAX || inotify_add_watch(ifd, path, mask) < 0 || !(d = opendir(path)))
+	if (depth > SCAN_DEPTH_MAX)
+		return;
+	if (inotify_add_watch(ifd, path, mask) < 0) {
+		*full |= errno == ENOSPC;
+		return;
+	}
+	if (!(d = opendir(path)))
 		return;
 	while ((e = readdir(d))) {
 		VL_AUTOFREE char *sub = NULL;
@@ -323,21 +330,30 @@ static void watch_tree(int ifd, const char *path, int depth)
 			continue;
 		if (asprintf(&sub, "%s/%s", path, e->d_name) < 0)
 			abort();
-		watch_tree(ifd, sub, depth + 1);
+		watch_tree(ifd, sub, depth + 1, full);
 	}
 	closedir(d);
 }
 
-/* Push every entry of every watched VM; a failure is a warning and the
- * session is dropped (the VM may be rebooting): *failed asks for a retry. */
-static void push_all(struct lab *lab, struct watched *w, size_t n, int ifd, bool *failed)
+/* Push every entry of every watched VM, the watches renewed first; a
+ * failure is a warning and the session is dropped (the VM may be
+ * rebooting): *failed asks for a retry. */
+static void push_all(struct lab *lab, struct watched *w, size_t n, int ifd, bool *warned,
+		     bool *failed)
 {
 	const struct vl_events *evs = &lab->ctx->events;
+	bool full = false;
 
 	*failed = false;
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < w[i].spec->n_sync; k++)
-			watch_tree(ifd, w[i].spec->sync[k].src, 0);
+			watch_tree(ifd, w[i].spec->sync[k].src, 0, &full);
+	if (full && !*warned) {   /* once: the limit is the user's to raise */
+		*warned = true;
+		vl_event_warn(evs, NULL, "inotify's watch limit is reached (sysctl "
+			      "fs.inotify.max_user_watches): changes in some directories are pushed "
+			      "only with others");
+	}
 	for (size_t i = 0; i < n && !vl_cancelled(evs); i++) {
 		struct vl_err e = VL_ERR_INIT;
 		if (!w[i].s) {
@@ -373,16 +389,14 @@ static int watch_loop(struct lab *lab, struct watched *w, size_t n, struct vl_er
 	int64_t first = 0, last = 0, retry_at = 0;
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd p = { .events = POLLIN };
-	bool failed = false;
+	bool failed = false, warned = false;
 
 	p.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (p.fd < 0)
 		return vl_err_sys(err, VL_E_IO, errno, "sync --watch: inotify");
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < w[i].spec->n_sync; k++)
-			watch_tree(p.fd, w[i].spec->sync[k].src, 0);
-	/* the first push after the watches: nothing changed goes unseen */
-	push_all(lab, w, n, p.fd, &failed);
+	/* the first push adds the watches before it scans: nothing changed
+	 * goes unseen */
+	push_all(lab, w, n, p.fd, &warned, &failed);
 	retry_at = failed ? vl_now_mono_ms() + WATCH_RETRY_MS : 0;
 	vl_event_info(evs, NULL, "watching %zu VM%s for changes (Ctrl-C stops)", n,
 		      n == 1 ? "" : "s");
@@ -399,7 +413,7 @@ static int watch_loop(struct lab *lab, struct watched *w, size_t n, struct vl_er
 		if ((first && (now - last >= WATCH_QUIET_MS || now - first >= WATCH_BATCH_MAX_MS)) ||
 		    (retry_at && now >= retry_at)) {
 			first = 0;
-			push_all(lab, w, n, p.fd, &failed);
+			push_all(lab, w, n, p.fd, &warned, &failed);
 			retry_at = failed ? vl_now_mono_ms() + WATCH_RETRY_MS : 0;
 		}
 	}
