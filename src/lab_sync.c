@@ -224,8 +224,6 @@ static int push(struct lab *lab, struct vl_ssh *s, const struct vl_plan_vm *vm,
 	}
 	/* the manifest last: a push cut short is diffed again from the old one */
 	if (!vl_streq(text, st->text)) {
-		free(st->text);
-		st->text = NULL;    /* unknown until written */
 		if (remote(lab, s, vm, manifest_sh, sp->dst, text, NULL, "writing its manifest",
 			   err) < 0)
 			goto out;
@@ -241,7 +239,7 @@ static int push(struct lab *lab, struct vl_ssh *s, const struct vl_plan_vm *vm,
 		vl_event_debug(evs, vm->name, "%s: up to date", sp->dst);
 	rc = 0;
 out:
-	if (rc < 0 && !st->text)
+	if (rc < 0)   /* read the guest's state again next time (GUEST_DIR may be gone) */
 		sync_state_release(st);
 	for (size_t i = 0; locals && i < d.n_copy; i++)
 		free(locals[i]);
