@@ -350,6 +350,38 @@ int vl_image_pull(const struct vl_config *cfg, const char *const *refs, size_t n
 	return rc;
 }
 
+int vl_image_import(const struct vl_config *cfg, const char *path, const char *name,
+		    const struct vl_image_info *base, struct vl_image_info *out,
+		    const struct vl_events *evs, struct vl_err *err)
+{
+	VL_AUTOFREE char *cache = vl_image_cache_dir(cfg);
+	const struct vl_image_pull_opts o = { .name = name };
+	struct vl_catalog_entry e;
+	int rc;
+
+	if (vl_image_pull(cfg, &path, 1, &o, out, evs, err) < 0)
+		return -1;
+	/* a path registers as a root-login BIOS cloud-init image: the template
+	 * boots as the image it was made from */
+	vl_catalog_entry_copy(&e, &out->entry);
+	free(e.user);
+	e.user = vl_strdup(base->user ? base->user : "root");
+	e.bios = base->bios;
+	e.cloud_init = base->cloud_init;
+	e.format = out->format;
+	rc = register_entry(cache, &e, err);
+	vl_catalog_entry_release(&e);
+	if (rc < 0) {
+		vl_image_info_release(out);
+		return -1;
+	}
+	free(out->user);
+	out->user = vl_strdup(base->user ? base->user : "root");
+	out->bios = base->bios;
+	out->cloud_init = base->cloud_init;
+	return 0;
+}
+
 int vl_image_ensure(const struct vl_config *cfg, const char *const *refs, size_t n,
 		    struct vl_image_info *out, const struct vl_events *evs, struct vl_err *err)
 {
@@ -436,13 +468,21 @@ int vl_image_prune(const struct vl_config *cfg, const char *const *keep, size_t 
 		   bool dry_run, char ***removed, size_t *n_removed, struct vl_err *err)
 {
 	VL_AUTOFREE char *cache = vl_image_cache_dir(cfg);
+	VL_AUTOFREE char *regpath = image_path_join(cache, REGISTERED);
+	VL_AUTO(vl_catalog) reg = VL_CATALOG_INIT;
+	struct vl_err rerr = VL_ERR_INIT;
 	size_t nc = 0;
 	char **cached = image_cached_names(cache, &nc);
 
+	vl_catalog_load(&reg, regpath, true, &rerr);
 	*removed = vl_calloc(nc + 1, sizeof(char *));
 	*n_removed = 0;
 	for (size_t i = 0; i < nc; i++) {
-		bool kept = false;
+		const struct vl_catalog_entry *e = vl_catalog_find(&reg, cached[i]);
+		VL_AUTOFREE char *src = e && e->url ? vl_file_url_path(e->url) : NULL;
+		/* registered from a file that is gone (image save's templates): the
+		 * cache holds the only copy, it could never be pulled again */
+		bool kept = src && access(src, F_OK) != 0;
 		for (size_t k = 0; k < n_keep; k++)
 			kept |= vl_streq(keep[k], cached[i]);
 		if (kept) {

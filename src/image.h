@@ -60,6 +60,13 @@ int vl_image_pull(const struct vl_config *cfg, const char *const *refs, size_t n
 		  const struct vl_image_pull_opts *opts, struct vl_image_info *out,
 		  const struct vl_events *evs, struct vl_err *err);
 
+/* Import a local image file (image save's flattened disk) into the cache as
+ * name and register it for image = NAME, booting as base does (login user,
+ * BIOS or UEFI, cloud-init). out as vl_image_pull fills it. */
+int vl_image_import(const struct vl_config *cfg, const char *path, const char *name,
+		    const struct vl_image_info *base, struct vl_image_info *out,
+		    const struct vl_events *evs, struct vl_err *err);
+
 /* What the engine calls before `up`: vl_image_pull without options. */
 int vl_image_ensure(const struct vl_config *cfg, const char *const *refs, size_t n,
 		    struct vl_image_info *out, const struct vl_events *evs, struct vl_err *err);

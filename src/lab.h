@@ -198,6 +198,19 @@ struct vl_provision_opts {
 
 int vl_lab_provision(struct vl_ctx *ctx, const struct vl_provision_opts *o, struct vl_err *err);
 
+/* vmlab sync: each chosen VM's sync = HOST_DIR:GUEST_DIR entries pushed
+ * over its pinned session, only what changed since the last push, deletes
+ * mirrored (docs/sync.md); each VM's in parallel. The VMs must run. With
+ * watch: then again after each batch of changes on the host (inotify,
+ * 200 ms quiet) until cancelled, which returns 0; a failed push is a
+ * warning, tried again. */
+struct vl_sync_opts {
+	struct vl_lab_sel sel;
+	bool watch;
+};
+
+int vl_lab_sync(struct vl_ctx *ctx, const struct vl_sync_opts *o, struct vl_err *err);
+
 /* vmlab exec: argv on several VMs at once (config's parallel), its words
  * kept as vl_lab_ssh_exec keeps them. Output goes out as VL_EV_OUTPUT events
  * line by line with the VM as subject, or, with capture, into the results.
@@ -274,6 +287,15 @@ void vl_fwd_info_free(struct vl_fwd_info *f, size_t n);
  * serve until idle, stopped or killed. ready_fd (-1: none) gets "ok\n" once
  * it listens, or the reason it cannot start. */
 int vl_lab_held_serve(struct vl_ctx *ctx, int ready_fd, struct vl_err *err);
+
+/* vmlab image save VM NAME: the running VM's identity cleared over SSH
+ * (cloud-init clean where it runs, host keys, machine id, the login user's
+ * authorized keys), the VM halted, its disk copied flat through libvirt into
+ * the image cache and registered as NAME (image = NAME; boots as the VM's
+ * image did). The VM stays halted. out as vl_image_pull fills it. */
+struct vl_image_info;
+int vl_lab_image_save(struct vl_ctx *ctx, const char *vm, const char *name,
+		      struct vl_image_info *out, struct vl_err *err);
 
 /* The base image files every vmlab disk in the pool is backed by, i.e. the
  * cached images some lab still uses (libvirt is asked, not a state file). */

@@ -112,7 +112,7 @@ static int wait_shutoff(struct lab *lab, const struct vl_plan_vm *vm, unsigned t
 	return 0;
 }
 
-static int halt_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+int lab_halt_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
 {
 	struct vl_virt *v = lab->ctx->host->virt;
 	unsigned timeout = lab->ctx->config.halt_timeout;
@@ -150,7 +150,7 @@ int vl_lab_halt(struct vl_ctx *ctx, const struct vl_lab_sel *sel, struct vl_err 
 		return -1;
 	/* sessions and forwards end before the guests do */
 	lab_held_stop(&lab);
-	rc = lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, halt_vm, NULL, "halt", err);
+	rc = lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, lab_halt_vm, NULL, "halt", err);
 	lab_close(&lab);
 	return rc;
 }

@@ -113,6 +113,9 @@ int lab_held_status_forwards(struct lab *lab, struct vl_fwd_info **out, size_t *
 /* up: the chosen VMs' `forward =` entries, in the held session. */
 int lab_held_profile_forwards(struct lab *lab, struct vl_err *err);
 void lab_held_reset(struct lab *lab);
+/* A VM's sync entries pushed (lab_sync.c), for lab_for_each_vm; ud unused.
+ * The lab's keys are open. */
+int lab_sync_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
 void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct vl_ssh_target *t,
 		    char **host_pub_owned);
 /* Open the lab, check the VM runs, and fill its SSH target (keys exist once
@@ -138,6 +141,9 @@ int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *er
  * off; 'vmlab up NAME' starts it" otherwise. */
 int lab_running_vm(struct lab *lab, const char *name, const struct vl_plan_vm **out,
 		   struct vl_err *err);
+/* Shut a VM down (ACPI, then forced after [halt] timeout), for
+ * lab_for_each_vm (lab_ops.c); ud unused. */
+int lab_halt_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err);
 /* Start a stopped VM. Where virtlogd's log cannot be read here (host.h), it
  * starts paused, its console stream is attached, then it runs: the stream
  * keeps everything it prints for lab_console_tail. */

@@ -403,6 +403,9 @@ int vl_lab_up(struct vl_ctx *ctx, const struct vl_up_opts *opts, struct vl_err *
 	if (lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, lab_wait_ready, &ready, "up", err) < 0)
 		goto out;
 	t[6] = vl_now_mono();
+	/* sync entries first, so provisioners find the synced files */
+	if (lab_for_each_vm(&lab, cfg->parallel, lab_sync_vm, NULL, "sync", err) < 0)
+		goto out;
 	/* provisioners start only once cloud-init is done (no dpkg lock fight) */
 	if (!opts->no_provision &&
 	    lab_for_each_vm(&lab, cfg->parallel, lab_provision_vm, &(struct lab_prov_opts){ 0 },

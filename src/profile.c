@@ -125,7 +125,7 @@ static void problem(struct loader *l, int line, const char *fmt, ...)
 static const char *const lab_keys[] = { "name", "network", "subnet", "user", "persist" };
 static const char *const defaults_keys[] = { "image", "cpus", "memory", "disk" };
 static const char *const vm_keys[] = { "image", "cpus", "memory", "disk", "count", "ip",
-				       "provision", "user-data", "forward" };
+				       "provision", "user-data", "forward", "sync" };
 static const char *const class_keys[] = { "seats", "roster", "baseline", "jump", "jump_key" };
 static const char *const section_kinds[] = { "lab", "defaults", "vm", "class" };
 
@@ -310,6 +310,38 @@ static void forward_key(struct loader *l, struct vl_vm_spec *vm, const struct vl
 	l->fwd_lines[l->p->n_vms] = k->line;
 }
 
+/* One sync entry (several allowed): parsed, and its host side must be a
+ * directory; two entries may not write the same guest directory. */
+static void sync_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_key *k)
+{
+	struct vl_err e = VL_ERR_INIT;
+	struct vl_sync_spec sp;
+	struct stat st;
+
+	if (vl_sync_spec_parse(k->value, l->p->dir, &sp, &e) < 0) {
+		problem(l, k->line, "%s", e.msg);
+		return;
+	}
+	sp.line = k->line;
+	for (size_t i = 0; i < vm->n_sync; i++)
+		if (vl_streq(vm->sync[i].dst, sp.dst)) {
+			problem(l, k->line, "sync '%s': %s is already synced (line %d)", k->value,
+				sp.dst, vm->sync[i].line);
+			goto bad;
+		}
+	if (stat(sp.src, &st) != 0)
+		problem(l, k->line, "sync '%s': %s", k->value, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		problem(l, k->line, "sync '%s': not a directory", k->value);
+	else {
+		vm->sync = vl_realloc(vm->sync, (vm->n_sync + 1) * sizeof(sp));
+		vm->sync[vm->n_sync++] = sp;
+		return;
+	}
+bad:
+	vl_sync_spec_release(&sp);
+}
+
 static void vm_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_key *k,
 		   int *ip_line)
 {
@@ -330,6 +362,8 @@ static void vm_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_ini_
 		*ip_line = k->line;
 	} else if (vl_streq(k->key, "provision")) {
 		provision_key(l, vm, k);
+	} else if (vl_streq(k->key, "sync")) {
+		sync_key(l, vm, k);
 	} else if (vl_streq(k->key, "user-data")) {
 		free(vm->user_data);
 		vm->user_data = project_file(l, k);
@@ -881,7 +915,7 @@ int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *dia
 		    struct vl_err *err)
 {
 	struct loader l = { .p = p, .file = path, .diags = diags };
-	static const char *const lists[] = { "provision", NULL };
+	static const char *const lists[] = { "provision", "sync", NULL };
 	VL_AUTO(vl_ini_lines) ini = VL_INI_LINES_INIT;
 	VL_AUTOFREE char *text = NULL;
 	size_t len = 0, before = diags->n, problems;
@@ -924,6 +958,7 @@ void vl_profile_release(struct vl_profile *p)
 		free(p->vms[i].image);
 		free(p->vms[i].ip);
 		vl_provs_free(p->vms[i].provision, p->vms[i].n_provision);
+		vl_sync_specs_free(p->vms[i].sync, p->vms[i].n_sync);
 		free(p->vms[i].user_data);
 		free(p->vms[i].forwards);
 	}

@@ -10,6 +10,7 @@
 #include "class_plan.h"
 #include "forward.h"
 #include "provision.h"
+#include "sync.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -35,6 +36,8 @@ struct vl_vm_spec {
 	char *user_data;     /* absolute path of extra cloud-config, or NULL */
 	struct vl_fwd_spec *forwards;  /* forward = ..., started by up */
 	size_t n_forwards;
+	struct vl_sync_spec *sync;  /* sync entries, in order (docs/sync.md) */
+	size_t n_sync;
 };
 
 /* [class]: one lab instance per seat (class_plan.h). line 0: no class. */

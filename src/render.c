@@ -402,7 +402,8 @@ char *vl_render_overlay_volume(const char *name, uint64_t capacity, const char *
 	return w_finish(&w, "volume", err);
 }
 
-char *vl_render_raw_volume(const char *name, uint64_t capacity, struct vl_err *err)
+static char *plain_volume(const char *name, uint64_t capacity, const char *format,
+			  struct vl_err *err)
 {
 	struct w w;
 
@@ -410,10 +411,20 @@ char *vl_render_raw_volume(const char *name, uint64_t capacity, struct vl_err *e
 		return NULL;
 	w_volume_head(&w, name, capacity);
 	w_start(&w, "target");
-	w_empty(&w, "format", "type", "raw", NULL);
+	w_empty(&w, "format", "type", format, NULL);
 	w_end(&w);
 	w_end(&w);
 	return w_finish(&w, "volume", err);
+}
+
+char *vl_render_raw_volume(const char *name, uint64_t capacity, struct vl_err *err)
+{
+	return plain_volume(name, capacity, "raw", err);
+}
+
+char *vl_render_qcow2_volume(const char *name, uint64_t capacity, struct vl_err *err)
+{
+	return plain_volume(name, capacity, "qcow2", err);
 }
 
 char *vl_render_snapshot(const char *name, const char *description, bool memory,

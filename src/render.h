@@ -42,6 +42,8 @@ char *vl_render_overlay_volume(const char *name, uint64_t capacity, const char *
 			       const char *backing_format, struct vl_err *err);
 /* Plain raw volume (the cloud-init seed ISO is uploaded into it). */
 char *vl_render_raw_volume(const char *name, uint64_t capacity, struct vl_err *err);
+/* Plain qcow2 volume with no backing file (image save clones into it). */
+char *vl_render_qcow2_volume(const char *name, uint64_t capacity, struct vl_err *err);
 /* <domainsnapshot>; memory: include RAM state (needed for a running domain's
  * internal snapshot), else disk only (shut-off domains). description NULL:
  * "vmlab lab snapshot". */

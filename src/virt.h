@@ -122,6 +122,11 @@ int vl_virt_volume_exists(struct vl_virt *v, const char *pool, const char *name,
  * <path> may lie outside the pool). *path_out (if not NULL) gets its path. */
 int vl_virt_volume_create_xml(struct vl_virt *v, const char *pool, const char *xml,
 			      char **path_out, struct vl_err *err);
+/* Create a volume from volume XML holding the data of volume src of the same
+ * pool (virStorageVolCreateXMLFrom): for a qcow2 target the copy reads
+ * through src's backing chain, so it stands alone (a flat image). */
+int vl_virt_volume_clone(struct vl_virt *v, const char *pool, const char *xml, const char *src,
+			 struct vl_err *err);
 /* Idempotent: a missing volume (or pool) is success. */
 int vl_virt_volume_delete(struct vl_virt *v, const char *pool, const char *name, struct vl_err *err);
 /* Create raw volume name of the local file's size and stream the file into it

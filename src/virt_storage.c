@@ -209,6 +209,25 @@ int vl_virt_volume_create_xml(struct vl_virt *v, const char *pool, const char *x
 	return 0;
 }
 
+int vl_virt_volume_clone(struct vl_virt *v, const char *pool, const char *xml, const char *src,
+			 struct vl_err *err)
+{
+	VL_AUTOFREE char *name = virt_xml_name(xml, "/volume/name");
+	AUTO_LV(virStoragePoolPtr) p = pool_get(v, pool, err);
+	AUTO_LV(virStorageVolPtr) from = NULL;
+	AUTO_LV(virStorageVolPtr) vol = NULL;
+
+	if (!p)
+		return -1;
+	from = virStorageVolLookupByName(p, src);
+	if (!from)
+		return virt_err(err, "volume %s in pool %s", src, pool);
+	vol = virStorageVolCreateXMLFrom(p, xml, from, 0);
+	if (!vol)
+		return virt_err(err, "volume %s in pool %s: copy of %s", name, pool, src);
+	return 0;
+}
+
 int vl_virt_volume_delete(struct vl_virt *v, const char *pool, const char *name, struct vl_err *err)
 {
 	AUTO_LV(virStoragePoolPtr) p = virStoragePoolLookupByName(v->conn, pool);

@@ -1,7 +1,8 @@
-/* vmlab image pull|list|rm|prune: the image cache from the command line.
+/* vmlab image pull|list|rm|prune|save: the image cache from the command line.
  * The work is in src/image.c; this file parses, prints tables and JSON. */
 #include "host.h"
 #include "cmd/cmd.h"
+#include "cmd/output.h"
 
 #include "lab.h"
 #include "virt.h"
@@ -34,6 +35,7 @@ static const struct vl_subcmd subs[] = {
 	{ "list", "ls", "[--json]", 0, 0 },
 	{ "rm", NULL, "NAME... [--json]", 1, -1 },
 	{ "prune", NULL, "[--dry-run] [--force] [--json]", 0, 0 },
+	{ "save", NULL, "VM NAME [--json]", 2, 2 },
 	VL_SUB_END,
 };
 
@@ -311,6 +313,54 @@ static int do_rm(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err
 	return rc;
 }
 
+/* What the dispatcher does for commands that need them (the other
+ * subcommands need neither): the project's profile, then libvirt. */
+static int save_preconditions(struct vl_ctx *ctx, const char *vm, struct vl_err *err)
+{
+	VL_AUTO(vl_diags) diags = VL_DIAGS_INIT;
+	VL_AUTOFREE char *path = vl_profile_find(ctx->project_dir, err);
+	char *const names[] = { (char *)vm };
+	const struct vl_lab_sel sel = { names, 1 };
+	const char *uri = ctx->uri ? ctx->uri : ctx->config.uri;
+
+	if (!path)
+		return -1;
+	if (!ctx->have_profile) {
+		if (vl_profile_load(&ctx->profile, path, &diags, err) < 0) {
+			vl_out_diags(ctx, &diags);
+			return -1;
+		}
+		ctx->have_profile = true;
+	}
+	if (vl_lab_check_names(ctx, &sel, err) < 0)
+		return -1;
+	ctx->events.host = uri;
+	ctx->host = vl_host_open(uri, err);
+	return ctx->host ? 0 : -1;
+}
+
+static int do_save(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	struct vl_image_info out;
+
+	if (save_preconditions(ctx, a->pos[1], err) < 0)
+		return -1;
+	if (vl_lab_image_save(ctx, a->pos[1], a->pos[2], &out, err) < 0)
+		return -1;
+	if (ctx->json) {
+		struct vl_buf b = VL_BUF_INIT;
+		struct vl_json j;
+		vl_json_init(&j, &b, true);
+		info_json(&j, &out);
+		printf("%s\n", vl_buf_str(&b));
+		vl_buf_release(&b);
+	} else if (!ctx->quiet) {
+		printf("%s %s\n", out.name, out.path);
+	}
+	vl_image_info_release(&out);
+	return 0;
+}
+
 static int check_args(const struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	(void)ctx;
@@ -335,13 +385,15 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		return do_list(ctx, err);
 	if (vl_streq(sub, "rm"))
 		return do_rm(ctx, a, err);
+	if (vl_streq(sub, "save"))
+		return do_save(ctx, a, err);
 	return do_prune(ctx, a, err);
 }
 
 const struct vl_cmd vl_cmd_image = {
 	.name = "image",
 	.usage = "image pull NAME|URL|PATH... [--sha256 HEX | --insecure] [--name NAME] | "
-		 "list | rm NAME... | prune [--dry-run] [--force]  (each with [--json])",
+		 "list | rm NAME... | prune [--dry-run] [--force] | save VM NAME  (each with [--json])",
 	.summary = "manage the image cache",
 	.description =
 		"pull   download (in parallel, resumable, verified) into the cache; a URL or path with\n"
@@ -353,6 +405,11 @@ const struct vl_cmd vl_cmd_image = {
 		"       backed by them (libvirt is asked) and this project's vmlab.ini does not name\n"
 		"       them. --dry-run lists. If libvirt is unreachable nothing is removed (exit 3),\n"
 		"       unless --force: then, with a warning, only this project's images are kept.\n"
+		"save   turn the running VM into a template: its cloud-init state, host keys, machine\n"
+		"       id and the login user's authorized keys are cleared over SSH, it is halted,\n"
+		"       its disk is copied flat through libvirt into the cache and registered as\n"
+		"       NAME, booting as the VM's image did. Labs then say image = NAME; their VMs\n"
+		"       get their own identity and find what was installed. The VM stays halted.\n"
 		"The cache is [images] cache in vmlab.conf, or $VMLAB_CACHE.",
 	.opts = opts,
 	.subs = subs,

@@ -27,7 +27,7 @@ check "snapshot aliases: ls" [ "$(V snapshot ls --json)" = "[]" ]
 check "image pull without NAME: 2" [ "$(rc "$VMLAB" image pull)" = 2 ]
 check "image bad subcommand: 2" [ "$(rc "$VMLAB" image frob)" = 2 ]
 "$VMLAB" image frob 2>err.txt
-check "... lists the subcommands" grep -q "use pull, list, rm or prune" err.txt
+check "... lists the subcommands" grep -q "use pull, list, rm, prune or save" err.txt
 check "image list --sha256: 2" [ "$(rc "$VMLAB" image list --sha256 00)" = 2 ]
 check "image ls is list" [ "$("$VMLAB" image ls --json | jq -r '.[0].name')" = "$("$VMLAB" image list --json | jq -r '.[0].name')" ]
 D status extra 2>err.txt; r=$?
@@ -144,7 +144,7 @@ for w in $("$VMLAB" help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on
 done
 check "completion: snapshot subcommands" [ "$(offer vmlab snapshot '')" = "save create list ls restore revert delete rm" ]
 check "completion: snap alias" [ "$(offer vmlab snap '')" = "save create list ls restore revert delete rm" ]
-check "completion: image subcommands" [ "$(offer vmlab image '')" = "pull list ls rm prune" ]
+check "completion: image subcommands" [ "$(offer vmlab image '')" = "pull list ls rm prune save" ]
 check "completion: options after the subcommand" grep -qw -- "--vm" <<<"$(offer vmlab snapshot save x --)"
 check "completion: after a global option's value" grep -qw -- "--dry-run" <<<"$(offer vmlab -C /tmp up --)"
 check "completion: short options" grep -qw -- "-n" <<<"$(offer vmlab gc -)"

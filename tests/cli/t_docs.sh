@@ -18,7 +18,7 @@ awk '/^A profile/ { want = 1 } want && /^```ini/ { on = 1; next } on && /^```/ {
 	"$REPO/README.md" >vmlab.ini
 check "README has an ini profile" grep -q '^\[vm db\]' vmlab.ini
 printf '#!/bin/sh\n' >scripts/web.sh
-mkdir -p conf && echo x >conf/site.conf
+mkdir -p conf site && echo x >conf/site.conf
 "$VMLAB" validate >out.txt 2>err.txt
 check "README profile validates" [ $? = 0 ]
 cat err.txt
@@ -31,7 +31,7 @@ check "README profile: up --dry-run" [ "$(rc V up --dry-run)" = 0 ]
 mkdir -p "$T/man5/scripts" && cd "$T/man5" || exit 1
 plain "$REPO/man/vmlab.ini.5" | awk '/^\.EX/ { on = 1; next } /^\.EE/ { exit } on' >vmlab.ini
 printf '#!/bin/sh\n' >scripts/web.sh
-mkdir -p conf && echo x >conf/nginx.conf
+mkdir -p conf site && echo x >conf/nginx.conf
 printf '#cloud-config\n' >web.yaml
 "$VMLAB" validate >/dev/null 2>err.txt
 check "vmlab.ini(5) example validates" [ $? = 0 ]

@@ -63,7 +63,7 @@ check "unknown command exits 2" [ "$(rc V stauts)" = 2 ]
 V stauts 2>err.txt
 check "did you mean status" grep -q "did you mean 'status'" err.txt
 V s 2>err.txt
-check "ambiguous prefix lists candidates" grep -q "'s' is ambiguous: status, ssh, snapshot" err.txt
+check "ambiguous prefix lists candidates" grep -q "'s' is ambiguous: status, ssh, sync, snapshot" err.txt
 check "unknown option suggests" sh -c '"$0" destroy --forse 2>&1 | grep -q "did you mean .--force."' "$VMLAB"
 check "help CMD" sh -c '"$0" help up | grep -q "^usage: vmlab up"' "$VMLAB"
 check "--help lists commands" sh -c '"$0" --help | grep -q "snapshot"' "$VMLAB"

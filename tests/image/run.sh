@@ -278,6 +278,9 @@ if vm image rm mine >/dev/null 2>"$T/err" && [ ! -e "$C/mine.raw" ] && ! grep -q
 vm image rm nothing >/dev/null 2>"$T/err"
 [ $? -eq 1 ] && grep -q "nothing is not cached" "$T/err" && ok "rm unknown: exit 1" || bad "rm unknown"
 mkdir -p "$T/proj" && printf '[lab]\nname = p\n[defaults]\nimage = t-xz\n[vm a]\n' > "$T/proj/vmlab.ini"
+# an image registered from a file that is gone since (image save's templates): the only copy
+cp "$D/disk.raw" "$T/gone.raw" && vm -q image pull "$T/gone.raw" --name onlycopy >/dev/null 2>&1 &&
+	rm "$T/gone.raw"
 # prune asks libvirt which images lab disks use: the in-process test driver has no vmlab pool
 if vm --uri test:///default -C "$T/proj" image prune --dry-run >"$T/out" 2>"$T/err" &&
 	grep -q "would remove t-raw" "$T/out" && ! grep -q "t-xz" "$T/out" && [ -e "$C/t-raw.raw" ]; then
@@ -288,6 +291,8 @@ vm --uri 'qemu+unix:///system?socket=/nonexistent' -C "$T/proj" image prune >"$T
 if vm --uri test:///default -C "$T/proj" image prune >"$T/out" 2>"$T/err" && [ ! -e "$C/t-raw.raw" ] &&
 	[ -e "$C/t-xz.raw" ] && cache_clean; then
 	ok "prune keeps the project's images, drops unused ones and stale partials"; else bad "prune"; fi
+[ -e "$C/onlycopy.raw" ] && ! grep -q onlycopy "$T/out" &&
+	ok "prune keeps an image whose registered source file is gone" || bad "prune removed the only copy"
 
 # lighttpd writes its access log late: stop it, then read what the server saw
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null

@@ -380,6 +380,33 @@ static void test_ten_mistakes(void **state)
 	vl_diags_release(&d);
 }
 
+static void test_sync(void **state)
+{
+	struct vl_profile p;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *f = vl_test_write(tmp, "sy/src/a.txt", "a");
+	VL_AUTOFREE char *g = vl_test_write(tmp, "lab/file", "x");
+	VL_AUTOFREE char *h = vl_test_write(tmp, "lab/src/x", "x");
+	(void)state;
+
+	assert_int_equal(load("sy", "[vm a]\nsync = ./src:/home/dev/src\nsync = src:/srv/www/\n",
+			      &p, &d, &err), 0);
+	assert_int_equal(p.vms[0].n_sync, 2);
+	assert_true(vl_str_endswith(p.vms[0].sync[0].src, "/sy/./src"));
+	assert_string_equal(p.vms[0].sync[1].dst, "/srv/www");
+	assert_int_equal(p.vms[0].sync[1].line, 3);
+	vl_profile_release(&p);
+
+	expect_one("[vm a]\nsync = ./nope:/x\n", 2, "sync './nope:/x': No such file");
+	expect_one("[vm a]\nsync = ./file:/x\n", 2, "not a directory");
+	expect_one("[vm a]\nsync = ./src\n", 2, "HOST_DIR:GUEST_DIR");
+	expect_one("[vm a]\nsync = ./src:x\n", 2, "must be absolute");
+	expect_one("[vm a]\nsync = ./src:/x\nsync = src:/x/\n", 3,
+		   "/x is already synced (line 2)");
+	expect_one("[defaults]\nsync = ./src:/x\n[vm a]\n", 2, "'sync' is set per VM");
+}
+
 static void test_find(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
@@ -471,6 +498,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ten_mistakes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forwards_and_persist, setup, teardown),
