@@ -20,7 +20,8 @@
  * worker threads), and libvirt's event implementation registered and run on
  * a thread of its own. Registering must come before a connection opens for
  * that connection to deliver events (a watch, below) or answer the daemon's
- * keepalives. Idempotent. */
+ * keepalives. SIGPIPE is ignored: a daemon that goes away is an error of the
+ * call, not the end of the process. Idempotent. */
 int vl_init(struct vl_err *err);
 
 /* VM selection: NULL/0 means every VM of the lab. Unknown names are an error. */
