@@ -128,4 +128,10 @@ unsigned vl_args_flags(const struct vl_args *a);
 /* Run a command with argv[0] the command word: parse, preconditions, run. */
 int vl_cmd_dispatch(struct vl_ctx *ctx, int argc, char **argv, struct vl_err *err);
 
+/* `ssh VM [-- CMD ARG...]` on ctx's lab (cmd_ssh.c; class ssh too): a
+ * shell, or the command with a's rest; a remote status other than 0 is
+ * VL_E_REMOTE with that status. */
+int vl_cmd_ssh_vm(struct vl_ctx *ctx, const char *vm, const struct vl_args *a,
+		  struct vl_err *err);
+
 #endif

@@ -389,25 +389,13 @@ static int do_status(struct vl_ctx *ctx, bool json, struct vl_err *err)
 static int do_ssh(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 {
 	struct vl_ctx sc;
-	int status = 0, rc;
+	int rc;
 
 	if (vl_class_seat_ctx(ctx, a->pos[1], &sc, err) < 0)
 		return -1;
-	if (a->has_rest)
-		rc = vl_lab_ssh_exec(&sc, a->pos[2], (const char *const *)a->rest, (size_t)a->nrest,
-				     STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &status, err);
-	else
-		rc = vl_lab_ssh_shell(&sc, a->pos[2], &status, err);
+	rc = vl_cmd_ssh_vm(&sc, a->pos[2], a, err);
 	vl_class_seat_ctx_release(&sc);
-	if (rc < 0)
-		return -1;
-	if (status != 0) {
-		err->code = VL_E_REMOTE;
-		err->status = status;
-		err->msg[0] = '\0';
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 struct exec_job {

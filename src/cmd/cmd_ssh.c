@@ -6,18 +6,17 @@
 
 #include "lab.h"
 
-static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+int vl_cmd_ssh_vm(struct vl_ctx *ctx, const char *vm, const struct vl_args *a,
+		  struct vl_err *err)
 {
 	int status = 0;
 	int rc;
 
-	if (a->has_rest && a->nrest == 0)
-		return vl_err_set(err, VL_E_USAGE, "usage: vmlab %s", vl_cmd_ssh.usage);
 	if (a->has_rest)
-		rc = vl_lab_ssh_exec(ctx, a->pos[0], (const char *const *)a->rest, (size_t)a->nrest,
+		rc = vl_lab_ssh_exec(ctx, vm, (const char *const *)a->rest, (size_t)a->nrest,
 				     STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &status, err);
 	else
-		rc = vl_lab_ssh_shell(ctx, a->pos[0], &status, err);
+		rc = vl_lab_ssh_shell(ctx, vm, &status, err);
 	if (rc < 0)
 		return -1;
 	if (status != 0) {
@@ -27,6 +26,13 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		return -1;
 	}
 	return 0;
+}
+
+static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
+{
+	if (a->has_rest && a->nrest == 0)
+		return vl_err_set(err, VL_E_USAGE, "usage: vmlab %s", vl_cmd_ssh.usage);
+	return vl_cmd_ssh_vm(ctx, a->pos[0], a, err);
 }
 
 const struct vl_cmd vl_cmd_ssh = {
