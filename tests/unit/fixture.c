@@ -59,6 +59,23 @@ void vl_test_rmdir(char *dir)
 	free(dir);
 }
 
+char *vl_test_tmp;
+
+int vl_test_tmp_setup(void **state)
+{
+	(void)state;
+	vl_test_tmp = vl_test_tmpdir();
+	return 0;
+}
+
+int vl_test_tmp_teardown(void **state)
+{
+	(void)state;
+	vl_test_rmdir(vl_test_tmp);
+	vl_test_tmp = NULL;
+	return 0;
+}
+
 char *vl_test_run(char *const argv[], bool with_stderr, int *status)
 {
 	struct vl_buf out = VL_BUF_INIT;

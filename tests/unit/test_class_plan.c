@@ -20,22 +20,6 @@
 
 #define GiB (1ull << 30)
 
-static char *tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	tmp = vl_test_tmpdir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	vl_test_rmdir(tmp);
-	tmp = NULL;
-	return 0;
-}
 
 static size_t roster(const char *text, struct vl_diags *d, struct vl_seat_spec **s, size_t *n)
 {
@@ -328,7 +312,7 @@ static int load_ini(const char *sub, const char *ini, struct vl_profile *p, stru
 	struct vl_err err = VL_ERR_INIT;
 
 	vl_buf_printf(&rel, "%s/vmlab.ini", sub);
-	VL_AUTOFREE char *path = vl_test_write(tmp, rel.s, ini);
+	VL_AUTOFREE char *path = vl_test_write(vl_test_tmp, rel.s, ini);
 	vl_buf_release(&rel);
 	return vl_profile_load(p, path, d, &err);
 }
@@ -358,7 +342,7 @@ static void test_profile_class(void **state)
 	assert_int_equal(p.klass.jump_port, 2222);
 	vl_profile_release(&p);
 
-	free(vl_test_write(tmp, "b/students.csv", "id,name\nann,Ann\nbob,Bob\n"));
+	free(vl_test_write(vl_test_tmp, "b/students.csv", "id,name\nann,Ann\nbob,Bob\n"));
 	assert_int_equal(load_ini("b", "[vm web]\n[class]\nroster = students.csv\nbaseline = clean\n",
 				  &p, &d), 0);
 	assert_int_equal(p.klass.n_seats, 2);
@@ -374,7 +358,7 @@ static void test_profile_class(void **state)
 	vl_profile_release(&p);
 
 	/* every mistake with its line, the roster's as students.csv:LINE */
-	free(vl_test_write(tmp, "d/students.csv", "ann,Ann\nann,Twice\n"));
+	free(vl_test_write(vl_test_tmp, "d/students.csv", "ann,Ann\nann,Twice\n"));
 	assert_int_equal(load_ini("d", "[vm web]\n[class]\nseats = 0\nbaseline = a b\njump = nobody\n"
 				  "seat = 3\n[class x]\n", &p, &d), -1);
 	assert_true(profile_diag(&d, 3, "seats must be a whole number from 1 to 200"));
@@ -403,7 +387,7 @@ int main(void)
 		cmocka_unit_test(test_host_down),
 		cmocka_unit_test(test_free_subnets),
 		cmocka_unit_test(test_handouts),
-		cmocka_unit_test_setup_teardown(test_profile_class, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_profile_class, vl_test_tmp_setup, vl_test_tmp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

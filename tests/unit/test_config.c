@@ -15,13 +15,11 @@
 #include "util/mem.h"
 #include "util/str.h"
 
-static char *tmp;
-
+/* A fresh directory as HOME, and none of vmlab's variables. */
 static int setup(void **state)
 {
-	(void)state;
-	tmp = vl_test_tmpdir();
-	setenv("HOME", tmp, 1);
+	vl_test_tmp_setup(state);
+	setenv("HOME", vl_test_tmp, 1);
 	unsetenv("XDG_CONFIG_HOME");
 	unsetenv("XDG_CACHE_HOME");
 	unsetenv("VMLAB_CONFIG");
@@ -31,13 +29,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	vl_test_rmdir(tmp);
-	tmp = NULL;
-	return 0;
-}
 
 /* Is there a diagnostic at line with msg containing needle? */
 static bool has_diag(const struct vl_diags *d, int line, const char *needle)
@@ -68,7 +59,7 @@ static void test_defaults(void **state)
 	} else {
 		VL_AUTOFREE char *want = NULL;
 		struct vl_buf b = VL_BUF_INIT;
-		vl_buf_printf(&b, "%s/.cache/vmlab/images", tmp);
+		vl_buf_printf(&b, "%s/.cache/vmlab/images", vl_test_tmp);
 		want = vl_buf_steal(&b);
 		assert_string_equal(c.cache_dir, want);
 	}
@@ -92,7 +83,7 @@ static void test_every_key(void **state)
 	struct vl_config c;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *path = vl_test_write(tmp, "conf/vmlab.conf",
+	VL_AUTOFREE char *path = vl_test_write(vl_test_tmp, "conf/vmlab.conf",
 		"; a comment\n"
 		"[libvirt]\nuri = qemu+ssh://host/system ; remote\n"
 		"[vm]\naccel = tcg\n"
@@ -110,12 +101,12 @@ static void test_every_key(void **state)
 	assert_string_equal(c.uri, "qemu+ssh://host/system");
 	assert_int_equal(c.accel, VL_ACCEL_TCG);
 	assert_string_equal(c.pool_name, "labs");
-	vl_buf_printf(&b, "%s/pool", tmp);
+	vl_buf_printf(&b, "%s/pool", vl_test_tmp);
 	pool = vl_buf_steal(&b);
 	assert_string_equal(c.pool_dir, pool);
 	assert_string_equal(c.cache_dir, "/srv/cache");
 	assert_int_equal(c.n_catalogs, 2);
-	vl_buf_printf(&b, "%s/conf/extra.ini", tmp);
+	vl_buf_printf(&b, "%s/conf/extra.ini", vl_test_tmp);
 	cat0 = vl_buf_steal(&b);
 	assert_string_equal(c.catalogs[0], cat0);
 	assert_string_equal(c.catalogs[1], "/etc/x.ini");
@@ -135,12 +126,12 @@ static void test_search_order(void **state)
 	struct vl_config c;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *home = vl_test_write(tmp, ".config/vmlab/vmlab.conf",
+	VL_AUTOFREE char *home = vl_test_write(vl_test_tmp, ".config/vmlab/vmlab.conf",
 					       "[libvirt]\nuri = test:///home\n");
-	VL_AUTOFREE char *envf = vl_test_write(tmp, "env.conf", "[libvirt]\nuri = test:///env\n");
-	VL_AUTOFREE char *expl = vl_test_write(tmp, "explicit.conf",
+	VL_AUTOFREE char *envf = vl_test_write(vl_test_tmp, "env.conf", "[libvirt]\nuri = test:///env\n");
+	VL_AUTOFREE char *expl = vl_test_write(vl_test_tmp, "explicit.conf",
 					       "[libvirt]\nuri = test:///explicit\n");
-	VL_AUTOFREE char *xdg = vl_test_write(tmp, "xdg/vmlab/vmlab.conf",
+	VL_AUTOFREE char *xdg = vl_test_write(vl_test_tmp, "xdg/vmlab/vmlab.conf",
 					      "[libvirt]\nuri = test:///xdg\n");
 	VL_AUTOFREE char *xdgdir = NULL;
 	struct vl_buf b = VL_BUF_INIT;
@@ -151,7 +142,7 @@ static void test_search_order(void **state)
 	assert_string_equal(c.path, home);
 	vl_config_release(&c);
 
-	vl_buf_printf(&b, "%s/xdg", tmp);
+	vl_buf_printf(&b, "%s/xdg", vl_test_tmp);
 	xdgdir = vl_buf_steal(&b);
 	setenv("XDG_CONFIG_HOME", xdgdir, 1);
 	assert_int_equal(vl_config_load(&c, NULL, &d, &err), 0);
@@ -200,7 +191,7 @@ static void test_env_overrides(void **state)
 	struct vl_config c;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *path = vl_test_write(tmp, "c.conf",
+	VL_AUTOFREE char *path = vl_test_write(vl_test_tmp, "c.conf",
 		"[libvirt]\nuri = test:///file\n[vm]\naccel = kvm\n[images]\ncache = /file/cache\n");
 	(void)state;
 
@@ -229,7 +220,7 @@ static void test_errors(void **state)
 	struct vl_config c;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *path = vl_test_write(tmp, "bad.conf",
+	VL_AUTOFREE char *path = vl_test_write(vl_test_tmp, "bad.conf",
 		"[libvirt]\n"              /* 1 */
 		"urii = x\n"               /* 2 unknown key */
 		"[vm]\n"                   /* 3 */
@@ -275,7 +266,7 @@ static void test_prefix_order(void **state)
 	struct vl_config c;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *path = vl_test_write(tmp, "p.conf",
+	VL_AUTOFREE char *path = vl_test_write(vl_test_tmp, "p.conf",
 		"[network]\nsubnet_pool = 10.0.0.0/20\nlab_prefix = 16\n");
 	(void)state;
 
@@ -297,7 +288,7 @@ static void test_catalog_empty_entry(void **state)
 		struct vl_err err = VL_ERR_INIT;
 		struct vl_buf text = VL_BUF_INIT;
 		vl_buf_printf(&text, "[images]\ncatalog = %s\n", lists[i]);
-		VL_AUTOFREE char *path = vl_test_write(tmp, "cat.conf", vl_buf_str(&text));
+		VL_AUTOFREE char *path = vl_test_write(vl_test_tmp, "cat.conf", vl_buf_str(&text));
 		vl_buf_release(&text);
 		assert_int_equal(vl_config_load(&c, path, &d, &err), -1);
 		assert_int_equal(err.code, VL_E_CONFIG);
@@ -314,10 +305,10 @@ static void test_hosts(void **state)
 	struct vl_config c;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *good = vl_test_write(tmp, "hosts.conf",
+	VL_AUTOFREE char *good = vl_test_write(vl_test_tmp, "hosts.conf",
 		"[hosts]\nlab1 = qemu:///system\nlab2 = qemu+ssh://lab2.example.org/system\n"
 		"ns = qemu+unix:///system?socket=/run/x/libvirt-sock\n");
-	VL_AUTOFREE char *bad = vl_test_write(tmp, "badhosts.conf",
+	VL_AUTOFREE char *bad = vl_test_write(vl_test_tmp, "badhosts.conf",
 		"[hosts]\nLab = qemu:///system\nb = nothing\nc = qemu+ssh://c/system?no_verify=1\n"
 		"d = qemu:///system\nd2 = test:///default\n");
 	(void)state;
@@ -381,17 +372,17 @@ static void test_accel_effective(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, setup, vl_test_tmp_teardown),
 		cmocka_unit_test(test_accel_effective),
-		cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_explicit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_env_overrides, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prefix_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_catalog_empty_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hosts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_example, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_key, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_search_order, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_explicit, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_env_overrides, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_prefix_order, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_empty_entry, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_hosts, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_example, setup, vl_test_tmp_teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

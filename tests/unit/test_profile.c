@@ -19,22 +19,6 @@
 #define MiB (1024ull * 1024)
 #define GiB (1024 * MiB)
 
-static char *tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	tmp = vl_test_tmpdir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	vl_test_rmdir(tmp);
-	tmp = NULL;
-	return 0;
-}
 
 static char *cat(const char *a, const char *b)
 {
@@ -44,12 +28,12 @@ static char *cat(const char *a, const char *b)
 	return vl_buf_steal(&buf);
 }
 
-/* Load text as <tmp>/<sub>/vmlab.ini; returns load's result. */
+/* Load text as <vl_test_tmp>/<sub>/vmlab.ini; returns load's result. */
 static int load(const char *sub, const char *text, struct vl_profile *p, struct vl_diags *d,
 		struct vl_err *err)
 {
 	VL_AUTOFREE char *rel = cat(sub, "/vmlab.ini");
-	VL_AUTOFREE char *path = vl_test_write(tmp, rel, text);
+	VL_AUTOFREE char *path = vl_test_write(vl_test_tmp, rel, text);
 
 	return vl_profile_load(p, path, d, err);
 }
@@ -121,9 +105,9 @@ static void test_valid(void **state)
 	struct vl_profile p;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *script = vl_test_write(tmp, "proj/scripts/web.sh", "#!/bin/sh\n");
-	VL_AUTOFREE char *ud = vl_test_write(tmp, "proj/web.yaml", "#cloud-config\n");
-	VL_AUTOFREE char *img = vl_test_write(tmp, "proj/img/local.qcow2", "x");
+	VL_AUTOFREE char *script = vl_test_write(vl_test_tmp, "proj/scripts/web.sh", "#!/bin/sh\n");
+	VL_AUTOFREE char *ud = vl_test_write(vl_test_tmp, "proj/web.yaml", "#cloud-config\n");
+	VL_AUTOFREE char *img = vl_test_write(vl_test_tmp, "proj/img/local.qcow2", "x");
 	(void)state;
 
 	assert_int_equal(load("proj",
@@ -385,9 +369,9 @@ static void test_sync(void **state)
 	struct vl_profile p;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *f = vl_test_write(tmp, "sy/src/a.txt", "a");
-	VL_AUTOFREE char *g = vl_test_write(tmp, "lab/file", "x");
-	VL_AUTOFREE char *h = vl_test_write(tmp, "lab/src/x", "x");
+	VL_AUTOFREE char *f = vl_test_write(vl_test_tmp, "sy/src/a.txt", "a");
+	VL_AUTOFREE char *g = vl_test_write(vl_test_tmp, "lab/file", "x");
+	VL_AUTOFREE char *h = vl_test_write(vl_test_tmp, "lab/src/x", "x");
 	(void)state;
 
 	assert_int_equal(load("sy", "[vm a]\nsync = ./src:/home/dev/src\nsync = src:/srv/www/\n",
@@ -410,10 +394,10 @@ static void test_sync(void **state)
 static void test_find(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *ini = vl_test_write(tmp, "top/vmlab.ini", "[vm a]\n");
-	VL_AUTOFREE char *deep = vl_test_write(tmp, "top/a/b/c/file", "");
-	VL_AUTOFREE char *c = cat(tmp, "/top/a/b/c");
-	VL_AUTOFREE char *top = cat(tmp, "/top");
+	VL_AUTOFREE char *ini = vl_test_write(vl_test_tmp, "top/vmlab.ini", "[vm a]\n");
+	VL_AUTOFREE char *deep = vl_test_write(vl_test_tmp, "top/a/b/c/file", "");
+	VL_AUTOFREE char *c = cat(vl_test_tmp, "/top/a/b/c");
+	VL_AUTOFREE char *top = cat(vl_test_tmp, "/top");
 	VL_AUTOFREE char *found = NULL, *found2 = NULL, *none = NULL;
 	VL_AUTOFREE char *real = realpath(ini, NULL);
 	(void)state;
@@ -425,8 +409,8 @@ static void test_find(void **state)
 	assert_string_equal(found2, real);
 
 	/* a directory named vmlab.ini is not a profile */
-	VL_AUTOFREE char *other = cat(tmp, "/other");
-	VL_AUTOFREE char *odir = cat(tmp, "/other/vmlab.ini");
+	VL_AUTOFREE char *other = cat(vl_test_tmp, "/other");
+	VL_AUTOFREE char *odir = cat(vl_test_tmp, "/other/vmlab.ini");
 	mkdir(other, 0755);
 	mkdir(odir, 0755);
 	none = vl_profile_find(other, &err);
@@ -444,7 +428,7 @@ static void test_missing_file(void **state)
 	struct vl_profile p;
 	struct vl_diags d = VL_DIAGS_INIT;
 	struct vl_err err = VL_ERR_INIT;
-	VL_AUTOFREE char *path = cat(tmp, "/nope/vmlab.ini");
+	VL_AUTOFREE char *path = cat(vl_test_tmp, "/nope/vmlab.ini");
 	(void)state;
 
 	assert_int_equal(vl_profile_load(&p, path, &d, &err), -1);
@@ -491,17 +475,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
-		cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sections_and_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ips, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ten_mistakes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_forwards_and_persist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_valid, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_sections_and_keys, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_names, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_values, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_ips, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_ten_mistakes, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_sync, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_find, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_forwards_and_persist, vl_test_tmp_setup, vl_test_tmp_teardown),
 	};
 	return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }
