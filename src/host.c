@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "util/buf.h"
 #include "util/mem.h"
+#include "ssh.h"
 #include "util/str.h"
 #include "virt.h"
 
@@ -22,6 +24,8 @@ struct vl_host_priv {
 	atomic_int refs;
 	pthread_mutex_t mu;
 	bool kvm_known, kvm;
+	struct vl_host_jump jump;
+	struct vl_ssh_target jump_target;
 };
 
 /* "%2F" and the like in a query value. */
@@ -79,6 +83,115 @@ char *vl_host_socket_path(const char *uri, const char *runtime_dir, bool modular
 			abort();
 	}
 	return sock;
+}
+
+/* The value of query parameter name (URI-unescaped), or NULL. */
+static char *query_param(const char *uri, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *q = strchr(uri, '?'); q; q = strchr(q, '&')) {
+		q++;
+		if (strncmp(q, name, nl) == 0 && q[nl] == '=')
+			return uri_unescape(q + nl + 1, strcspn(q + nl + 1, "&"));
+	}
+	return NULL;
+}
+
+bool vl_host_jump_of(const char *uri, bool routes_local, const char *local_user,
+		     const char *default_keyfile, const char *default_known_hosts,
+		     struct vl_host_jump *j)
+{
+	const char *sep, *auth, *end, *at, *colon, *host;
+	size_t hlen;
+	unsigned long port = 22;
+
+	*j = (struct vl_host_jump){ 0 };
+	if (routes_local || !uri || !(sep = strstr(uri, "://")))
+		return false;
+	if (!((size_t)(sep - uri) >= 4 && (strncmp(sep - 4, "+ssh", 4) == 0 ||
+					   ((size_t)(sep - uri) >= 7 &&
+					    strncmp(sep - 7, "+libssh", 7) == 0))))
+		return false;
+	auth = sep + 3;
+	end = auth + strcspn(auth, "/?");
+	at = memchr(auth, '@', (size_t)(end - auth));
+	host = at ? at + 1 : auth;
+	if (*host == '[') {                    /* [v6]:port */
+		const char *rb = memchr(host, ']', (size_t)(end - host));
+		if (!rb)
+			return false;
+		hlen = (size_t)(rb - host - 1);
+		host++;
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = memchr(host, ':', (size_t)(end - host));
+		hlen = (size_t)((colon ? colon : end) - host);
+	}
+	if (hlen == 0)
+		return false;
+	if (colon) {
+		char *e;
+		port = strtoul(colon + 1, &e, 10);
+		if (e != end || port == 0 || port > 65535)
+			return false;
+	}
+	j->server = vl_strndup(host, hlen);
+	j->user = at ? vl_strndup(auth, (size_t)(at - auth))
+		     : vl_strdup(local_user ? local_user : "root");
+	j->port = (unsigned)port;
+	if (!(j->keyfile = query_param(uri, "keyfile")) && default_keyfile)
+		j->keyfile = vl_strdup(default_keyfile);
+	if (!(j->known_hosts = query_param(uri, "known_hosts")) && default_known_hosts)
+		j->known_hosts = vl_strdup(default_known_hosts);
+	return true;
+}
+
+void vl_host_jump_clear(struct vl_host_jump *j)
+{
+	free(j->user);
+	free(j->server);
+	free(j->keyfile);
+	free(j->known_hosts);
+	*j = (struct vl_host_jump){ 0 };
+}
+
+char *vl_host_connect_uri(const char *uri, const char *known_hosts)
+{
+	const char *sep = uri ? strstr(uri, "://") : NULL;
+	VL_AUTOFREE char *have = NULL;
+	struct vl_buf b = VL_BUF_INIT;
+
+	if (!uri)
+		return NULL;
+	if (!sep || (size_t)(sep - uri) < 7 || strncmp(sep - 7, "+libssh", 7) != 0 ||
+	    !known_hosts || (have = query_param(uri, "known_hosts")))
+		return vl_strdup(uri);
+	vl_buf_append(&b, uri);
+	vl_buf_putc(&b, strchr(uri, '?') ? '&' : '?');
+	vl_buf_append(&b, "known_hosts=");
+	for (const char *p = known_hosts; *p; p++) {
+		if (strchr("&?#%= ", *p))
+			vl_buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			vl_buf_putc(&b, *p);
+	}
+	return vl_buf_steal(&b);
+}
+
+char *vl_host_known_hosts_path(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *p = NULL;
+
+	if (xdg && xdg[0] == '/') {
+		if (asprintf(&p, "%s/vmlab/known_hosts", xdg) < 0)
+			abort();
+	} else if (home && *home) {
+		if (asprintf(&p, "%s/.config/vmlab/known_hosts", home) < 0)
+			abort();
+	}
+	return p;
 }
 
 /* The process at the other end of a unix socket; 0 if it cannot be told. */
@@ -143,11 +256,40 @@ static void locate_daemon(struct vl_host *h, const char *canon)
 	h->files_local = mnt != 0;
 }
 
+/* The guests' jump through the host's sshd, when they need one. */
+static void find_jump(struct vl_host *h, const char *uri)
+{
+	VL_AUTOFREE char *kh = vl_host_known_hosts_path();
+	VL_AUTOFREE char *key = NULL;
+	const char *home = getenv("HOME");
+	struct passwd *pw = getpwuid(geteuid());
+	struct vl_ssh_target *t;
+
+	if (home && *home && asprintf(&key, "%s/.ssh/id_ed25519", home) < 0)
+		abort();
+	if (!vl_host_jump_of(uri, h->routes_local, pw ? pw->pw_name : NULL, key, kh,
+			     &h->priv->jump))
+		return;
+	t = &h->priv->jump_target;
+	*t = (struct vl_ssh_target){
+		.host = h->priv->jump.server,
+		.port = h->priv->jump.port,
+		.user = h->priv->jump.user,
+		.identity_path = h->priv->jump.keyfile,
+		.known_hosts_path = h->priv->jump.known_hosts,
+		.label = "jump host",
+		.connect_timeout = 10,
+	};
+	h->jump = t;
+}
+
 struct vl_host *vl_host_open(const char *uri, struct vl_err *err)
 {
+	VL_AUTOFREE char *kh = vl_host_known_hosts_path();
+	VL_AUTOFREE char *curi = vl_host_connect_uri(uri, kh);
 	struct vl_virt_host info;
 	struct vl_host *h;
-	struct vl_virt *v = vl_virt_open(uri, err);
+	struct vl_virt *v = vl_virt_open(curi, err);
 
 	if (!v)
 		return NULL;
@@ -162,6 +304,7 @@ struct vl_host *vl_host_open(const char *uri, struct vl_err *err)
 	h->uri = uri ? vl_strdup(uri) : NULL;
 	h->virt = v;
 	locate_daemon(h, uri ? uri : info.uri);
+	find_jump(h, uri ? uri : info.uri);
 	return h;
 }
 
@@ -176,6 +319,7 @@ void vl_host_unref(struct vl_host *h)
 	if (!h || atomic_fetch_sub(&h->priv->refs, 1) != 1)
 		return;
 	vl_virt_close(h->virt);
+	vl_host_jump_clear(&h->priv->jump);
 	pthread_mutex_destroy(&h->priv->mu);
 	free(h->priv);
 	free(h->uri);

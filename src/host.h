@@ -25,8 +25,34 @@ struct vl_host {
 	 * read here). A URI naming a server shares neither. */
 	bool routes_local;
 	bool files_local;
+	/* How its guests are reached where their networks are not routed
+	 * here: through the host's sshd (vl_host_jump_of). NULL: directly. */
+	const struct vl_ssh_target *jump;
 	struct vl_host_priv *priv;
 };
+
+/* The host's sshd as a jump to its guests, from its URI: the user (default
+ * local_user), server and port (default 22) of a qemu+ssh:// or
+ * qemu+libssh:// URI, its keyfile= (default default_keyfile) and
+ * known_hosts= (default vmlab's own file, default_known_hosts). */
+struct vl_host_jump {
+	char *user, *server, *keyfile, *known_hosts;
+	unsigned port;
+};
+/* Whether a host's guests are reached through its sshd: their lab networks
+ * are not routed here (routes_local false) and the URI names a server over
+ * ssh or libssh. Then fills j (free with vl_host_jump_clear). Pure. */
+bool vl_host_jump_of(const char *uri, bool routes_local, const char *local_user,
+		     const char *default_keyfile, const char *default_known_hosts,
+		     struct vl_host_jump *j);
+void vl_host_jump_clear(struct vl_host_jump *j);
+/* The URI libvirt opens: a qemu+libssh:// URI without known_hosts= gets
+ * vmlab's own file (libvirt's default is ~/.ssh/known_hosts), so the
+ * hypervisor and its guests' jump check one pinned key. Pure; caller frees. */
+char *vl_host_connect_uri(const char *uri, const char *known_hosts);
+/* vmlab's own known_hosts for libvirt hosts: $XDG_CONFIG_HOME/vmlab/known_hosts
+ * or ~/.config/vmlab/known_hosts. Caller frees; NULL without a home. */
+char *vl_host_known_hosts_path(void);
 
 /* Connect (VL_E_CONNECT on failure) and find where the daemon is. */
 struct vl_host *vl_host_open(const char *uri, struct vl_err *err);

@@ -339,6 +339,8 @@ void lab_ssh_target(const struct lab *lab, const struct vl_plan_vm *vm, struct v
 		 * refuses for a moment: ssh, exec and provisioning ride it out */
 		.retry_timeout = LAB_SSH_RETRY_S,
 		.evs = &lab->ctx->events,
+		/* a host reached over SSH: its lab networks are not routed here */
+		.jump = lab->ctx->host ? lab->ctx->host->jump : NULL,
 	};
 }
 

@@ -304,6 +304,28 @@ static int load_expected(const struct vl_ssh_target *t, ssh_key *out, struct vl_
 			  t->label ? t->label : t->host);
 }
 
+/* The server's key against a known_hosts file: there and the same, or
+ * refused (never added: no trust on first use). */
+static int known_server(struct vl_ssh *s, const char *path, struct vl_err *err)
+{
+	switch (ssh_session_is_known_server(s->sess)) {
+	case SSH_KNOWN_HOSTS_OK:
+		return 0;
+	case SSH_KNOWN_HOSTS_CHANGED:
+	case SSH_KNOWN_HOSTS_OTHER:
+		return vl_err_set(err, VL_E_SSH, "host key for %s does not match the one in %s; "
+				  "refusing to connect", s->where, path);
+	case SSH_KNOWN_HOSTS_NOT_FOUND:
+	case SSH_KNOWN_HOSTS_UNKNOWN:
+		return vl_err_set(err, VL_E_SSH, "%s is not in %s: add its host key there "
+				  "(checked first, e.g. ssh-keyscan); refusing to connect",
+				  s->where, path);
+	default:
+		return vl_err_set(err, VL_E_SSH, "%s: checking its key in %s: %s", s->where, path,
+				  ssh_get_error(s->sess));
+	}
+}
+
 /* One connect + host-key check + login, bounded by timeout_ms. */
 static enum attempt attempt(const struct vl_ssh_target *t, long timeout_ms, struct vl_ssh **out,
 			    struct vl_err *err)
@@ -321,7 +343,7 @@ static enum attempt attempt(const struct vl_ssh_target *t, long timeout_ms, stru
 	if (!t->host || !t->user || !t->identity_path)
 		return vl_err_set(err, VL_E_SSH, "ssh target needs host, user and identity"),
 		       ATTEMPT_FATAL;
-	if (load_expected(t, &expected, err) < 0)
+	if (!t->known_hosts_path && load_expected(t, &expected, err) < 0)
 		return ATTEMPT_FATAL;
 	if (ssh_pki_import_privkey_file(t->identity_path, NULL, NULL, NULL, &identity) != SSH_OK)
 		return vl_err_set(err, VL_E_SSH, "%s: cannot read the private key",
@@ -337,30 +359,48 @@ static enum attempt attempt(const struct vl_ssh_target *t, long timeout_ms, stru
 	/* nothing from ~/.ssh: no config, no known_hosts reordering host-key
 	 * algorithms; ask for the pinned key's type first */
 	ssh_options_set(s->sess, SSH_OPTIONS_PROCESS_CONFIG, &no);
-	ssh_options_set(s->sess, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+	ssh_options_set(s->sess, SSH_OPTIONS_KNOWNHOSTS,
+			t->known_hosts_path ? t->known_hosts_path : "/dev/null");
 	ssh_options_set(s->sess, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
 	ssh_options_set(s->sess, SSH_OPTIONS_HOST, t->host);
 	ssh_options_set(s->sess, SSH_OPTIONS_PORT, &port);
 	ssh_options_set(s->sess, SSH_OPTIONS_USER, t->user);
 	ssh_options_set(s->sess, SSH_OPTIONS_TIMEOUT, &sec);
 	ssh_options_set(s->sess, SSH_OPTIONS_TIMEOUT_USEC, &usec);
-	ssh_options_set(s->sess, SSH_OPTIONS_HOSTKEYS,
-			ssh_key_type_to_char(ssh_key_type(expected)));
+	if (expected)
+		ssh_options_set(s->sess, SSH_OPTIONS_HOSTKEYS,
+				ssh_key_type_to_char(ssh_key_type(expected)));
 	/* small packets (the handshake, a forwarded request) go out at once,
 	 * not after the peer's delayed ACK (40 ms each) */
 	ssh_options_set(s->sess, SSH_OPTIONS_NODELAY, &one);
+	if (t->jump) {
+		bool retry = false;
+		int fd = -1;
+		s->bridge = sshx_bridge_open(t->jump, t->host, (unsigned)port, timeout_ms, &fd,
+					     &retry, err);
+		if (!s->bridge) {
+			vl_err_prefix(err, "%s", s->where);
+			vl_ssh_free(s);
+			return retry ? ATTEMPT_RETRY : ATTEMPT_FATAL;
+		}
+		ssh_options_set(s->sess, SSH_OPTIONS_FD, &fd);
+	}
 
 	if (ssh_connect(s->sess) != SSH_OK) {
 		vl_err_set(err, VL_E_SSH, "%s: %s", s->where, ssh_get_error(s->sess));
 		vl_ssh_free(s);
 		return ATTEMPT_RETRY;
 	}
-	if (ssh_get_server_publickey(s->sess, &server) != SSH_OK) {
+	if (t->known_hosts_path) {
+		if (known_server(s, t->known_hosts_path, err) < 0) {
+			vl_ssh_free(s);
+			return ATTEMPT_FATAL;
+		}
+	} else if (ssh_get_server_publickey(s->sess, &server) != SSH_OK) {
 		vl_err_set(err, VL_E_SSH, "%s: no host key: %s", s->where, ssh_get_error(s->sess));
 		vl_ssh_free(s);
 		return ATTEMPT_RETRY;
-	}
-	if (ssh_key_cmp(server, expected, SSH_KEY_CMP_PUBLIC) != 0) {
+	} else if (ssh_key_cmp(server, expected, SSH_KEY_CMP_PUBLIC) != 0) {
 		VL_AUTOFREE char *want = key_fingerprint(expected);
 		VL_AUTOFREE char *got = key_fingerprint(server);
 		vl_err_set(err, VL_E_SSH,
@@ -382,6 +422,15 @@ static enum attempt attempt(const struct vl_ssh_target *t, long timeout_ms, stru
 	return ATTEMPT_OK;
 }
 
+int sshx_connect_once(const struct vl_ssh_target *t, long timeout_ms, struct vl_ssh **out,
+		      bool *retry, struct vl_err *err)
+{
+	enum attempt r = attempt(t, timeout_ms, out, err);
+
+	*retry = r == ATTEMPT_RETRY;
+	return r == ATTEMPT_OK ? 0 : -1;
+}
+
 int vl_ssh_connect(const struct vl_ssh_target *t, struct vl_ssh **out, struct vl_err *err)
 {
 	unsigned tmo = t->connect_timeout ? t->connect_timeout : 10;
@@ -400,6 +449,7 @@ void vl_ssh_free(struct vl_ssh *s)
 			ssh_disconnect(s->sess);
 		ssh_free(s->sess);
 	}
+	sshx_bridge_close(s->bridge);
 	free(s);
 }
 

@@ -28,6 +28,16 @@ struct vl_ssh_target {
 	 * key mismatch is never retried. */
 	unsigned retry_timeout;
 	const struct vl_events *evs;  /* debug events for each retry (may be NULL) */
+	/* The server's key looked up in this OpenSSH known_hosts file instead
+	 * of host_pubkey(_path): a libvirt host's, in vmlab's own file. A server
+	 * missing there or with another key is refused, never added. */
+	const char *known_hosts_path;
+	/* Reach host:port through this server's sshd (a direct-tcpip channel
+	 * on a session to it, bridged to the inner session's socket), for
+	 * guests whose networks are not routed here: those of a libvirt host
+	 * reached over SSH. NULL: connect directly. Each connection attempt
+	 * opens its own jump session (one attempt, connect_timeout). */
+	const struct vl_ssh_target *jump;
 };
 
 /* An authenticated session whose host key matched; reuse it for several

@@ -16,6 +16,7 @@ struct vl_ssh {
 	ssh_session sess;
 	char where[300];  /* "web-1 (10.77.3.10)" for messages */
 	const struct vl_events *evs;  /* the operation's (cancel flag), may be NULL */
+	struct sshx_bridge *bridge;   /* through a jump host (ssh_jump.c), or NULL */
 };
 
 /* Transfer progress for vmlab cp (ssh_copy.c, ssh_sftp.c): at most ten
@@ -31,6 +32,23 @@ void sshx_meter_init(struct sshx_meter *m, struct vl_ssh *s, const struct vl_ssh
 		     const char *what, uint64_t total);
 /* n more bytes; last: the final event, whatever the time. */
 void sshx_meter_add(struct sshx_meter *m, uint64_t n, bool last);
+
+/* One attempt of vl_ssh_connect; *retry: a failure worth trying again
+ * (refused, unreachable, login not yet accepted), not a key mismatch. */
+int sshx_connect_once(const struct vl_ssh_target *t, long timeout_ms, struct vl_ssh **out,
+		      bool *retry, struct vl_err *err);
+/* The inner session's socket through jump: a session to the jump host, a
+ * direct-tcpip channel from there to host:port, and a thread pumping it to
+ * one end of a socketpair; *fd gets the other end for the inner session
+ * (libssh leaves it open: sshx_bridge_close closes it). VL_E_SSH; *retry
+ * tells a refused channel or an unreachable jump host (try again: the guest
+ * boots) from a jump host whose key or login fails. */
+struct sshx_bridge;
+struct sshx_bridge *sshx_bridge_open(const struct vl_ssh_target *jump, const char *host,
+				     unsigned port, long timeout_ms, int *fd, bool *retry,
+				     struct vl_err *err);
+/* Ends the pump and the jump session (after the inner session is freed). */
+void sshx_bridge_close(struct sshx_bridge *b);
 
 /* All of data to a pipe or terminal that may be non-blocking (waits on
  * EAGAIN); -1 with errno set on failure. */

@@ -441,6 +441,86 @@ static void test_wrong_host_key(void **state)
 	assert_non_null(strstr(err.msg, "key not accepted"));
 }
 
+static size_t open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	size_t n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A guest behind its libvirt host: the inner session rides a direct-tcpip
+ * channel of a session to the host's sshd (here the same sshd), whose key
+ * is looked up in a known_hosts file. */
+static void test_jump(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target(), j = target();
+	VL_AUTOFREE char *hostpub = slurp(p(0, "hostkey.pub"));
+	VL_AUTOFREE char *otherpub = slurp(p(1, "other.pub"));
+	VL_AUTOFREE char *out = NULL;
+	struct vl_buf kh = VL_BUF_INIT;
+	char khpath[512], cmd[128];
+	size_t fds;
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+
+	snprintf(khpath, sizeof(khpath), "%s/known_hosts", dir);
+	vl_buf_printf(&kh, "[127.0.0.1]:%u %s", sshd_port, hostpub);
+	spit(khpath, kh.s, kh.len);
+	j.host_pubkey_path = NULL;
+	j.known_hosts_path = khpath;
+	j.label = NULL;
+	t.jump = &j;
+	fds = open_fds();
+	/* a megabyte each way through the pump */
+	snprintf(cmd, sizeof(cmd), "wc -c; head -c 1048576 /dev/zero | wc -c");
+	const char *const argv[] = { "sh", "-c", cmd };
+	char inpath[512];
+	snprintf(inpath, sizeof(inpath), "%s/mib", dir);
+	VL_AUTOFREE char *mib = vl_calloc(1, 1048576);
+	spit(inpath, mib, 1048576);
+	int in = open(inpath, O_RDONLY);
+	int jrc = run(&t, argv, 3, in, &out, NULL, &err);
+	if (jrc != 0)
+		fprintf(stderr, "jump: %s\n", err.msg);
+	assert_int_equal(jrc, 0);
+	close(in);
+	assert_string_equal(out, "1048576\n1048576\n");
+	const char *const ex[] = { "sh", "-c", "exit 7" };
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(run(&t, ex, 3, -1, NULL, NULL, &err), 7);
+	assert_int_equal(open_fds(), fds);
+
+	/* the guest's port closed: the channel is refused, and retried */
+	t.port = free_port();
+	assert_int_equal(vl_ssh_wait_ready(&t, 1, NULL, &err), -1);
+	assert_int_equal(err.code, VL_E_TIMEOUT);
+	assert_non_null(strstr(err.msg, "did not open a channel"));
+	t.port = sshd_port;
+
+	/* the jump host missing from known_hosts, or with another key: refused
+	 * at once, never added */
+	spit(khpath, "", 0);
+	double t0 = vl_now_mono();
+	assert_int_equal(vl_ssh_wait_ready(&t, 20, NULL, &err), -1);
+	assert_true(vl_now_mono() - t0 < 3);
+	assert_non_null(strstr(err.msg, "is not in"));
+	assert_non_null(strstr(err.msg, "refusing to connect"));
+	VL_AUTOFREE char *still = slurp(khpath);
+	assert_string_equal(still, "");
+	vl_buf_truncate(&kh, 0);
+	vl_buf_printf(&kh, "[127.0.0.1]:%u %s", sshd_port, otherpub);
+	spit(khpath, kh.s, kh.len);
+	assert_int_equal(vl_ssh_wait_ready(&t, 20, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "does not match"));
+	vl_buf_release(&kh);
+}
+
 static void test_wait_ready(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
@@ -868,6 +948,7 @@ int main(void)
 		cmocka_unit_test(test_session_reuse),
 		cmocka_unit_test(test_wrong_host_key),
 		cmocka_unit_test(test_wait_ready),
+		cmocka_unit_test(test_jump),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_hub_forwards),
 		cmocka_unit_test(test_hub_exec),

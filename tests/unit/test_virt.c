@@ -748,6 +748,70 @@ static void test_host_socket_path(void **state)
 	assert_null(vl_host_socket_path("qemu:///session", NULL, true));
 }
 
+/* Whether a host's guests are reached through its sshd, and how. */
+static void test_host_jump(void **state)
+{
+	static const struct {
+		const char *uri;
+		bool routes_local;
+		const char *user, *server, *keyfile, *known_hosts;
+		unsigned port;
+	} cases[] = {
+		{ "qemu+ssh://lab2/system", false, "me", "lab2", "/h/.ssh/id_ed25519", "/kh", 22 },
+		{ "qemu+libssh://root@10.1.2.3:2222/system?keyfile=/k%20f&known_hosts=/x",
+		  false, "root", "10.1.2.3", "/k f", "/x", 2222 },
+		{ "qemu+ssh://u@[fd00::5]:2200/system", false, "u", "fd00::5", "/h/.ssh/id_ed25519",
+		  "/kh", 2200 },
+		/* no jump: routed here, not ssh, or no server */
+		{ "qemu+ssh://lab2/system", true, NULL, NULL, NULL, NULL, 0 },
+		{ "qemu+tls://lab2/system", false, NULL, NULL, NULL, NULL, 0 },
+		{ "qemu+unix:///system?socket=/s", false, NULL, NULL, NULL, NULL, 0 },
+		{ "qemu+ssh:///system", false, NULL, NULL, NULL, NULL, 0 },
+		{ "qemu+ssh://lab2:99999/system", false, NULL, NULL, NULL, NULL, 0 },
+		{ "qemu+sshx://lab2/system", false, NULL, NULL, NULL, NULL, 0 },
+		{ "test:///default", false, NULL, NULL, NULL, NULL, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vl_host_jump j;
+		bool got = vl_host_jump_of(cases[i].uri, cases[i].routes_local, "me",
+					   "/h/.ssh/id_ed25519", "/kh", &j);
+		assert_int_equal(got, cases[i].server != NULL);
+		if (got) {
+			assert_string_equal(j.user, cases[i].user);
+			assert_string_equal(j.server, cases[i].server);
+			assert_string_equal(j.keyfile, cases[i].keyfile);
+			assert_string_equal(j.known_hosts, cases[i].known_hosts);
+			assert_int_equal(j.port, cases[i].port);
+		} else {
+			assert_null(j.server);
+		}
+		vl_host_jump_clear(&j);
+	}
+}
+
+/* libvirt's libssh transport checks vmlab's own known_hosts. */
+static void test_host_connect_uri(void **state)
+{
+	static const struct { const char *uri, *want; } cases[] = {
+		{ "qemu+libssh://h/system", "qemu+libssh://h/system?known_hosts=/c/k%20h" },
+		{ "qemu+libssh://h/system?keyfile=/k",
+		  "qemu+libssh://h/system?keyfile=/k&known_hosts=/c/k%20h" },
+		{ "qemu+libssh://h/system?known_hosts=/mine", "qemu+libssh://h/system?known_hosts=/mine" },
+		{ "qemu+ssh://h/system", "qemu+ssh://h/system" },
+		{ "qemu:///system", "qemu:///system" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = vl_host_connect_uri(cases[i].uri, "/c/k h");
+		assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+	assert_null(vl_host_connect_uri(NULL, "/k"));
+}
+
 /* The in-process test driver shares everything with this process; a
  * socket with no daemon behind it is a connection error. */
 static void test_host_locate(void **state)
@@ -892,6 +956,8 @@ int main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_uri_is_local),
 		cmocka_unit_test(test_host_socket_path),
+		cmocka_unit_test(test_host_jump),
+		cmocka_unit_test(test_host_connect_uri),
 		cmocka_unit_test(test_host_locate),
 		cmocka_unit_test(test_hostroutes),
 		cmocka_unit_test(test_tail),
