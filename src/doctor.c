@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "virt.h"
@@ -87,12 +88,15 @@ void vl_doctor_run(struct vl_ctx *ctx, struct vl_checks *out)
 {
 	const struct vl_config *cfg = &ctx->config;
 	const char *uri = ctx->uri ? ctx->uri : cfg->uri;
+	VL_AUTOFREE char *kh = NULL, *curi = NULL;
 	struct vl_err err = VL_ERR_INIT;
 	char path[512];
 	struct vl_virt *v;
 
 	*out = (struct vl_checks){ 0 };
-	v = vl_virt_open(uri, &err);
+	kh = vl_host_known_hosts_path();
+	curi = vl_host_connect_uri(uri, kh);
+	v = vl_virt_open(curi, &err);
 	if (!v) {
 		add(out, "libvirt", VL_CHECK_FAIL,
 		    "install libvirt-daemon-system and start libvirtd (or set [libvirt] uri / --uri)",

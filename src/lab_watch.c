@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "host.h"
 #include "plan.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -189,10 +190,12 @@ static void disconnect(struct vl_watch *w)
 
 static int connect_host(struct vl_watch *w, struct vl_err *err)
 {
+	VL_AUTOFREE char *kh = vl_host_known_hosts_path();
+	VL_AUTOFREE char *uri = vl_host_connect_uri(w->uri[0] ? w->uri : NULL, kh);
 	bool ka;
 	struct tap *t;
 
-	w->v = vl_virt_open(w->uri[0] ? w->uri : NULL, err);
+	w->v = vl_virt_open(uri, err);
 	if (!w->v)
 		return -1;
 	w->dom_id = w->net_id = -1;
