@@ -262,11 +262,15 @@ static void find_jump(struct vl_host *h, const char *uri)
 	VL_AUTOFREE char *kh = vl_host_known_hosts_path();
 	VL_AUTOFREE char *key = NULL;
 	const char *home = getenv("HOME");
-	struct passwd *pw = getpwuid(geteuid());
+	struct passwd pwb, *pw = NULL;
+	char pwbuf[1024];
 	struct vl_ssh_target *t;
 
 	if (home && *home && asprintf(&key, "%s/.ssh/id_ed25519", home) < 0)
 		abort();
+	/* hosts are opened from several threads at once: not getpwuid */
+	if (getpwuid_r(geteuid(), &pwb, pwbuf, sizeof(pwbuf), &pw) != 0)
+		pw = NULL;
 	if (!vl_host_jump_of(uri, h->routes_local, pw ? pw->pw_name : NULL, key, kh,
 			     &h->priv->jump))
 		return;

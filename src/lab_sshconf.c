@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "sshconf.h"
 #include "util/file.h"
 #include "util/mem.h"
@@ -19,6 +20,9 @@ int vl_lab_ssh_config(struct vl_ctx *ctx, const struct vl_lab_sel *sel, char **o
 	size_t n = 0, n_chosen = 0;
 	VL_AUTOFREE char *kh_path = NULL;
 	VL_AUTOFREE char *kh = NULL;
+	VL_AUTOFREE char *alias = NULL;
+	const struct vl_ssh_target *jt = ctx->host ? ctx->host->jump : NULL;
+	struct vl_sshconf_jump jump;
 	struct lab lab;
 	int ret = -1;
 
@@ -59,7 +63,14 @@ int vl_lab_ssh_config(struct vl_ctx *ctx, const struct vl_lab_sel *sel, char **o
 	}
 	if (asprintf(&kh_path, "%s/known_hosts", lab.keys.dir) < 0)
 		abort();
-	struct vl_sshconf c = { lab.plan.user, lab.keys.user_key, kh_path };
+	struct vl_sshconf c = { lab.plan.user, lab.keys.user_key, kh_path, NULL };
+	if (jt) {
+		/* the guests' networks are not routed here: through the host's sshd */
+		alias = vl_strfmt("%s-jump", lab.plan.lab_id);
+		jump = (struct vl_sshconf_jump){ alias, jt->host, jt->user, jt->identity_path,
+						 jt->known_hosts_path, jt->port };
+		c.jump = &jump;
+	}
 	if (vl_sshconf_render(&c, vms, n_chosen, out, err) < 0)
 		goto out;
 	kh = vl_sshconf_known_hosts(vms, n);

@@ -26,11 +26,31 @@ static int put_value(struct vl_buf *b, const char *key, const char *v, bool toke
 	return 0;
 }
 
+/* The jump host's block: its key checked in vmlab's own known_hosts. */
+static int put_jump(struct vl_buf *b, const struct vl_sshconf_jump *j, struct vl_err *err)
+{
+	if (!vl_str_is_name(j->alias, 64) || strpbrk(j->server, " \t\"\n"))
+		return vl_err_set(err, VL_E_USAGE, "ssh-config: jump host '%s' has a name OpenSSH "
+				  "cannot take", j->server);
+	vl_buf_printf(b, "Host %s\n    HostName %s\n    Port %u\n", j->alias, j->server,
+		      j->port ? j->port : 22);
+	if (put_value(b, "User", j->user, false, err) < 0 ||
+	    (j->identity && put_value(b, "IdentityFile", j->identity, true, err) < 0) ||
+	    put_value(b, "UserKnownHostsFile", j->known_hosts, true, err) < 0)
+		return -1;
+	vl_buf_append(b, "    StrictHostKeyChecking yes\n\n");
+	return 0;
+}
+
 int vl_sshconf_render(const struct vl_sshconf *c, const struct vl_sshconf_vm *vms, size_t n,
 		      char **out, struct vl_err *err)
 {
 	struct vl_buf b = VL_BUF_INIT;
 
+	if (c->jump && put_jump(&b, c->jump, err) < 0) {
+		vl_buf_release(&b);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vl_sshconf_vm *vm = &vms[i];
 		if (!vl_str_is_name(vm->name, 64) || strpbrk(vm->fqdn, " \t\"\n") ||
@@ -53,6 +73,8 @@ int vl_sshconf_render(const struct vl_sshconf *c, const struct vl_sshconf_vm *vm
 				  "    StrictHostKeyChecking yes\n"
 				  "    CheckHostIP no\n");
 		vl_buf_printf(&b, "    HostKeyAlias %s\n", vm->key_alias);
+		if (c->jump)
+			vl_buf_printf(&b, "    ProxyJump %s\n", c->jump->alias);
 	}
 	vl_buf_append(&b, "");
 	*out = vl_buf_steal(&b);

@@ -16,13 +16,23 @@ struct vl_sshconf_vm {
 	const char *host_key;    /* "TYPE BASE64[ COMMENT]" */
 };
 
+/* The libvirt host's sshd the VMs are reached through (a host over SSH:
+ * its lab networks are not routed here), its key in vmlab's own file. */
+struct vl_sshconf_jump {
+	const char *alias;       /* its Host block's name, for ProxyJump */
+	const char *server, *user, *identity, *known_hosts;
+	unsigned port;
+};
+
 struct vl_sshconf {
 	const char *user;
 	const char *identity;    /* the project's private key */
 	const char *known_hosts; /* the file vl_sshconf_known_hosts fills */
+	const struct vl_sshconf_jump *jump;  /* NULL: the VMs directly */
 };
 
-/* One block per VM. Paths are quoted and '%' doubled (ssh expands tokens in
+/* One block per VM (and, with a jump, one for the jump host first, which
+ * every VM's block names in ProxyJump). Paths are quoted and '%' doubled (ssh expands tokens in
  * IdentityFile and UserKnownHostsFile); a path or name OpenSSH cannot take
  * (a '"' or a newline) is VL_E_USAGE. Caller frees *out. */
 int vl_sshconf_render(const struct vl_sshconf *c, const struct vl_sshconf_vm *vms, size_t n,

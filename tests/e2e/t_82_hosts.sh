@@ -91,15 +91,17 @@ check_eq "class status: 2/2 VMs up, both answer SSH (far's through its sshd)" "2
 check_eq "class status shows each seat's host" "far near" \
 	"$(jq -r '[.seats[].host] | sort | join(" ")' <<<"$st")"
 check_eq "class ssh to far's seat" a "$(H ssh "$fs" a -- hostname 2>&1)"
-check_contains "the guest connection went through far's sshd (direct-tcpip)" \
-	"$fip" "$(grep -i 'direct-tcpip\|direct_tcpip' "$sd/sshd.log" | tail -3)"
-H exec --all -- sh -c 'exit 0' >/dev/null 2>&1; rc=$?
+check_contains "the guest connection went through far's sshd (a direct-tcpip channel)" \
+	"target $fip port 22" "$(grep 'server_request_direct_tcpip' "$sd/sshd.log" | tail -1)"
+out=$(H exec --all -- sh -c 'exit 0' 2>&1); rc=$?
 check_rc "class exec --all over both hosts" 0 "$rc"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20
 H exec "$fs" -- sh -c 'exit 4' >/dev/null 2>&1; rc=$?
 check_rc "class exec on far's seat: the remote status" 4 "$rc"
 H ssh "$fs" a -- sh -c 'echo far > marker' >/dev/null 2>&1
 out=$(H reset "$fs" 2>&1); rc=$?
 check_rc "class reset of far's seat" 0 "$rc"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20
 H ssh "$fs" a -- test -e marker >/dev/null 2>&1; rc=$?
 check_rc "far's seat: the file is gone after the reset" 1 "$rc"
 

@@ -521,6 +521,52 @@ static void test_jump(void **state)
 	vl_buf_release(&kh);
 }
 
+struct jump_job {
+	struct vl_ssh_target t;
+	int status;
+};
+
+static void *jump_worker(void *ud)
+{
+	struct jump_job *j = ud;
+	struct vl_err err = VL_ERR_INIT;
+	const char *const argv[] = { "sh", "-c", "head -c 300000 /dev/zero; exit 6" };
+
+	for (int i = 0; i < 3; i++)
+		if (vl_ssh_exec(&j->t, argv, 3, -1, -1, -1, &j->status, &err) < 0)
+			j->status = -1;
+	return NULL;
+}
+
+/* Sessions through jumps in several threads at once (class exec --all). */
+static void test_jump_parallel(void **state)
+{
+	struct vl_ssh_target j = target();
+	struct jump_job jobs[4];
+	pthread_t th[4];
+	char khpath[512];
+	struct vl_buf kh = VL_BUF_INIT;
+	VL_AUTOFREE char *hostpub = slurp(p(0, "hostkey.pub"));
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+
+	snprintf(khpath, sizeof(khpath), "%s/known_hosts", dir);
+	vl_buf_printf(&kh, "[127.0.0.1]:%u %s", sshd_port, hostpub);
+	spit(khpath, kh.s, kh.len);
+	vl_buf_release(&kh);
+	j.host_pubkey_path = NULL;
+	j.known_hosts_path = khpath;
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (struct jump_job){ .t = target(), .status = -2 };
+		jobs[i].t.jump = &j;
+		assert_int_equal(pthread_create(&th[i], NULL, jump_worker, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(jobs[i].status, 6);
+	}
+}
+
 static void test_wait_ready(void **state)
 {
 	struct vl_err err = VL_ERR_INIT;
@@ -949,6 +995,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_host_key),
 		cmocka_unit_test(test_wait_ready),
 		cmocka_unit_test(test_jump),
+		cmocka_unit_test(test_jump_parallel),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_hub_forwards),
 		cmocka_unit_test(test_hub_exec),

@@ -51,7 +51,7 @@ static void has_line(const char *text, const char *line)
 static void test_blocks_read_by_openssh(void **state)
 {
 	struct vl_sshconf c = { "dev", "/home/u/my proj/.vmlab/id_ed25519",
-				"/home/u/100%/.vmlab/known_hosts" };
+				"/home/u/100%/.vmlab/known_hosts", NULL };
 	struct vl_err err = VL_ERR_INIT;
 	VL_AUTOFREE char *text = NULL;
 	(void)state;
@@ -76,9 +76,39 @@ static void test_blocks_read_by_openssh(void **state)
 	has_line(g, "hostkeyalias vmlab-shop-1a2b3c4d-db");
 }
 
+/* VMs of a host reached over SSH: ProxyJump through its sshd, whose key is
+ * checked in vmlab's own known_hosts. */
+static void test_jump_block(void **state)
+{
+	struct vl_sshconf_jump j = { "shop-1a2b3c4d-jump", "lab2.example.org", "root",
+				     "/home/u/.ssh/id_ed25519", "/home/u/.config/vmlab/known_hosts",
+				     2222 };
+	struct vl_sshconf c = { "dev", "/p/.vmlab/id_ed25519", "/p/.vmlab/known_hosts", &j };
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *text = NULL;
+	(void)state;
+	if (access("/usr/bin/ssh", X_OK) != 0)
+		skip();
+	assert_int_equal(vl_sshconf_render(&c, vms, 2, &text, &err), 0);
+	VL_AUTOFREE char *g = resolve(text, "web-1");
+	has_line(g, "hostname 10.77.3.10");
+	has_line(g, "proxyjump shop-1a2b3c4d-jump");
+	VL_AUTOFREE char *h = resolve(text, "shop-1a2b3c4d-jump");
+	has_line(h, "hostname lab2.example.org");
+	has_line(h, "port 2222");
+	has_line(h, "user root");
+	has_line(h, "userknownhostsfile /home/u/.config/vmlab/known_hosts");
+	has_line(h, "stricthostkeychecking true");
+	j.server = "a b";
+	free(text);
+	text = NULL;
+	assert_int_equal(vl_sshconf_render(&c, vms, 2, &text, &err), -1);
+	assert_int_equal(err.code, VL_E_USAGE);
+}
+
 static void test_refuses_unquotable(void **state)
 {
-	struct vl_sshconf c = { "dev", "/tmp/a\"b/id", "/tmp/kh" };
+	struct vl_sshconf c = { "dev", "/tmp/a\"b/id", "/tmp/kh", NULL };
 	struct vl_err err = VL_ERR_INIT;
 	char *text = NULL;
 	(void)state;
@@ -103,6 +133,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blocks_read_by_openssh),
+		cmocka_unit_test(test_jump_block),
 		cmocka_unit_test(test_refuses_unquotable),
 		cmocka_unit_test(test_known_hosts),
 	};
