@@ -23,6 +23,10 @@
  * keepalives. SIGPIPE is ignored: a daemon that goes away is an error of the
  * call, not the end of the process. Idempotent. */
 int vl_init(struct vl_err *err);
+/* At the end, once every connection is closed: the event loop finishes what
+ * closing them left to it (a qemu+libssh session's teardown) and stops, so
+ * no libvirt or libssh work runs while the process exits. */
+void vl_fini(void);
 
 /* VM selection: NULL/0 means every VM of the lab. Unknown names are an error. */
 struct vl_lab_sel {

@@ -15,3 +15,8 @@ int vl_init(struct vl_err *err)
 	vl_xml_init();
 	return vl_virt_events_init(err);
 }
+
+void vl_fini(void)
+{
+	vl_virt_events_shutdown();
+}

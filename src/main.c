@@ -139,5 +139,6 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	ctx_release(&ctx);
+	vl_fini();
 	return rc;
 }
