@@ -117,15 +117,24 @@ check_rc "class up with far down ($(elapsed "$t0") s)" 0 "$rc"
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20
 check_contains "class up says far's seat is made again on near" \
 	"seat $fs: host far is down; making it again on near from the image" "$out"
-st=$(H status --json 2>&1)
+st=$(H status --json 2>/dev/null)   # (stderr: far is down)
 check_eq "both seats on near, 2 VMs up, both answer SSH" "near near 2/2 2" \
 	"$(jq -r '"\([.seats[].host] | join(" ")) \(.totals.vms_up)/\(.totals.vms_total) \(.totals.ssh_ok)"' <<<"$st")"
 check_eq "the moved seat has a baseline again" true \
 	"$(jq -r --arg s "$fs" '.seats[] | select(.id == $s) | .baseline' <<<"$st")"
-out=$(H destroy 2>&1); rc=$?
+check_eq "far's seat answers on near" a "$(H ssh "$fs" a -- hostname 2>/dev/null)"
+# far answers again, still holding its old copy of the seat: destroy removes both copies
+nsenter -t "$(cat "$fstate/virtlogd.pid")" -m -n \
+	libvirtd -d -f "$fstate/libvirtd.conf" -p "$fstate/libvirtd.pid"
+for _ in $(seq 1 100); do fvirsh version >/dev/null 2>&1 && break; sleep 0.1; done
+check_eq "far's daemon is back with the old copy" "$fdom" "$(fvirsh list --all --name | grep -x "$fdom")"
+out=$(H destroy --force 2>&1); rc=$?
 check_rc "class destroy" 0 "$rc"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -10
 check_eq "nothing of either seat left on near" "" \
 	"$(for s in "$fs" "$ns"; do leftovers "$(jq -r --arg s "$s" '.seats[] | select(.id == $s) | .lab_id' <<<"$plan")"; done)"
+check_eq "nothing of the class left on far" "" \
+	"$(fvirsh list --all --name | grep '^vmlab-'; fvirsh net-list --all --name | grep '^vmlab-')"
 
 kill "$(cat "$sd/sshd.pid")" 2>/dev/null
 ip -n "$VL_NS" link del vlf-a 2>/dev/null
