@@ -333,12 +333,31 @@ static int scan_hosts(struct class_run *r, struct scan *s, struct vl_err *err)
 }
 
 /* The host seat id was found on (the first up one), or -1. */
-static int found_host(const struct scan *s, const char *id)
+/* The host seat id is on; found on several (an old copy on a host that was
+ * down when the seat was made again elsewhere), the one its note names. */
+static int found_host(const struct class_run *r, const struct scan *s, const char *id)
 {
+	VL_AUTOFREE char *path = NULL, *name = NULL;
+	struct vl_err e = VL_ERR_INIT;
+	int first = -1, copies = 0;
+	size_t len;
+
+	for (size_t i = 0; i < s->n_seats; i++) {
+		if (!vl_streq(s->seats[i].id, id))
+			continue;
+		if (first < 0)
+			first = (int)s->seats[i].host;
+		copies++;
+	}
+	if (copies < 2)
+		return first;
+	path = seat_file(r->ctx, id, HOST_FILE);
+	if (vl_file_read(path, 256, &name, &len, &e) < 0)
+		return first;
 	for (size_t i = 0; i < s->n_seats; i++)
-		if (vl_streq(s->seats[i].id, id))
+		if (vl_streq(s->seats[i].id, id) && vl_streq(r->hosts[s->seats[i].host].name, name))
 			return (int)s->seats[i].host;
-	return -1;
+	return first;
 }
 
 /* ---- plan ------------------------------------------------------------ */
@@ -458,7 +477,7 @@ static int class_plan(struct class_run *r, struct scan *s, struct vl_class_plan 
 		si->student = sp->name ? vl_strdup(sp->name) : NULL;
 		si->email = sp->email ? vl_strdup(sp->email) : NULL;
 		si->in_roster = true;
-		si->was_on = found_host(s, sp->id);
+		si->was_on = found_host(r, s, sp->id);
 		if (si->was_on < 0)
 			si->was_on = recorded_down_host(r, s, sp->id);
 	}
@@ -726,6 +745,15 @@ static int destroy_one(struct seat_job *j, struct vl_ctx *sctx, struct vl_err *e
 	return vl_virt_nwfilter_undefine(sctx->host->virt, filter, err);
 }
 
+static const struct vl_class_seat_info *seat_in_plan(const struct vl_class_plan *plan,
+						     const char *id)
+{
+	for (size_t i = 0; i < plan->n_seats; i++)
+		if (vl_streq(plan->seats[i].id, id))
+			return &plan->seats[i];
+	return NULL;
+}
+
 int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *err)
 {
 	struct vl_class_plan plan;
@@ -744,7 +772,7 @@ int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *
 		vl_err_set(err, VL_E_FAIL, "%s", plan.refusal);
 		goto out;
 	}
-	jobs = vl_calloc(plan.n_seats + 1, sizeof(*jobs));
+	jobs = vl_calloc(plan.n_seats + s.n_seats + 1, sizeof(*jobs));
 	/* seats that left the roster go first: their room is the class's */
 	for (size_t i = 0; i < plan.n_seats; i++) {
 		const struct vl_class_seat_info *si = &plan.seats[i];
@@ -752,6 +780,18 @@ int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *
 			continue;
 		vl_event_info(&ctx->events, NULL, "seat %s left the roster: destroying it", si->id);
 		jobs[n++] = (struct seat_job){ &r, si->id, si->host, NULL, destroy_one, NULL };
+	}
+	/* and the old copy of a seat made again elsewhere while its host was
+	 * down, now that the host answers again */
+	for (size_t i = 0; i < s.n_seats; i++) {
+		const struct vl_class_seat_info *si = seat_in_plan(&plan, s.seats[i].id);
+		if (!si || !si->in_roster || si->host < 0 || (size_t)si->host == s.seats[i].host)
+			continue;
+		vl_event_info(&ctx->events, NULL, "seat %s: destroying its old copy on host %s (it "
+			      "runs on %s)", si->id, r.hosts[s.seats[i].host].name,
+			      r.hosts[si->host].name);
+		jobs[n++] = (struct seat_job){ &r, si->id, (int)s.seats[i].host, NULL, destroy_one,
+					       NULL };
 	}
 	if (run_seats(&r, jobs, n, rep, err) < 0)
 		goto out;
@@ -891,7 +931,7 @@ static int pick_seats(struct class_run *r, struct scan *s, char *const *ids, siz
 	*n_jobs = 0;
 	for (size_t i = 0; i < want; i++) {
 		const char *id = n ? ids[i] : p->klass.seats[i].id;
-		int h = found_host(s, id);
+		int h = found_host(r, s, id);
 		if (h < 0)
 			return vl_err_set(err, VL_E_NOTFOUND, "seat %s is on no host that answers; "
 					  "'vmlab class up' makes it", id);
@@ -1442,7 +1482,7 @@ int vl_class_status(struct vl_ctx *ctx, struct vl_class_seat_status **out, size_
 	errs = vl_calloc(p->klass.n_seats + 1, sizeof(*errs));
 	for (size_t i = 0; i < p->klass.n_seats; i++)
 		jobs[i] = (struct status_job){ &r, &p->klass.seats[i],
-					       found_host(&s, p->klass.seats[i].id), &(*out)[i] };
+					       found_host(&r, &s, p->klass.seats[i].id), &(*out)[i] };
 	rc = vl_parallel_run(p->klass.n_seats, 8, status_one, jobs, errs, &first);
 	*n = p->klass.n_seats;
 	if (rc < 0) {
@@ -1483,7 +1523,7 @@ int vl_class_seat_ctx(struct vl_ctx *ctx, const char *seat, struct vl_ctx *out,
 		return -1;
 	if (scan_hosts(&r, &s, err) < 0)
 		goto out;
-	h = found_host(&s, seat);
+	h = found_host(&r, &s, seat);
 	if (h < 0) {
 		vl_err_set(err, VL_E_NOTFOUND, "seat %s is on no host that answers; 'vmlab class up' "
 			   "makes it", seat);

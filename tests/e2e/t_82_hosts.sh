@@ -123,11 +123,18 @@ check_eq "both seats on near, 2 VMs up, both answer SSH" "near near 2/2 2" \
 check_eq "the moved seat has a baseline again" true \
 	"$(jq -r --arg s "$fs" '.seats[] | select(.id == $s) | .baseline' <<<"$st")"
 check_eq "far's seat answers on near" a "$(H ssh "$fs" a -- hostname 2>/dev/null)"
-# far answers again, still holding its old copy of the seat: destroy removes both copies
+# far answers again, still holding its old copy of the seat: the next class up removes it
 nsenter -t "$(cat "$fstate/virtlogd.pid")" -m -n \
 	libvirtd -d -f "$fstate/libvirtd.conf" -p "$fstate/libvirtd.pid"
 for _ in $(seq 1 100); do fvirsh version >/dev/null 2>&1 && break; sleep 0.1; done
 check_eq "far's daemon is back with the old copy" "$fdom" "$(fvirsh list --all --name | grep -x "$fdom")"
+out=$(H up 2>&1); rc=$?
+check_rc "class up with far back" 0 "$rc"
+check_contains "class up destroys the old copy on far" \
+	"seat $fs: destroying its old copy on host far (it runs on near)" "$out"
+check_eq "far holds no domain of the class" "" "$(fvirsh list --all --name | grep '^vmlab-')"
+check_eq "far's seat still answers on near" "near a" \
+	"$(H status --json 2>/dev/null | jq -r --arg s "$fs" '.seats[] | select(.id == $s) | .host') $(H ssh "$fs" a -- hostname 2>/dev/null)"
 out=$(H destroy --force 2>&1); rc=$?
 check_rc "class destroy" 0 "$rc"
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -10
