@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/mem.h"
@@ -22,7 +23,6 @@ struct vl_virt_console {
 	int pipe_rd, pipe_wr;/* -1 unless asked for */
 	bool ended;          /* the stream ended (VM off, console taken over) */
 	bool closing;
-	int refs;            /* the caller's, and libvirt's while the callback is registered */
 };
 
 /* n is at most one read (4 KiB), far below KEEP */
@@ -87,18 +87,42 @@ static void console_free(struct vl_virt_console *c)
 	free(c);
 }
 
-/* libvirt drops the callback's reference once no dispatch can be running
- * (on the event loop thread), so a close never frees what on_stream uses. */
-static void console_unref(void *opaque)
-{
-	struct vl_virt_console *c = opaque;
-	int left;
+/* Waits until libvirt's event loop thread has finished what it was
+ * dispatching: a timeout is dispatched on that thread after any stream
+ * callback already under way. */
+struct loop_barrier {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool passed;
+};
 
-	pthread_mutex_lock(&c->mu);
-	left = --c->refs;
-	pthread_mutex_unlock(&c->mu);
-	if (left == 0)
-		console_free(c);
+static void barrier_fire(int timer, void *opaque)
+{
+	struct loop_barrier *b = opaque;
+
+	virEventRemoveTimeout(timer);
+	pthread_mutex_lock(&b->mu);
+	b->passed = true;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static bool loop_barrier(void)
+{
+	struct loop_barrier b = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
+	struct timespec until;
+	bool passed;
+
+	if (virEventAddTimeout(0, barrier_fire, &b, NULL) < 0)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&b.mu);
+	while (!b.passed && pthread_cond_timedwait(&b.cv, &b.mu, &until) == 0)
+		;
+	passed = b.passed;
+	pthread_mutex_unlock(&b.mu);
+	return passed;
 }
 
 int vl_virt_console_open(struct vl_virt *v, const char *domain, bool force, bool with_fd,
@@ -136,9 +160,11 @@ int vl_virt_console_open(struct vl_virt *v, const char *domain, bool force, bool
 		console_free(c);
 		return -1;
 	}
-	c->refs = 2;
+	/* No free callback: libvirt's remote driver (Debian 12's 9.0 among
+	 * them) never calls it, so the console's lifetime is ours: close waits
+	 * for the event loop instead (vl_virt_console_close). */
 	if (virStreamEventAddCallback(c->st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
-				      VIR_STREAM_EVENT_HANGUP, on_stream, c, console_unref) < 0) {
+				      VIR_STREAM_EVENT_HANGUP, on_stream, c, NULL) < 0) {
 		virt_err(err, "domain %s: console events (is libvirt's event loop running?)", domain);
 		virStreamAbort(c->st);
 		console_free(c);
@@ -197,13 +223,19 @@ int vl_virt_console_send(struct vl_virt_console *c, const char *buf, size_t len,
 
 void vl_virt_console_close(struct vl_virt_console *c)
 {
+	bool registered;
+
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->mu);
 	c->closing = true;
-	if (!c->ended)
+	registered = !c->ended;
+	pthread_mutex_unlock(&c->mu);
+	/* outside c->mu: a dispatch under way takes it, then sees closing */
+	if (registered)
 		virStreamEventRemoveCallback(c->st);
 	virStreamAbort(c->st);
-	pthread_mutex_unlock(&c->mu);
-	console_unref(c);
+	/* If the loop is gone or stuck, a dispatch may still hold c: keep it. */
+	if (loop_barrier())
+		console_free(c);
 }
