@@ -12,6 +12,7 @@
 
 #include "ctx.h"
 #include "forward.h"
+#include "snapmark.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -137,6 +138,12 @@ struct vl_vm_summary {
 	enum vl_vm_state state;
 	unsigned cpus;
 	uint64_t memory;                 /* bytes */
+	/* changed since the newest snapshot (snapmark.h): the record vmlab
+	 * wrote when it took or restored one, what the VM is now, and the
+	 * decision */
+	struct vl_snapmark mark;
+	struct vl_snapmark_now now;
+	enum vl_changed changed;
 };
 
 struct vl_lab_summary {
@@ -154,7 +161,8 @@ struct vl_lab_summary {
 /* Labs by name (then project): every lab one of whose domains or whose network
  * carries vmlab metadata; other domains and networks are ignored. libvirt
  * round trips: one bulk stats call for every domain's state, vCPUs and
- * memory, one metadata call per vmlab-* domain, two network listings and one
+ * memory, one more for the running ones' disk writes, two metadata calls per
+ * vmlab-* domain (the lab's, the snapshot mark), two network listings and one
  * XML call per vmlab-* network. *out is NULL-safe to free with n. */
 int vl_lab_list_all(struct vl_ctx *ctx, struct vl_lab_summary **out, size_t *n,
 		    struct vl_err *err);
@@ -398,6 +406,7 @@ struct vl_watch_change {
 	uint64_t mem_used;          /* STATS, bytes: the guest's view if it reports one, else
 				       what the host process holds; 0 unknown */
 	uint64_t mem_total;         /* STATS, bytes: the VM's current memory; 0 unknown */
+	struct vl_snapmark_now now; /* STATS: its process and disk writes (snapmark.h) */
 };
 
 /* Called on the watch's thread, never from vl_watch_stop's caller; it must

@@ -256,7 +256,7 @@ static int scan_host(struct class_run *r, struct scan *s, size_t hi, struct vl_e
 	int rc = -1;
 
 	if (vl_virt_node_info(v, &node, err) < 0 ||
-	    vl_virt_domain_list_meta(v, VL_NAME_PREFIX, VL_METADATA_NS, &dm, &nd, err) < 0 ||
+	    vl_virt_domain_list_meta(v, VL_NAME_PREFIX, VL_METADATA_NS, NULL, &dm, &nd, err) < 0 ||
 	    vl_virt_network_list_meta(v, VL_NAME_PREFIX, VL_METADATA_NS, &nets, &nn, err) < 0 ||
 	    vl_virt_domain_usage(v, &use, &nu, err) < 0 ||
 	    vl_virt_pool_space(v, r->ctx->config.pool_name, &cap->pool_known, &cap->pool_free,

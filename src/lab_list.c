@@ -47,7 +47,7 @@ static struct vl_lab_summary *lab_for(struct labs *ls, const struct vl_meta *m)
 }
 
 static void add_vm(struct vl_lab_summary *l, const struct vl_virt_dom_meta *d,
-		   const struct vl_meta *m)
+		   const struct vl_meta *m, const struct vl_virt_domstats *st)
 {
 	struct vl_vm_summary *s;
 
@@ -62,7 +62,24 @@ static void add_vm(struct vl_lab_summary *l, const struct vl_virt_dom_meta *d,
 		.state = lab_vm_state_of(d->state),
 		.cpus = d->vcpus,
 		.memory = d->max_memory_kib << 10,
+		.now = { .boot = d->id },
 	};
+	vl_snapmark_parse(d->metadata2, &s->mark);
+	if (st && st->id == d->id) {
+		s->now.has_wr = st->has_wr;
+		s->now.wr = st->wr_reqs;
+	}
+	s->changed = vl_snapmark_changed(&s->mark, &s->now);
+}
+
+/* The running domain's sample (stats come sorted like the domains). */
+static const struct vl_virt_domstats *stats_of(const struct vl_virt_domstats *st, size_t n,
+					       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (vl_streq(st[i].name, name))
+			return &st[i];
+	return NULL;
 }
 
 static void set_network(struct vl_lab_summary *l, const struct vl_virt_net *net,
@@ -105,7 +122,8 @@ int vl_lab_list_all(struct vl_ctx *ctx, struct vl_lab_summary **out, size_t *n,
 {
 	struct vl_virt_dom_meta *doms = NULL;
 	struct vl_virt_net *nets = NULL;
-	size_t nd = 0, nn = 0;
+	struct vl_virt_domstats *st = NULL;
+	size_t nd = 0, nn = 0, ns = 0;
 	struct labs ls = { 0 };
 	VL_AUTOFREE char *machine = NULL, *user = NULL;
 	int rc = -1;
@@ -113,15 +131,17 @@ int vl_lab_list_all(struct vl_ctx *ctx, struct vl_lab_summary **out, size_t *n,
 	*out = NULL;
 	*n = 0;
 	/* every object vmlab makes is named vmlab-...: others are not even asked */
-	if (vl_virt_domain_list_meta(ctx->host->virt, "vmlab-", VL_METADATA_NS, &doms, &nd, err) < 0 ||
-	    vl_virt_network_list_meta(ctx->host->virt, "vmlab-", VL_METADATA_NS, &nets, &nn, err) < 0)
+	if (vl_virt_domain_list_meta(ctx->host->virt, "vmlab-", VL_METADATA_NS, VL_SNAPMARK_NS,
+				     &doms, &nd, err) < 0 ||
+	    vl_virt_network_list_meta(ctx->host->virt, "vmlab-", VL_METADATA_NS, &nets, &nn, err) < 0 ||
+	    vl_virt_domain_stats_all(ctx->host->virt, "vmlab-", &st, &ns, err) < 0)
 		goto out;
 	for (size_t i = 0; i < nd; i++) {
 		struct vl_meta m;
 
 		if (!doms[i].metadata || !vl_meta_parse_element(doms[i].metadata, &m))
 			continue;   /* named like ours, not made by vmlab */
-		add_vm(lab_for(&ls, &m), &doms[i], &m);
+		add_vm(lab_for(&ls, &m), &doms[i], &m, stats_of(st, ns, doms[i].name));
 		vl_meta_release(&m);
 	}
 	for (size_t i = 0; i < nn; i++) {
@@ -149,6 +169,7 @@ int vl_lab_list_all(struct vl_ctx *ctx, struct vl_lab_summary **out, size_t *n,
 out:
 	vl_virt_dom_meta_list_free(doms, nd);
 	vl_virt_net_list_free(nets, nn);
+	vl_virt_domstats_free(st, ns);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "snapmark.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -26,6 +27,39 @@ bad:
 	return vl_err_set(err, VL_E_USAGE,
 			  "snapshot name '%s': use letters, digits, '.', '_' and '-' (at most 64, "
 			  "not starting with '-' or '.')", name);
+}
+
+/* Record what the VM is now (snapmark.h): called with the lab paused right
+ * after its snapshot is taken or restored. A VM whose record cannot be
+ * written loses any older one (unknown beats a wrong "unchanged"). */
+static void mark_vm(struct lab *lab, const struct vl_plan_vm *vm, bool clear)
+{
+	struct vl_virt *v = lab->ctx->host->virt;
+	struct vl_err err = VL_ERR_INIT, ignore = VL_ERR_INIT;
+	struct vl_snapmark m = { .known = true };
+	VL_AUTOFREE char *xml = NULL;
+
+	if (!clear) {
+		bool has_wr = false;
+		if (vl_virt_domain_writes(v, vm->domain, &m.boot, &has_wr, &m.wr, &err) == 0 &&
+		    (m.boot < 0 || has_wr))
+			xml = vl_snapmark_format(&m);
+	}
+	if (xml && vl_virt_domain_set_metadata(v, vm->domain, VL_SNAPMARK_NS, VL_SNAPMARK_KEY, xml,
+					       &err) == 0)
+		return;
+	vl_virt_domain_set_metadata(v, vm->domain, VL_SNAPMARK_NS, NULL, NULL, &ignore);
+	if (err.code != VL_OK)
+		vl_event_warn(&lab->ctx->events, vm->name, "changes since the snapshot unknown: %s",
+			      err.msg);
+}
+
+static int mark_vm_fn(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
+{
+	(void)ud;
+	(void)err;
+	mark_vm(lab, vm, false);
+	return 0;
 }
 
 struct snap_job {
@@ -128,6 +162,7 @@ int vl_lab_snapshot_save(struct vl_ctx *ctx, const char *name, const struct vl_l
 		lab_for_each_vm(&lab, all, undo_vm_snap, &j, "snapshot", &ignore);
 		goto resume;
 	}
+	lab_for_each_vm(&lab, all, mark_vm_fn, NULL, "snapshot", &ignore);
 	rc = 0;
 resume:
 	if (lab_for_each_vm(&lab, all, resume_vm, &j, "resume", rc == 0 ? err : &ignore) < 0)
@@ -224,8 +259,10 @@ static int revert_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, str
 	struct revert_job *j = ud;
 	size_t i = (size_t)(vm - lab->plan.vms);
 
-	if (!j->has[i])
+	if (!j->has[i]) {
+		mark_vm(lab, vm, true);   /* its record is of another snapshot */
 		return 0;
+	}
 	/* paused, so every VM of the lab starts running again at the same moment */
 	bool was_active = false;
 	struct vl_virt_snap *snaps = NULL;
@@ -241,6 +278,7 @@ static int revert_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, str
 	if (vl_virt_snapshot_revert(lab->ctx->host->virt, vm->domain, j->name,
 				    was_active ? VL_SNAP_REVERT_PAUSED : 0, err) < 0)
 		return -1;
+	mark_vm(lab, vm, false);
 	return 0;
 }
 
@@ -325,16 +363,25 @@ out:
 	return rc;
 }
 
+struct delete_job {
+	const char *name;
+	bool newest;            /* the record is about it: gone with it */
+};
+
 static int delete_vm_snap(struct lab *lab, const struct vl_plan_vm *vm, void *ud,
 			  struct vl_err *err)
 {
-	const char *name = ud;
+	const struct delete_job *j = ud;
 
 	if (lab_vm_state(lab, vm, err) == VL_VM_MISSING)
 		return 0;
 	if (err->code != VL_OK)
 		return -1;
-	return vl_virt_snapshot_delete(lab->ctx->host->virt, vm->domain, name, err);
+	if (vl_virt_snapshot_delete(lab->ctx->host->virt, vm->domain, j->name, err) < 0)
+		return -1;
+	if (j->newest)
+		mark_vm(lab, vm, true);
+	return 0;
 }
 
 int vl_lab_snapshot_delete(struct vl_ctx *ctx, const char *name, struct vl_err *err)
@@ -355,8 +402,10 @@ int vl_lab_snapshot_delete(struct vl_ctx *ctx, const char *name, struct vl_err *
 		vl_err_set(err, VL_E_NOTFOUND, "no snapshot '%s' in lab %s", name, lab.plan.lab_name);
 		goto out;
 	}
-	rc = lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, delete_vm_snap, (void *)name, "delete",
-			     err);
+	/* the newest goes: the record (of it, or of a later restore of an
+	 * older one) no longer says "since the newest snapshot" */
+	struct delete_job j = { name, vl_streq(snaps[n - 1].name, name) };
+	rc = lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, delete_vm_snap, &j, "delete", err);
 	if (rc == 0)
 		vl_event_info(&ctx->events, NULL, "snapshot '%s' deleted", name);
 out:

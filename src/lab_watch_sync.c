@@ -364,6 +364,7 @@ int wstate_sample(struct wstate *st, struct vl_virt *v, struct vl_err *err)
 		c.mem_used = 1024 * vl_watch_mem_used_kib(r->mem_current_kib, r->mem_rss_kib,
 							  r->mem_available_kib, r->mem_unused_kib);
 		c.mem_total = 1024 * (r->mem_current_kib ? r->mem_current_kib : r->mem_max_kib);
+		c.now = (struct vl_snapmark_now){ r->id, r->has_wr, r->wr_reqs };
 		wstate_emit(st, &c);
 	}
 	/* not running now: the next sample after a start has no CPU% yet */

@@ -215,6 +215,8 @@ struct vl_virt_dom_meta {
 	uint64_t max_memory_kib;  /* 0 if the driver did not say */
 	char *metadata;           /* the <metadata> child in ns_uri as XML (libvirt hands it
 				   * out without its namespace); NULL: none */
+	char *metadata2;          /* the same in ns2_uri (NULL asked: not asked) */
+	int id;                   /* the running process's domain id; -1 shut off */
 };
 /* Domains (active and inactive) whose name starts with prefix, sorted, each
  * with its state, vCPUs, memory and metadata element in ns_uri. One bulk
@@ -222,7 +224,8 @@ struct vl_virt_dom_meta {
  * metadata call per domain that matches prefix; drivers whose bulk stats lack
  * vCPUs or memory (the test driver) cost one more call per such domain. */
 int vl_virt_domain_list_meta(struct vl_virt *v, const char *prefix, const char *ns_uri,
-			     struct vl_virt_dom_meta **out, size_t *n, struct vl_err *err);
+			     const char *ns2_uri, struct vl_virt_dom_meta **out, size_t *n,
+			     struct vl_err *err);
 void vl_virt_dom_meta_list_free(struct vl_virt_dom_meta *list, size_t n);
 
 /* The <metadata> child element in namespace ns_uri, as an XML string. No such
@@ -230,6 +233,14 @@ void vl_virt_dom_meta_list_free(struct vl_virt_dom_meta *list, size_t n);
 int vl_virt_domain_get_metadata(struct vl_virt *v, const char *name, const char *ns_uri,
 				char **out, struct vl_err *err);
 /* Domain XML; inactive: the persistent definition rather than the live one. */
+/* Set (xml: one element) or remove (xml NULL) the element in ns_uri, in
+ * the running domain and its persistent definition alike. */
+int vl_virt_domain_set_metadata(struct vl_virt *v, const char *name, const char *ns_uri,
+				const char *key, const char *xml, struct vl_err *err);
+/* The domain's id (-1 shut off) and, when it runs, its disks' write
+ * requests so far (block.N.wr.reqs summed; *has_wr false if not reported). */
+int vl_virt_domain_writes(struct vl_virt *v, const char *name, int *id, bool *has_wr,
+			  uint64_t *wr_reqs, struct vl_err *err);
 int vl_virt_domain_get_xml(struct vl_virt *v, const char *name, bool inactive, char **out,
 			   struct vl_err *err);
 int vl_virt_domain_get_uuid(struct vl_virt *v, const char *name, char uuid[VL_UUID_STRLEN],
@@ -271,6 +282,9 @@ struct vl_virt_domstats {
 	uint64_t mem_rss_kib;          /* what the host process holds */
 	uint64_t mem_available_kib;    /* the guest's own view (balloon driver) */
 	uint64_t mem_unused_kib;
+	int id;                        /* domain id; -1 shut off */
+	bool has_wr;
+	uint64_t wr_reqs;              /* block.N.wr.reqs summed over its disks */
 };
 int vl_virt_domain_stats_all(struct vl_virt *v, const char *prefix,
 			     struct vl_virt_domstats **out, size_t *n, struct vl_err *err);

@@ -296,7 +296,7 @@ static int cmp_dom_meta(const void *a, const void *b)
  * virDomainGetInfo, then the metadata. 1: filled, 0: the domain went away
  * meanwhile (left out), -1: err set. */
 static int dom_meta_fill(virDomainPtr d, virDomainStatsRecordPtr rec, const char *ns_uri,
-			 struct vl_virt_dom_meta *e, struct vl_err *err)
+			 const char *ns2_uri, struct vl_virt_dom_meta *e, struct vl_err *err)
 {
 	const char *name = virDomainGetName(d);
 	bool have_state = false;
@@ -318,12 +318,20 @@ static int dom_meta_fill(virDomainPtr d, virDomainStatsRecordPtr rec, const char
 	e->metadata = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, ns_uri, 0);
 	if (!e->metadata && virt_last_code() != VIR_ERR_NO_DOMAIN_METADATA)
 		return virt_last_is_missing() ? 0 : virt_err(err, "domain %s: metadata %s", name, ns_uri);
+	if (e->metadata && ns2_uri) {
+		e->metadata2 = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, ns2_uri, 0);
+		if (!e->metadata2 && virt_last_code() != VIR_ERR_NO_DOMAIN_METADATA)
+			return virt_last_is_missing() ? 0 :
+			       virt_err(err, "domain %s: metadata %s", name, ns2_uri);
+	}
+	e->id = (int)virDomainGetID(d);   /* kept in the handle: no round trip */
 	e->name = vl_strdup(name);
 	return 1;
 }
 
 int vl_virt_domain_list_meta(struct vl_virt *v, const char *prefix, const char *ns_uri,
-			     struct vl_virt_dom_meta **out, size_t *n, struct vl_err *err)
+			     const char *ns2_uri, struct vl_virt_dom_meta **out, size_t *n,
+			     struct vl_err *err)
 {
 	const unsigned stats = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_VCPU |
 			       VIR_DOMAIN_STATS_BALLOON;
@@ -358,11 +366,13 @@ int vl_virt_domain_list_meta(struct vl_virt *v, const char *prefix, const char *
 
 		if (!name || (prefix && !vl_str_startswith(name, prefix)))
 			continue;
-		rc = dom_meta_fill(d, recs ? recs[i] : NULL, ns_uri, &e, err);
-		if (rc > 0)
+		rc = dom_meta_fill(d, recs ? recs[i] : NULL, ns_uri, ns2_uri, &e, err);
+		if (rc > 0) {
 			list[cnt++] = e;
-		else
+		} else {
 			free(e.metadata);
+			free(e.metadata2);
+		}
 	}
 	if (recs)
 		virDomainStatsRecordListFree(recs);
@@ -386,6 +396,7 @@ void vl_virt_dom_meta_list_free(struct vl_virt_dom_meta *list, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(list[i].name);
 		free(list[i].metadata);
+		free(list[i].metadata2);
 	}
 	free(list);
 }
@@ -401,6 +412,61 @@ int vl_virt_domain_get_metadata(struct vl_virt *v, const char *name, const char 
 	*out = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, ns_uri, 0);
 	if (!*out && virt_last_code() != VIR_ERR_NO_DOMAIN_METADATA)
 		return virt_err(err, "domain %s: metadata %s", name, ns_uri);
+	return 0;
+}
+
+int vl_virt_domain_set_metadata(struct vl_virt *v, const char *name, const char *ns_uri,
+				const char *key, const char *xml, struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
+	int active;
+
+	if (!d)
+		return -1;
+	active = virDomainIsActive(d);
+	if (active < 0)
+		return virt_err(err, "domain %s", name);
+	if (active)
+		flags |= VIR_DOMAIN_AFFECT_LIVE;
+	if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, xml ? key : NULL, ns_uri,
+				 flags) < 0)
+		return virt_err(err, "domain %s: set metadata %s", name, ns_uri);
+	return 0;
+}
+
+static void stats_param(struct vl_virt_domstats *s, const virTypedParameter *p);
+
+int vl_virt_domain_writes(struct vl_virt *v, const char *name, int *id, bool *has_wr,
+			  uint64_t *wr_reqs, struct vl_err *err)
+{
+	AUTO_LV(virDomainPtr) d = virt_dom_get(v, name, err);
+	virDomainStatsRecordPtr *recs = NULL;
+	virDomainPtr doms[2];
+	struct vl_virt_domstats s = { 0 };
+	int active;
+
+	*id = -1;
+	*has_wr = false;
+	*wr_reqs = 0;
+	if (!d)
+		return -1;
+	active = virDomainIsActive(d);
+	if (active < 0)
+		return virt_err(err, "domain %s", name);
+	if (!active)
+		return 0;
+	*id = (int)virDomainGetID(d);
+	doms[0] = d;
+	doms[1] = NULL;
+	if (virDomainListGetStats(doms, VIR_DOMAIN_STATS_BLOCK, &recs, 0) < 0)
+		return virt_err(err, "domain %s: block stats", name);
+	for (int i = 0; recs && recs[i]; i++)
+		for (int j = 0; j < recs[i]->nparams; j++)
+			stats_param(&s, &recs[i]->params[j]);
+	virDomainStatsRecordListFree(recs);
+	*has_wr = s.has_wr;
+	*wr_reqs = s.wr_reqs;
 	return 0;
 }
 
@@ -549,6 +615,9 @@ static void stats_param(struct vl_virt_domstats *s, const virTypedParameter *p)
 		s->mem_available_kib = u;
 	} else if (vl_streq(p->field, "balloon.unused")) {
 		s->mem_unused_kib = u;
+	} else if (vl_str_startswith(p->field, "block.") && vl_str_endswith(p->field, ".wr.reqs")) {
+		s->has_wr = true;
+		s->wr_reqs += u;
 	}
 }
 
@@ -556,7 +625,8 @@ int vl_virt_domain_stats_all(struct vl_virt *v, const char *prefix,
 			     struct vl_virt_domstats **out, size_t *n, struct vl_err *err)
 {
 	const unsigned groups = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
-				VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU;
+				VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU |
+				VIR_DOMAIN_STATS_BLOCK;
 	/* NOWAIT: what can be read without the domain's job (a balloon query
 	 * behind a long migration or snapshot would otherwise block us). */
 	const unsigned flags = VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
@@ -580,6 +650,7 @@ int vl_virt_domain_stats_all(struct vl_virt *v, const char *prefix,
 			continue;
 		s->name = vl_strdup(name);
 		s->state = VL_DOM_OTHER;
+		s->id = (int)virDomainGetID(recs[i]->dom);
 		for (int j = 0; j < recs[i]->nparams; j++)
 			stats_param(s, &recs[i]->params[j]);
 		cnt++;

@@ -212,8 +212,8 @@ static void compose_title(const struct ui_draw *d, const struct ui_view *v, stru
 		return;
 	}
 	line_reset(l, UI_ST_TITLE);
-	putf(l, (size_t)d->cols, true, "    %-18s %-11s %-15s %4s %6s %6s %7s", "NAME", "STATE",
-	     "IP", "VCPU", "MEM", "CPU%", "UPTIME");
+	putf(l, (size_t)d->cols, true, "    %-16s %-11s %-15s %4s %6s %6s %7s %-3s", "NAME",
+	     "STATE", "IP", "VCPU", "MEM", "CPU%", "UPTIME", "CHG");
 }
 
 static void compose_lab(const struct ui_draw *d, const struct ui_view *v, size_t li, bool sel,
@@ -259,13 +259,15 @@ static void compose_vm(const struct ui_draw *d, const struct ui_view *v, const s
 	at = strlen(l->text);
 	putf(l, 2, true, "%s ", state_sym(d, vm->state));
 	span(l, at, state_style(vm->state));
-	put(l, vm->name, 18, true);
+	put(l, vm->name, 16, true);
 	put(l, " ", 1, false);
 	at = strlen(l->text);
 	put(l, state_word(vm->state), 11, true);
 	span(l, at, state_style(vm->state));
-	putf(l, (size_t)d->cols, true, " %-15s %4u %6s %6s %7s%s", vm->ip ? vm->ip : "-", vm->cpus,
-	     mem, cpu, up, recent ? (d->utf8 ? " ◂" : " <") : "");
+	/* changed since the newest snapshot: a word, blank when unknown */
+	putf(l, (size_t)d->cols, true, " %-15s %4u %6s %6s %7s %-3s%s", vm->ip ? vm->ip : "-",
+	     vm->cpus, mem, cpu, up, vm->dirty == VL_CHANGED_UNKNOWN ? "" : vl_changed_name(vm->dirty),
+	     recent ? (d->utf8 ? " ◂" : " <") : "");
 }
 
 static size_t job_lines(const struct ui_view *v)

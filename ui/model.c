@@ -172,6 +172,9 @@ static bool planned_vm(const struct ui_model *m, const struct ui_lab *l, const c
 /* A VM as it is before up makes it (or after destroy). */
 static void vm_not_created(struct ui_vm *v)
 {
+	v->mark = (struct vl_snapmark){ .known = false, .boot = -1 };
+	v->now = (struct vl_snapmark_now){ .boot = -1 };
+	v->dirty = VL_CHANGED_UNKNOWN;
 	free(v->ip);
 	v->ip = NULL;
 	v->state = VL_VM_MISSING;
@@ -259,6 +262,9 @@ void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t
 			v->marked = ov && ov->marked;
 			v->up_since_ms = ov ? ov->up_since_ms : 0;
 			v->changed_ms = ov ? ov->changed_ms : 0;
+			v->mark = sv->mark;
+			v->now = sv->now;
+			v->dirty = sv->changed;
 			if (ov && ov->state != v->state)
 				v->changed_ms = now_ms;
 			if (!is_up(v->state))
@@ -304,6 +310,7 @@ static struct ui_vm *add_vm(struct ui_lab *l, const char *name, const char *doma
 	v->name = vl_strdup(name);
 	v->domain = dup_or_null(domain);
 	v->cpu = -1;
+	v->mark.boot = v->now.boot = -1;
 	qsort(l->vms, l->n_vms, sizeof(*l->vms), vm_cmp);
 	return ui_lab_find_vm(l, name);
 }
@@ -374,6 +381,11 @@ static bool apply_state(const struct ui_model *m, struct ui_lab *l,
 		v->cpu = -1;
 		v->mem_used = 0;
 	}
+	if (c->state == VL_VM_SHUTOFF || c->state == VL_VM_CRASHED) {
+		/* its process is gone: the sample of a running one no longer holds */
+		v->now = (struct vl_snapmark_now){ .boot = -1 };
+		v->dirty = vl_snapmark_changed(&v->mark, &v->now);
+	}
 	if (c->state == VL_VM_RUNNING && v->state != VL_VM_PAUSED && v->state != VL_VM_RUNNING)
 		*need_list = true;  /* a fresh start: the address may be new */
 	v->state = c->state;
@@ -404,6 +416,12 @@ static bool apply_stats(struct ui_lab *l, const struct vl_watch_change *c, bool 
 	}
 	if (c->state != v->state && c->state != VL_VM_MISSING) {
 		v->state = c->state;
+		changed = true;
+	}
+	v->now = c->now;
+	enum vl_changed d = vl_snapmark_changed(&v->mark, &v->now);
+	if (d != v->dirty) {
+		v->dirty = d;
 		changed = true;
 	}
 	if (is_up(v->state) && !v->ip)

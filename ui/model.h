@@ -23,6 +23,11 @@ struct ui_vm {
 	int64_t up_since_ms;        /* when it was seen starting; 0 unknown */
 	int64_t changed_ms;         /* last state change, for the highlight */
 	bool marked;
+	/* changed since the newest snapshot: the record from the listing, the
+	 * VM as the last listing or stats sample saw it, and the decision */
+	struct vl_snapmark mark;
+	struct vl_snapmark_now now;
+	enum vl_changed dirty;
 };
 
 struct ui_lab {

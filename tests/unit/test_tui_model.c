@@ -301,6 +301,53 @@ static void test_changes(void **state)
 
 /* The current directory's lab before up made it: first, expanded, its VMs
  * not created; a listing fills in what exists; destroyed, it stays. */
+/* Changed since the newest snapshot: from the listing, then live from the
+ * stats samples (a disk write turns it on) and state changes (a halt). */
+static void test_snapshot_changed(void **state)
+{
+	struct ui_model m;
+	struct vl_lab_summary l = lab("shop", "shop-1", "/p/shop", A("a", "b"), 2, VL_VM_RUNNING);
+	struct vl_watch_change c = { .kind = VL_WATCH_STATS, .lab = "shop-1", .vm = "a",
+				     .state = VL_VM_RUNNING, .cpu_percent = -1 };
+	bool need = false;
+	(void)state;
+
+	l.vms[0].mark = (struct vl_snapmark){ true, 4, 100 };
+	l.vms[0].now = (struct vl_snapmark_now){ 4, true, 100 };
+	l.vms[0].changed = VL_CHANGED_NO;
+	l.vms[1].now = (struct vl_snapmark_now){ 5, true, 7 };   /* no record: unknown */
+	ui_model_init(&m, "/p/shop");
+	load(&m, &l, 1);
+	struct ui_lab *lb = ui_model_find_lab(&m, "shop-1");
+	assert_int_equal(ui_lab_find_vm(lb, "a")->dirty, VL_CHANGED_NO);
+	assert_int_equal(ui_lab_find_vm(lb, "b")->dirty, VL_CHANGED_UNKNOWN);
+	/* the same counters: nothing to redraw; one more write: changed */
+	c.now = (struct vl_snapmark_now){ 4, true, 100 };
+	assert_false(ui_model_apply(&m, &c, 2000, &need));
+	c.now.wr = 101;
+	assert_true(ui_model_apply(&m, &c, 2000, &need));
+	assert_int_equal(ui_lab_find_vm(lb, "a")->dirty, VL_CHANGED_YES);
+	/* b has no record: samples never make it known */
+	c.vm = "b";
+	c.now = (struct vl_snapmark_now){ 5, true, 9 };
+	ui_model_apply(&m, &c, 2000, &need);
+	assert_int_equal(ui_lab_find_vm(lb, "b")->dirty, VL_CHANGED_UNKNOWN);
+	/* a fresh listing after a rollback brings the new record: unchanged */
+	l = lab("shop", "shop-1", "/p/shop", A("a", "b"), 2, VL_VM_RUNNING);
+	l.vms[0].mark = (struct vl_snapmark){ true, 4, 300 };
+	l.vms[0].now = (struct vl_snapmark_now){ 4, true, 300 };
+	l.vms[0].changed = VL_CHANGED_NO;
+	load(&m, &l, 1);
+	lb = ui_model_find_lab(&m, "shop-1");
+	assert_int_equal(ui_lab_find_vm(lb, "a")->dirty, VL_CHANGED_NO);
+	/* halted from outside: its process is gone, so it changed */
+	c = (struct vl_watch_change){ .kind = VL_WATCH_VM_STATE, .lab = "shop-1", .vm = "a",
+				      .state = VL_VM_SHUTOFF };
+	assert_true(ui_model_apply(&m, &c, 3000, &need));
+	assert_int_equal(ui_lab_find_vm(lb, "a")->dirty, VL_CHANGED_YES);
+	ui_model_release(&m);
+}
+
 static void test_planned(void **state)
 {
 	struct vl_watch_change c = { 0 };
@@ -500,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_marks_targets),
 		cmocka_unit_test(test_selection_survives),
 		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_snapshot_changed),
 		cmocka_unit_test(test_planned),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_phases),

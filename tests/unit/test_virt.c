@@ -416,7 +416,7 @@ static void test_domain(void **state)
 	{
 		struct vl_virt_dom_meta *dm;
 
-		OK(vl_virt_domain_list_meta(v, "vltest-", NS, &dm, &n, &e_));
+		OK(vl_virt_domain_list_meta(v, "vltest-", NS, NULL, &dm, &n, &e_));
 		assert_int_equal(n, 1);
 		assert_string_equal(dm[0].name, DOM);
 		assert_int_equal(dm[0].state, VL_DOM_RUNNING);
@@ -425,11 +425,11 @@ static void test_domain(void **state)
 		assert_non_null(dm[0].metadata);
 		assert_non_null(strstr(dm[0].metadata, "lab>t</"));
 		vl_virt_dom_meta_list_free(dm, n);
-		OK(vl_virt_domain_list_meta(v, "vltest-", "https://other.invalid/", &dm, &n, &e_));
+		OK(vl_virt_domain_list_meta(v, "vltest-", "https://other.invalid/", NULL, &dm, &n, &e_));
 		assert_int_equal(n, 1);
 		assert_null(dm[0].metadata);
 		vl_virt_dom_meta_list_free(dm, n);
-		OK(vl_virt_domain_list_meta(v, "vltest-nothing-", NS, &dm, &n, &e_));
+		OK(vl_virt_domain_list_meta(v, "vltest-nothing-", NS, NULL, &dm, &n, &e_));
 		assert_int_equal(n, 0);
 		vl_virt_dom_meta_list_free(dm, n);
 	}
