@@ -25,17 +25,24 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 pid=$(tmux -S "$tmp/s" list-panes -F '#{pane_pid}')
-rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 w0=$(awk '/^wchar/ { print $2 }' "/proc/$pid/io" 2>/dev/null)
 sleep 3
 w1=$(awk '/^wchar/ { print $2 }' "/proc/$pid/io" 2>/dev/null)
-echo "vmlab tui RSS: $((rss / 1024)) MiB ($rss KiB)"
-# where it goes: RSS counts every page of the shared libraries the process touched (libvirt,
-# gnutls, glib, libcrypto set up by libssh's constructor, libxml2...), which other processes
-# share; the private part is vmlab's own. The floor: `vmlab help`, which only loads them.
-awk '/^RssAnon|^RssFile/ { printf "  %s %d KiB", $1, $2 } END { print "" }' "/proc/$pid/status"
-awk '/^Pss:|^Private_(Clean|Dirty)/ { printf "  %s %d KiB", $1, $2 } END { print "" }' \
-	"/proc/$pid/smaps_rollup" 2>/dev/null
+# RSS, PSS and private apart: RSS counts every page of the shared libraries the process
+# touched (libvirt, gnutls, glib, libcrypto set up by libssh's constructor, libxml2...),
+# which other processes share; PSS divides those among their users; private is vmlab's own
+# (heap, thread stacks, the libraries' relocated data). The floor: `vmlab help`, which only
+# loads them.
+awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { v += $2 }
+     /^Anonymous:/ { a = $2 }
+     END { printf "vmlab tui RSS %d KiB (%.1f MiB)  PSS %d KiB (%.1f MiB)  private %d KiB " \
+	   "(%.1f MiB, of which anonymous %d KiB)\n", r, r / 1024, p, p / 1024, v, v / 1024, a }' \
+	"/proc/$pid/smaps_rollup"
+# the biggest mappings by resident pages, each with its PSS and private part
+awk '$1 ~ /^[0-9a-f]+-[0-9a-f]+$/ { n = NF >= 6 ? $NF : "[anon]"; sub(".*/", "", n); next }
+     /^Rss:/ { r[n] += $2 } /^Pss:/ { p[n] += $2 } /^Private_(Clean|Dirty):/ { v[n] += $2 }
+     END { for (k in r) printf "%d %s %d %d\n", r[k], k, p[k], v[k] }' "/proc/$pid/smaps" |
+	sort -rn | head -8 | awk '{ printf "  %-28s RSS %5d KiB  PSS %5d  private %5d\n", $2, $1, $3, $4 }'
 floor=$( { /usr/bin/time -f %M "$vmlab" help >/dev/null; } 2>&1 ) &&
 	echo "  floor: vmlab help peaks at $floor KiB (the libraries loaded, nothing run)"
 [ -n "$w0" ] && echo "vmlab tui bytes written per idle second: $(((w1 - w0) / 3))"
