@@ -6,7 +6,7 @@
 # the log view, the 100 ms responsiveness during an up, h/u, the libvirt daemon stopped
 # and started again (banner, actions greyed out and refused, reconnection), snapshot,
 # rollback and destroy (cancelled, then confirmed: the lab stays, not created) from the
-# keys. Every check polls capture-pane every 50 ms up to a limit.
+# keys, with the CHG column (a write in the guest after the snapshot, then the rollback). Every check polls capture-pane every 50 ms up to a limit.
 p=$E2E_TMP/tuilab
 e2e_project "$p" <<'INI'
 [lab]
@@ -196,10 +196,19 @@ wait_for "tui: a bad snapshot name is one line" t "snapshot name 'bad name': use
 tx send-keys -t t C-u 'snap1' Enter
 wait_for "tui: s saves the snapshot" t "snapshot tui: done" 60
 wait_for "tui: the lab row counts it" t "snaps 1" 20
+# CHG: unchanged since the snapshot, a write in the guest turns it on (stats,
+# no key), the rollback turns it off again
+chg_re="^ +. a +running +$ip_re .* %s( ◂)? *\$"
+wait_for "tui: after the snapshot the VM is unchanged (CHG no)" t "$(printf "$chg_re" no)" 10
+(cd "$p" && vmlab ssh a -- sh -c 'dd if=/dev/zero of=$HOME/chg bs=64k count=16 conv=fsync 2>/dev/null; sync')
+wait_for "tui: a write in the guest shows CHG yes without a key" t "$(printf "$chg_re" yes)" 10
 tx send-keys -t t r
 wait_for "tui: r lists the snapshots" t "> snap1 " 20
 tx send-keys -t t Enter
 wait_for "tui: Enter rolls back" t "rollback tui: done" 60
+wait_for "tui: after the rollback CHG is no again" t "$(printf "$chg_re" no)" 10
+check_eq "tui: ... and the guest's file is gone" "gone" \
+	"$(cd "$p" && vmlab ssh a -- sh -c 'test -e $HOME/chg && echo there || echo gone')"
 
 # destroy: cancelled (Cancel focused), then confirmed
 tx send-keys -t t D
