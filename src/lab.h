@@ -150,6 +150,7 @@ struct vl_lab_summary {
 	char *name, *id;
 	char *project;                   /* the directory on the owner's machine */
 	char *owner_machine, *owner_user;/* NULL: made before owners were recorded */
+	char *instance;                  /* "seat-3" for a class seat; NULL: the project's own */
 	bool mine;                       /* this machine and user own it (or nobody is recorded) */
 	char *network;                   /* its name, also when it does not exist */
 	char *subnet;                    /* "10.77.3.0/24"; NULL when the network is gone */

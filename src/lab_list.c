@@ -41,6 +41,7 @@ static struct vl_lab_summary *lab_for(struct labs *ls, const struct vl_meta *m)
 		.project = m->project ? vl_strdup(m->project) : NULL,
 		.owner_machine = m->owner_machine ? vl_strdup(m->owner_machine) : NULL,
 		.owner_user = m->owner_user ? vl_strdup(m->owner_user) : NULL,
+		.instance = m->instance ? vl_strdup(m->instance) : NULL,
 		.network = vl_name_network(m->id),
 	};
 	return l;
@@ -190,6 +191,7 @@ void vl_lab_summaries_free(struct vl_lab_summary *labs, size_t n)
 		free(l->project);
 		free(l->owner_machine);
 		free(l->owner_user);
+		free(l->instance);
 		free(l->network);
 		free(l->subnet);
 	}

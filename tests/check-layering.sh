@@ -8,11 +8,11 @@
 #  - a private header src/M_priv.h is included only by src/M*.c (virt_priv.h by
 #    src/virt*.c, lab_priv.h by src/lab_*.c); so src/cmd/ reaches neither, and with
 #    the rule above it includes no libvirt, libssh or libcurl header either
-#  - ui/ includes only the engine's headers (lab.h, ctx.h, event.h, config.h,
+#  - ui/ includes only the engine's headers (lab.h, class.h, ctx.h, event.h, config.h,
 #    profile.h, plan.h, host.h: the TUI's workers hold references on the shared host),
 #    util/*.h, its own headers and system headers
 #  - pure modules (plan, layout, render, cloudinit, ready, profile, config, catalog,
-#    watch_sched: .c and .h) include no adapter header (virt*.h, ssh*.h, image*.h)
+#    watch_sched, snapmark: .c and .h) include no adapter header (virt*.h, ssh*.h, image*.h)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 bad=0
@@ -58,13 +58,13 @@ while IFS=: read -r file line hdr; do
 done < <(quoted_includes src ui tests/fuzz | grep -E ':[^:]*_priv\.h$')
 while IFS=: read -r file line hdr; do
 	case "$hdr" in
-	lab.h | ctx.h | event.h | config.h | profile.h | plan.h | host.h | util/*.h) ;;
+	lab.h | class.h | ctx.h | event.h | config.h | profile.h | plan.h | host.h | util/*.h) ;;
 	*) [ -f "ui/$hdr" ] || [ -f "${file%/*}/$hdr" ] ||
 		complain "$file:$line includes $hdr: ui/ includes only the engine's headers, util/ and ui/ headers" ;;
 	esac
 done < <(quoted_includes ui)
 pure=()
-for m in plan layout render cloudinit ready profile config catalog watch_sched; do
+for m in plan layout render cloudinit ready profile config catalog watch_sched snapmark; do
 	for f in "src/$m.c" "src/$m.h"; do [ -f "$f" ] && pure+=("$f"); done
 done
 while IFS=: read -r file line hdr; do

@@ -216,6 +216,32 @@ static void compose_title(const struct ui_draw *d, const struct ui_view *v, stru
 	     "STATE", "IP", "VCPU", "MEM", "CPU%", "UPTIME", "CHG");
 }
 
+/* A class: its seats and their VMs up, totalled. */
+static void compose_class(const struct ui_draw *d, const struct ui_view *v, size_t li, bool sel,
+			  struct ui_line *l)
+{
+	const struct ui_lab *first = &v->m->labs[li];
+	const struct ui_class *c = &v->m->classes[first->cls];
+	const char *arrow = d->utf8 ? (c->expanded ? "▾" : "▸") : (c->expanded ? "v" : ">");
+	size_t seats = 0, up = 0, vms = 0, at;
+
+	for (size_t i = 0; i < v->m->n_labs; i++) {
+		const struct ui_lab *lab = &v->m->labs[i];
+		if (!lab->seat || lab->cls != first->cls)
+			continue;
+		seats++;
+		up += ui_lab_n_up(lab);
+		vms += lab->n_vms;
+	}
+	line_reset(l, sel ? UI_ST_SEL : UI_ST_NORMAL);
+	put(l, arrow, 2, true);
+	at = strlen(l->text);
+	putf(l, 30, false, "class %s", c->name);
+	span(l, at, UI_ST_LAB);
+	putf(l, (size_t)d->cols, true, "  %zu seats  %zu/%zu VMs up%s", seats, up, vms,
+	     first->here ? "  (here)" : "");
+}
+
 static void compose_lab(const struct ui_draw *d, const struct ui_view *v, size_t li, bool sel,
 			struct ui_line *l)
 {
@@ -226,9 +252,14 @@ static void compose_lab(const struct ui_draw *d, const struct ui_view *v, size_t
 	line_reset(l, sel ? UI_ST_SEL : UI_ST_NORMAL);
 	if (lab->n_snapshots >= 0)
 		snprintf(snaps, sizeof(snaps), "  snaps %d", lab->n_snapshots);
+	if (lab->seat)   /* a sub-group of its class */
+		put(l, " ", 1, true);
 	put(l, arrow, 2, true);
 	size_t at = strlen(l->text);
-	put(l, lab->name, 24, false);
+	if (lab->seat)
+		putf(l, 23, false, "seat %s", lab->seat);
+	else
+		put(l, lab->name, 24, false);
 	span(l, at, UI_ST_LAB);
 	if (!lab->exists)   /* only planned: u creates it */
 		putf(l, (size_t)d->cols, true, "  0/%zu up  not created%s", lab->n_vms,
@@ -319,7 +350,8 @@ static void compose_footer(const struct ui_draw *d, const struct ui_view *v, str
 {
 	const struct ui_row *r = ui_model_selected(v->m);
 	struct vl_buf b = VL_BUF_INIT;
-	unsigned ctx = r ? (r->kind == UI_ROW_LAB ? UI_CTX_LAB : UI_CTX_VM) : 0;
+	unsigned ctx = r ? ui_key_row_ctx(r->kind == UI_ROW_CLASS, r->kind == UI_ROW_LAB,
+					  v->m->labs[r->lab].seat) : 0;
 	struct ui_range off[UI_SPANS];
 	size_t n_off = 0;
 
@@ -467,7 +499,9 @@ int ui_draw_frame(struct ui_draw *d, WINDOW *w, const struct ui_view *v)
 		size_t i = d->top + (size_t)y;
 		if (i < v->m->n_rows) {
 			const struct ui_row *r = &v->m->rows[i];
-			if (r->kind == UI_ROW_LAB)
+			if (r->kind == UI_ROW_CLASS)
+				compose_class(d, v, r->lab, i == v->m->sel, &l);
+			else if (r->kind == UI_ROW_LAB)
 				compose_lab(d, v, r->lab, i == v->m->sel, &l);
 			else
 				compose_vm(d, v, r, i == v->m->sel, &l);

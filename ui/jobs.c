@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "class.h"
 #include "host.h"
 #include "plan.h"
 #include "util/clock.h"
@@ -21,7 +22,8 @@ const char *ui_job_kind_name(enum ui_job_kind k)
 	static const char *const names[] = {
 		[UI_JOB_UP] = "up", [UI_JOB_HALT] = "halt", [UI_JOB_SNAPSHOT] = "snapshot",
 		[UI_JOB_ROLLBACK] = "rollback", [UI_JOB_DESTROY] = "destroy",
-		[UI_JOB_PROVISION] = "provision", [UI_JOB_SNAPLIST] = "snapshots",
+		[UI_JOB_PROVISION] = "provision", [UI_JOB_RESET] = "reset",
+		[UI_JOB_SNAPLIST] = "snapshots",
 		[UI_JOB_PLAN] = "plan", [UI_JOB_LOGS] = "logs",
 	};
 	return names[k];
@@ -227,6 +229,25 @@ static int read_logs(struct ui_job *j, struct vl_ctx *ctx, struct vl_err *err)
 	return rc;
 }
 
+/* vl_class_reset, each seat's outcome into the job's log. */
+static int run_reset(struct ui_job *j, struct vl_ctx *ctx, struct vl_err *err)
+{
+	struct vl_class_report rep = { 0 };
+	int rc = vl_class_reset(ctx, j->vms, j->n_vms, &rep, err);
+
+	pthread_mutex_lock(&j->set->lock);
+	for (size_t i = 0; i < rep.n_seats; i++) {
+		const struct vl_class_result *r = &rep.seats[i];
+		if (r->ok)
+			vl_buf_printf(&j->log, "seat %s: reset (%.1f s)\n", r->seat, r->seconds);
+		else
+			vl_buf_printf(&j->log, "seat %s: %s\n", r->seat, r->error ? r->error : "failed");
+	}
+	pthread_mutex_unlock(&j->set->lock);
+	vl_class_report_release(&rep);
+	return rc;
+}
+
 static int run_job(struct ui_job *j, struct vl_ctx *ctx, struct vl_err *err)
 {
 	struct vl_lab_sel sel = { j->vms, j->n_vms };
@@ -249,6 +270,8 @@ static int run_job(struct ui_job *j, struct vl_ctx *ctx, struct vl_err *err)
 		return vl_lab_snapshot_save(ctx, j->arg, &sel, err);
 	case UI_JOB_ROLLBACK:
 		return vl_lab_snapshot_restore(ctx, j->arg, err);
+	case UI_JOB_RESET:
+		return run_reset(j, ctx, err);
 	case UI_JOB_SNAPLIST:
 		if (vl_lab_snapshot_list(ctx, &snaps, &n, err) < 0)
 			return -1;

@@ -1,4 +1,5 @@
-/* Long operations (up, halt, snapshot, rollback, destroy, provision) as
+/* Long operations (up, halt, snapshot, rollback, destroy, provision, class
+ * reset) as
  * jobs on worker threads, each with a context of its own and a cancel flag.
  * Workers touch a job only under the set's lock and wake the main loop
  * through a pipe; the main loop never waits on libvirt. */
@@ -21,6 +22,8 @@
 enum ui_job_kind {
 	UI_JOB_UP, UI_JOB_HALT, UI_JOB_SNAPSHOT, UI_JOB_ROLLBACK, UI_JOB_DESTROY,
 	UI_JOB_PROVISION,
+	UI_JOB_RESET,       /* class seats to the baseline: lab_id the project's own lab, vms
+			       the seat ids (none: every seat) */
 	UI_JOB_SNAPLIST,    /* the lab's snapshots, for the rollback and destroy dialogs */
 	UI_JOB_PLAN,        /* what up would change, after an edit */
 	UI_JOB_LOGS,        /* a VM's logs (vl_lab_logs) for the log view */

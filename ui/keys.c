@@ -22,9 +22,12 @@ const struct ui_key ui_keys[] = {
 	{ '\n', "Enter", UI_CTX_VM, UI_A_SSH, "SSH shell on the VM (exit returns here)", "ssh",
 	  false },
 	{ KEY_ENTER, "Enter", UI_CTX_VM, UI_A_SSH, "SSH shell on the VM", NULL, false },
-	{ '\n', "Enter", UI_CTX_LAB, UI_A_EXPAND, "expand or collapse the lab", NULL, true },
+	{ '\n', "Enter", UI_CTX_LAB | UI_CTX_CLASS, UI_A_EXPAND, "expand or collapse the lab or class",
+	  NULL, true },
 	{ 'c', "c", UI_CTX_VM, UI_A_CONSOLE, "serial console of the VM (Ctrl-] returns)", "console",
 	  false },
+	{ 'R', "R", UI_CTX_CLASS | UI_CTX_SEAT, UI_A_RESET, "reset class seats to the baseline: the "
+	  "marked seats, the seat, or on a class row all of them (asks first)", "reset", false },
 	{ 'u', "u", ROW, UI_A_UP, "up: create or start the marked VMs, the VM or the lab", "up",
 	  false },
 	{ 'h', "h", ROW, UI_A_HALT, "halt the marked VMs, the VM or the lab", "halt", false },
@@ -38,7 +41,8 @@ const struct ui_key ui_keys[] = {
 	  "edit", false },
 	{ 'l', "l", ROW, UI_A_LOG, "log: the VM's console, cloud-init and provisioner logs, and "
 	  "this session's jobs on the VM or lab", "log", true },
-	{ ' ', "Space", ROW, UI_A_MARK, "mark the VM (on a lab: all its VMs)", "mark", true },
+	{ ' ', "Space", ROW | UI_CTX_CLASS, UI_A_MARK, "mark the VM (on a lab or class: all its VMs)",
+	  "mark", true },
 	{ 'x', "x", UI_CTX_JOB, UI_A_CANCEL_JOB, "cancel the running job of the selection",
 	  "cancel", false },
 	{ '/', "/", UI_CTX_ANY, UI_A_FILTER, "filter: text, state:running, lab:NAME", "filter",
@@ -50,6 +54,13 @@ const struct ui_key ui_keys[] = {
 };
 
 const size_t ui_n_keys = sizeof(ui_keys) / sizeof(ui_keys[0]);
+
+unsigned ui_key_row_ctx(bool class_row, bool lab_row, bool seat)
+{
+	if (class_row)
+		return UI_CTX_CLASS;
+	return (lab_row ? UI_CTX_LAB : UI_CTX_VM) | (seat ? UI_CTX_SEAT : 0);
+}
 
 enum ui_action ui_key_action(const struct ui_key *keys, size_t n, int key, unsigned ctx,
 			     bool readonly)

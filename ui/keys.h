@@ -15,7 +15,9 @@ enum ui_key_ctx {
 	UI_CTX_LAB = 1u << 0,       /* a lab row is selected */
 	UI_CTX_VM = 1u << 1,        /* a VM row is selected */
 	UI_CTX_JOB = 1u << 2,       /* the selection has a running job */
-	UI_CTX_ANY = UI_CTX_LAB | UI_CTX_VM | UI_CTX_JOB,
+	UI_CTX_CLASS = 1u << 3,     /* a class row is selected */
+	UI_CTX_SEAT = 1u << 4,      /* with LAB or VM: it is (in) a class seat */
+	UI_CTX_ANY = UI_CTX_LAB | UI_CTX_VM | UI_CTX_JOB | UI_CTX_CLASS,
 };
 
 enum ui_action {
@@ -23,7 +25,7 @@ enum ui_action {
 	UI_A_UP_ROW, UI_A_DOWN_ROW, UI_A_PAGE_UP, UI_A_PAGE_DOWN, UI_A_COLLAPSE, UI_A_EXPAND,
 	UI_A_SSH, UI_A_CONSOLE, UI_A_UP, UI_A_HALT, UI_A_SNAPSHOT, UI_A_ROLLBACK,
 	UI_A_PROVISION, UI_A_DESTROY, UI_A_EDIT, UI_A_LOG, UI_A_MARK, UI_A_FILTER,
-	UI_A_CLEAR, UI_A_HELP, UI_A_REDRAW, UI_A_QUIT, UI_A_CANCEL_JOB,
+	UI_A_CLEAR, UI_A_HELP, UI_A_REDRAW, UI_A_QUIT, UI_A_CANCEL_JOB, UI_A_RESET,
 };
 
 struct ui_key {
@@ -39,6 +41,9 @@ struct ui_key {
 extern const struct ui_key ui_keys[];
 extern const size_t ui_n_keys;
 
+/* The context of a selected row: a class row, a lab row or a VM row, seat
+ * telling whether that lab is a class seat. */
+unsigned ui_key_row_ctx(bool class_row, bool lab_row, bool seat);
 /* The action of key in ctx (UI_A_NONE: unbound there). */
 enum ui_action ui_key_action(const struct ui_key *keys, size_t n, int key, unsigned ctx,
 			     bool readonly);

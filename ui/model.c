@@ -67,6 +67,16 @@ static void lab_release(struct ui_lab *l)
 	free(l->project);
 	free(l->network);
 	free(l->subnet);
+	free(l->seat);
+}
+
+static void classes_free(struct ui_class *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		free(c[i].project);
+	}
+	free(c);
 }
 
 void ui_model_release(struct ui_model *m)
@@ -79,6 +89,8 @@ void ui_model_release(struct ui_model *m)
 	free(m->filter_src);
 	free(m->sel_lab);
 	free(m->sel_vm);
+	free(m->sel_class);
+	classes_free(m->classes, m->n_classes);
 	free(m->lost_reason);
 	ui_model_set_plan(m, NULL, NULL, NULL, 0);
 	ui_filter_release(&m->filter);
@@ -106,6 +118,12 @@ static int lab_cmp(const void *pa, const void *pb)
 	if (a->here != b->here)
 		return a->here ? -1 : 1;
 	c = ui_natcmp(a->name, b->name);
+	if (!c)   /* a class's seats together, after the project's own lab */
+		c = strcmp(a->project ? a->project : "", b->project ? b->project : "");
+	if (!c && !a->seat != !b->seat)
+		return a->seat ? 1 : -1;
+	if (!c && a->seat)
+		c = ui_natcmp(a->seat, b->seat);
 	return c ? c : strcmp(a->id, b->id);
 }
 
@@ -222,6 +240,51 @@ static void merge_plan(struct ui_model *m, struct ui_lab *fresh, size_t *n)
 	}
 }
 
+static bool same_class(const struct ui_class *c, const struct ui_lab *l)
+{
+	return vl_streq(c->name, l->name) && vl_streq(c->project ? c->project : "",
+						     l->project ? l->project : "");
+}
+
+/* The classes of the seats now listed (sorted labs: a class's seats follow
+ * each other), keeping each one's expansion; a new one is expanded when it
+ * is the current directory's. */
+static void make_classes(struct ui_model *m)
+{
+	struct ui_class *old = m->classes;
+	size_t n_old = m->n_classes;
+
+	m->classes = NULL;
+	m->n_classes = 0;
+	for (size_t i = 0; i < m->n_labs; i++) {
+		struct ui_lab *l = &m->labs[i];
+		struct ui_class *c;
+		if (!l->seat)
+			continue;
+		if (m->n_classes && same_class(&m->classes[m->n_classes - 1], l)) {
+			l->cls = m->n_classes - 1;
+			continue;
+		}
+		m->classes = vl_realloc(m->classes, (m->n_classes + 1) * sizeof(*m->classes));
+		c = &m->classes[m->n_classes];
+		c->name = vl_strdup(l->name);
+		c->project = dup_or_null(l->project);
+		c->expanded = l->here;
+		for (size_t k = 0; k < n_old; k++)
+			if (same_class(&old[k], l))
+				c->expanded = old[k].expanded;
+		l->cls = m->n_classes++;
+	}
+	classes_free(old, n_old);
+}
+
+static char *class_key(const struct ui_class *c)
+{
+	char *k = vl_malloc(strlen(c->name) + (c->project ? strlen(c->project) : 0) + 2);
+	sprintf(k, "%s\n%s", c->project ? c->project : "", c->name);
+	return k;
+}
+
 void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t n, int64_t now_ms)
 {
 	struct ui_lab *fresh = vl_calloc(n + 1, sizeof(*fresh));
@@ -240,6 +303,8 @@ void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t
 		l->mine = s->mine;
 		l->here = m->here_project && s->project && vl_streq(m->here_project, s->project);
 		l->exists = true;
+		if (s->instance && vl_str_startswith(s->instance, "seat-") && s->instance[5])
+			l->seat = vl_strdup(s->instance + 5);
 		/* the planned lab shows expanded before it exists: keep that */
 		l->expanded = old ? old->expanded : l->here;
 		l->n_snapshots = old ? old->n_snapshots : -1;
@@ -281,6 +346,7 @@ void ui_model_load(struct ui_model *m, const struct vl_lab_summary *labs, size_t
 	m->labs = fresh;
 	m->n_labs = n;
 	qsort(m->labs, m->n_labs, sizeof(*m->labs), lab_cmp);
+	make_classes(m);
 	ui_model_rows(m);
 }
 
@@ -624,12 +690,22 @@ static size_t find_selected(const struct ui_model *m)
 {
 	size_t lab_row = SIZE_MAX;
 
+	if (m->sel_class) {
+		for (size_t i = 0; i < m->n_rows; i++) {
+			if (m->rows[i].kind != UI_ROW_CLASS)
+				continue;
+			VL_AUTOFREE char *k = class_key(&m->classes[m->labs[m->rows[i].lab].cls]);
+			if (vl_streq(k, m->sel_class))
+				return i;
+		}
+		return SIZE_MAX;
+	}
 	if (!m->sel_lab)
 		return SIZE_MAX;
 	for (size_t i = 0; i < m->n_rows; i++) {
 		const struct ui_row *r = &m->rows[i];
 		const struct ui_lab *l = &m->labs[r->lab];
-		if (!vl_streq(l->id, m->sel_lab))
+		if (r->kind == UI_ROW_CLASS || !vl_streq(l->id, m->sel_lab))
 			continue;
 		if (r->kind == UI_ROW_LAB) {
 			lab_row = i;
@@ -648,14 +724,22 @@ void ui_model_rows(struct ui_model *m)
 
 	for (size_t i = 0; i < m->n_labs; i++)
 		want += m->labs[i].n_vms;
+	want += m->n_classes;
 	free(m->rows);
 	m->rows = vl_calloc(want ? want : 1, sizeof(*m->rows));
-	for (size_t i = 0; i < m->n_labs; i++) {
+	for (size_t i = 0, last_cls = SIZE_MAX; i < m->n_labs; i++) {
 		const struct ui_lab *l = &m->labs[i];
 		/* a filter shows matches inside collapsed labs too */
 		bool open = l->expanded || !filter_empty(&m->filter);
 		if (!lab_visible(m, l))
 			continue;
+		if (l->seat) {   /* the class's row before its first seat shown */
+			if (last_cls != l->cls)
+				m->rows[n++] = (struct ui_row){ UI_ROW_CLASS, i, 0 };
+			last_cls = l->cls;
+			if (!m->classes[l->cls].expanded && filter_empty(&m->filter))
+				continue;
+		}
 		m->rows[n++] = (struct ui_row){ UI_ROW_LAB, i, 0 };
 		for (size_t j = 0; open && j < l->n_vms; j++)
 			if (ui_filter_match(&m->filter, l, &l->vms[j]))
@@ -682,8 +766,11 @@ static void select_row(struct ui_model *m, size_t i)
 	m->sel = i;
 	free(m->sel_lab);
 	free(m->sel_vm);
-	m->sel_lab = m->sel_vm = NULL;
-	if (i < m->n_rows) {
+	free(m->sel_class);
+	m->sel_lab = m->sel_vm = m->sel_class = NULL;
+	if (i < m->n_rows && m->rows[i].kind == UI_ROW_CLASS) {
+		m->sel_class = class_key(&m->classes[m->labs[m->rows[i].lab].cls]);
+	} else if (i < m->n_rows) {
 		const struct ui_row *r = &m->rows[i];
 		m->sel_lab = vl_strdup(m->labs[r->lab].id);
 		if (r->kind == UI_ROW_VM)
@@ -710,6 +797,11 @@ void ui_model_expand(struct ui_model *m, bool expand)
 
 	if (!r)
 		return;
+	if (r->kind == UI_ROW_CLASS) {
+		m->classes[m->labs[r->lab].cls].expanded = expand;
+		ui_model_rows(m);
+		return;
+	}
 	m->labs[r->lab].expanded = expand;
 	if (!expand && r->kind == UI_ROW_VM) {  /* collapsing from a VM selects its lab */
 		free(m->sel_vm);
@@ -729,6 +821,17 @@ void ui_model_toggle_mark(struct ui_model *m)
 	l = &m->labs[r->lab];
 	if (r->kind == UI_ROW_VM) {
 		l->vms[r->vm].marked = !l->vms[r->vm].marked;
+		return;
+	}
+	if (r->kind == UI_ROW_CLASS) {   /* every VM of every seat */
+		for (size_t i = 0; i < m->n_labs; i++)
+			for (size_t j = 0; m->labs[i].seat && m->labs[i].cls == l->cls &&
+			     j < m->labs[i].n_vms; j++)
+				all = all && m->labs[i].vms[j].marked;
+		for (size_t i = 0; i < m->n_labs; i++)
+			for (size_t j = 0; m->labs[i].seat && m->labs[i].cls == l->cls &&
+			     j < m->labs[i].n_vms; j++)
+				m->labs[i].vms[j].marked = !all;
 		return;
 	}
 	for (size_t j = 0; j < l->n_vms; j++)
@@ -792,6 +895,10 @@ size_t ui_model_targets(const struct ui_model *m, struct ui_target **out)
 					t[n].vms[t[n].n_vms++] = vl_strdup(l->vms[j].name);
 			n++;
 		}
+	} else if (r && r->kind == UI_ROW_CLASS) {   /* every seat, whole */
+		for (size_t i = 0; i < m->n_labs; i++)
+			if (m->labs[i].seat && m->labs[i].cls == m->labs[r->lab].cls)
+				t[n++].lab = i;
 	} else if (r) {
 		t[0].lab = r->lab;
 		if (r->kind == UI_ROW_VM) {
@@ -812,4 +919,57 @@ void ui_targets_free(struct ui_target *t, size_t n)
 		free(t[i].vms);
 	}
 	free(t);
+}
+
+static void reset_add(struct ui_reset *r, const char *seat)
+{
+	for (size_t i = 0; i < r->n_seats; i++)
+		if (vl_streq(r->seats[i], seat))
+			return;
+	r->seats = vl_realloc(r->seats, (r->n_seats + 1) * sizeof(char *));
+	r->seats[r->n_seats++] = vl_strdup(seat);
+}
+
+int ui_model_reset_target(const struct ui_model *m, struct ui_reset *out, struct vl_err *err)
+{
+	const struct ui_row *r = ui_model_selected(m);
+	struct ui_reset t = { SIZE_MAX, NULL, 0 };
+
+	*out = t;
+	if (ui_model_n_marked(m)) {
+		for (size_t i = 0; i < m->n_labs; i++) {
+			const struct ui_lab *l = &m->labs[i];
+			bool marked = false;
+			for (size_t j = 0; j < l->n_vms; j++)
+				marked = marked || l->vms[j].marked;
+			if (!marked)
+				continue;
+			if (!l->seat || (t.cls != SIZE_MAX && t.cls != l->cls)) {
+				ui_reset_release(&t);
+				return vl_err_set(err, VL_E_USAGE, "reset: %s",
+						  l->seat ? "the marked seats are of several classes"
+							  : "a marked VM is not in a class seat");
+			}
+			t.cls = l->cls;
+			reset_add(&t, l->seat);
+		}
+	} else if (r && r->kind == UI_ROW_CLASS) {
+		t.cls = m->labs[r->lab].cls;   /* n_seats 0: all */
+	} else if (r && m->labs[r->lab].seat) {
+		t.cls = m->labs[r->lab].cls;
+		reset_add(&t, m->labs[r->lab].seat);
+	} else {
+		return vl_err_set(err, VL_E_USAGE, "reset: select a class, a seat or marked seats");
+	}
+	*out = t;
+	return 0;
+}
+
+void ui_reset_release(struct ui_reset *r)
+{
+	for (size_t i = 0; i < r->n_seats; i++)
+		free(r->seats[i]);
+	free(r->seats);
+	r->seats = NULL;
+	r->n_seats = 0;
 }

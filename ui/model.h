@@ -32,6 +32,8 @@ struct ui_vm {
 
 struct ui_lab {
 	char *id, *name, *project, *network, *subnet;
+	char *seat;                 /* a class seat: its id ("3" of instance seat-3); NULL: not */
+	size_t cls;                 /* a seat: its class in the model's classes[] */
 	bool net_active, mine;
 	bool here;                  /* the current directory's lab */
 	bool exists;                /* libvirt has something of it (false: only planned) */
@@ -42,11 +44,19 @@ struct ui_lab {
 	int64_t changed_ms;
 };
 
-enum ui_row_kind { UI_ROW_LAB, UI_ROW_VM };
+/* A class: the seats of one project's profile (same project and lab name),
+ * shown as one group with its seats as sub-groups. */
+struct ui_class {
+	char *name, *project;
+	bool expanded;
+};
+
+enum ui_row_kind { UI_ROW_CLASS, UI_ROW_LAB, UI_ROW_VM };
 
 struct ui_row {
 	enum ui_row_kind kind;
-	size_t lab, vm;             /* indexes into labs[] and labs[lab].vms[] */
+	size_t lab, vm;             /* indexes into labs[] and labs[lab].vms[]; a class row:
+				       its first seat */
 };
 
 /* "web state:running lab:shop": every term must match. Text matches a VM's
@@ -66,8 +76,11 @@ struct ui_plan_vm {
 };
 
 struct ui_model {
-	struct ui_lab *labs;        /* here first, then by name */
+	struct ui_lab *labs;        /* here first, then by name; a class's seats together,
+				       after the project's own lab, seat 2 before seat 10 */
 	size_t n_labs;
+	struct ui_class *classes;
+	size_t n_classes;
 	char *here_project;         /* the current project directory, or NULL */
 	struct ui_filter filter;
 	char *filter_src;           /* what the user typed */
@@ -75,6 +88,7 @@ struct ui_model {
 	size_t n_rows, sel;
 	/* the selection by identity, so it survives re-sorting and removals */
 	char *sel_lab, *sel_vm;
+	char *sel_class;            /* a class row: "project\nname" */
 	bool connected;             /* the watch's connection is up */
 	char *lost_reason;
 	/* the current directory's lab as its profile plans it (plan_id NULL:
@@ -142,5 +156,18 @@ struct ui_target {
 
 size_t ui_model_targets(const struct ui_model *m, struct ui_target **out);
 void ui_targets_free(struct ui_target *t, size_t n);
+
+/* What a class reset applies to: the seats of one class (n_seats 0: all). */
+struct ui_reset {
+	size_t cls;
+	char **seats;               /* seat ids */
+	size_t n_seats;
+};
+
+/* The seats with marked VMs (all in one class), else the selected class
+ * (all its seats), seat or VM of a seat. VL_E_USAGE with one line when the
+ * marks or the selection are not class seats, or span classes. */
+int ui_model_reset_target(const struct ui_model *m, struct ui_reset *out, struct vl_err *err);
+void ui_reset_release(struct ui_reset *r);
 
 #endif

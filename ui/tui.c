@@ -33,7 +33,8 @@
 #define JOB_KEEP_MS 8000        /* a finished job stays in the strip this long */
 #define FACTS_MS 5000           /* the header's host facts are read this often */
 
-enum mode { M_MAIN, M_HELP, M_TEXT, M_LOG, M_FILTER, M_SNAPNAME, M_DESTROY, M_ROLLBACK };
+enum mode { M_MAIN, M_HELP, M_TEXT, M_LOG, M_FILTER, M_SNAPNAME, M_DESTROY, M_ROLLBACK,
+	    M_RESET };
 enum purpose { P_NONE, P_COUNT, P_DESTROY, P_ROLLBACK, P_LOG };
 
 /* A watch change copied off the watch's thread. */
@@ -80,7 +81,8 @@ struct tui {
 	struct ui_target *targets;
 	size_t n_targets;
 	size_t pending;             /* listings the destroy dialog waits for */
-	int focus;                  /* destroy: 0 Cancel, 1 Destroy */
+	int focus;                  /* destroy, reset: 0 Cancel, 1 the action */
+	struct ui_reset reset;      /* the reset dialog's seats */
 	struct vl_snap_info *snaps;
 	size_t n_snaps, snap_sel;
 	char *snap_lab;
@@ -501,6 +503,65 @@ static void open_log(struct tui *t)
 	ui_draw_invalidate(&t->d);
 }
 
+/* R: the dialog names the class and every seat that goes back to its
+ * baseline, Cancel focused. Only a class of this machine's user, whose
+ * project directory holds its profile ([class] and baseline). */
+static void ask_reset(struct tui *t)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_buf b = VL_BUF_INIT;
+	const struct ui_class *c;
+	const struct ui_lab *any = NULL;
+
+	ui_reset_release(&t->reset);
+	if (ui_model_reset_target(&t->m, &t->reset, &err) < 0) {
+		set_status(t, true, "%s", err.msg);
+		return;
+	}
+	c = &t->m.classes[t->reset.cls];
+	for (size_t i = 0; i < t->m.n_labs && !any; i++)
+		if (t->m.labs[i].seat && t->m.labs[i].cls == t->reset.cls)
+			any = &t->m.labs[i];
+	if (!any || !any->mine || !c->project) {
+		set_status(t, true, "reset: class %s is not this user's (reset it from its project)",
+			   c->name);
+		ui_reset_release(&t->reset);
+		return;
+	}
+	vl_buf_printf(&b, "class %s (%s):\n", c->name, c->project);
+	if (!t->reset.n_seats)
+		vl_buf_printf(&b, "  every seat\n");
+	for (size_t i = 0; i < t->reset.n_seats; i++)
+		vl_buf_printf(&b, "  seat %s\n", t->reset.seats[i]);
+	vl_buf_printf(&b, "\ngoes back to the class baseline: what was done in its VMs since is "
+		      "lost.\nAddresses, host keys and the student key stay.\n");
+	vl_buf_release(&t->text);
+	t->text = b;
+	snprintf(t->title, sizeof(t->title), " reset: back to the baseline");
+	t->focus = 0;
+	t->mode = M_RESET;
+	set_status(t, false, "reset: Cancel is focused (Tab switches, Enter chooses, Esc cancels)");
+	ui_draw_invalidate(&t->d);
+}
+
+/* The reset confirmed: one job for the class, on its project's own lab id
+ * (one operation at a time, as for a lab). */
+static void start_reset(struct tui *t)
+{
+	const struct ui_class *c = &t->m.classes[t->reset.cls];
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_profile p = { .name = c->name, .dir = c->project };
+	VL_AUTOFREE char *own = vl_plan_instance_id(p.name, p.dir, NULL);
+	struct ui_job *j = ui_jobs_start(&t->js, t->ctx, UI_JOB_RESET, own, c->name, c->project,
+					 t->reset.seats, t->reset.n_seats, NULL, P_NONE, &err);
+
+	if (!j)
+		set_status(t, true, "%s", err.msg);
+	else
+		set_status(t, false, "reset of class %s (%s) started", c->name,
+			   t->reset.n_seats ? "chosen seats" : "every seat");
+}
+
 static void clear_targets(struct tui *t)
 {
 	ui_targets_free(t->targets, t->n_targets);
@@ -790,7 +851,9 @@ static unsigned key_ctx(struct tui *t)
 
 	if (!r)
 		return 0;
-	ctx = r->kind == UI_ROW_LAB ? UI_CTX_LAB : UI_CTX_VM;
+	ctx = ui_key_row_ctx(r->kind == UI_ROW_CLASS, r->kind == UI_ROW_LAB, t->m.labs[r->lab].seat);
+	if (r->kind == UI_ROW_CLASS)
+		return ctx;
 	pthread_mutex_lock(&t->js.lock);
 	if (ui_jobs_running(&t->js, t->m.labs[r->lab].id))
 		ctx |= UI_CTX_JOB;
@@ -854,6 +917,8 @@ static void main_key(struct tui *t, int key)
 	case UI_A_EXPAND:
 		if (key == '\n' && r && r->kind == UI_ROW_LAB)
 			ui_model_expand(&t->m, !t->m.labs[r->lab].expanded);
+		else if (key == '\n' && r && r->kind == UI_ROW_CLASS)
+			ui_model_expand(&t->m, !t->m.classes[t->m.labs[r->lab].cls].expanded);
 		else
 			ui_model_expand(&t->m, true);
 		break;
@@ -874,6 +939,7 @@ static void main_key(struct tui *t, int key)
 		}
 		break;
 	case UI_A_DESTROY: ask_destroy(t); break;
+	case UI_A_RESET: ask_reset(t); break;
 	case UI_A_EDIT: do_edit(t); break;
 	case UI_A_LOG: open_log(t); break;
 	case UI_A_MARK:
@@ -1044,6 +1110,24 @@ static void handle_key(struct tui *t, int key)
 			back_to_main(t);
 		}
 		return;
+	case M_RESET:
+		if (key == '\t' || key == KEY_LEFT || key == KEY_RIGHT || key == 'h' || key == 'l') {
+			t->focus = !t->focus;
+		} else if (key == 27 || key == 'q' || ((key == '\n' || key == KEY_ENTER) && !t->focus)) {
+			set_status(t, false, "reset: cancelled");
+			ui_reset_release(&t->reset);
+			back_to_main(t);
+		} else if (key == '\n' || key == KEY_ENTER) {
+			if (refuse_lost(t))
+				return;
+			start_reset(t);
+			for (size_t i = 0; i < t->m.n_labs; i++)
+				for (size_t j = 0; j < t->m.labs[i].n_vms; j++)
+					t->m.labs[i].vms[j].marked = false;
+			ui_reset_release(&t->reset);
+			back_to_main(t);
+		}
+		return;
 	case M_ROLLBACK:
 		if (!t->n_snaps) {
 			if (key == 27 || key == 'q')
@@ -1127,6 +1211,13 @@ static int draw(struct tui *t, int64_t now)
 		vl_buf_append(&b, vl_buf_str(&t->text));
 		vl_buf_printf(&b, "\n        %s         %s\n", t->focus ? "  Cancel  " : "[ Cancel ]",
 			      t->focus ? "[ Destroy ]" : "  Destroy  ");
+		n = ui_draw_text(&t->d, stdscr, t->title, vl_buf_str(&b), 0, t->status);
+		vl_buf_release(&b);
+		return n;
+	case M_RESET:
+		vl_buf_append(&b, vl_buf_str(&t->text));
+		vl_buf_printf(&b, "\n        %s         %s\n", t->focus ? "  Cancel  " : "[ Cancel ]",
+			      t->focus ? "[ Reset ]" : "  Reset  ");
 		n = ui_draw_text(&t->d, stdscr, t->title, vl_buf_str(&b), 0, t->status);
 		vl_buf_release(&b);
 		return n;
@@ -1274,6 +1365,7 @@ out:
 		change_free(&t.inbox[i]);
 	free(t.inbox);
 	clear_targets(&t);
+	ui_reset_release(&t.reset);
 	vl_snap_info_free(t.snaps, t.n_snaps);
 	free(t.snap_lab);
 	free(t.log_lab);

@@ -62,7 +62,7 @@ static void three_labs(struct ui_model *m)
 static const char *row_name(const struct ui_model *m, size_t i)
 {
 	const struct ui_row *r = &m->rows[i];
-	return r->kind == UI_ROW_LAB ? m->labs[r->lab].name : m->labs[r->lab].vms[r->vm].name;
+	return r->kind != UI_ROW_VM ? m->labs[r->lab].name : m->labs[r->lab].vms[r->vm].name;
 }
 
 static const char *sel_name(const struct ui_model *m)
@@ -348,6 +348,88 @@ static void test_snapshot_changed(void **state)
 	ui_model_release(&m);
 }
 
+/* A class: its seats grouped under one class row, after the project's own
+ * lab, seat 2 before seat 10, each seat a sub-group with its VMs; the class
+ * row collapses and keeps its selection; reset targets the class, a seat or
+ * the marked seats. */
+static void test_class_group(void **state)
+{
+	struct ui_model m;
+	struct vl_lab_summary labs[] = {
+		lab("cls", "cls-seat-10-aa", "/p/cls", A("a"), 1, VL_VM_RUNNING),
+		lab("other", "other-1", "/p/other", A("x"), 1, VL_VM_RUNNING),
+		lab("cls", "cls-seat-2-bb", "/p/cls", A("a"), 1, VL_VM_RUNNING),
+		lab("cls", "cls-11", "/p/cls", A("a"), 1, VL_VM_SHUTOFF),
+	};
+	static const char *const want[] = { "cls", "cls", "cls", "a", "cls", "a", "other" };
+	static const enum ui_row_kind kinds[] = { UI_ROW_LAB, UI_ROW_CLASS, UI_ROW_LAB, UI_ROW_VM,
+						  UI_ROW_LAB, UI_ROW_VM, UI_ROW_LAB };
+	struct ui_reset r;
+	struct vl_err err = VL_ERR_INIT;
+	(void)state;
+
+	labs[0].instance = (char *)"seat-10";
+	labs[2].instance = (char *)"seat-2";
+	ui_model_init(&m, "/elsewhere");
+	ui_model_load(&m, labs, 4, 1000);
+	assert_int_equal(m.n_classes, 1);
+	/* nothing is here: collapsed; expand the class and both seats */
+	assert_int_equal(m.n_rows, 3);
+	ui_model_move(&m, 1);
+	assert_int_equal(ui_model_selected(&m)->kind, UI_ROW_CLASS);
+	ui_model_expand(&m, true);
+	assert_int_equal(m.n_rows, 5);
+	ui_model_move(&m, 1);      /* seat 2 */
+	ui_model_expand(&m, true);
+	ui_model_move(&m, 2);      /* seat 10 */
+	ui_model_expand(&m, true);
+	assert_int_equal(m.n_rows, 7);
+	for (size_t i = 0; i < m.n_rows; i++) {
+		assert_string_equal(row_name(&m, i), want[i]);
+		assert_int_equal(m.rows[i].kind, kinds[i]);
+	}
+	assert_string_equal(m.labs[m.rows[2].lab].seat, "2");
+	assert_string_equal(m.labs[m.rows[4].lab].seat, "10");
+	assert_null(m.labs[m.rows[0].lab].seat);
+	/* a reload keeps the class expanded and the selection on seat 10 */
+	ui_model_load(&m, labs, 4, 2000);
+	assert_int_equal(m.n_rows, 7);
+	assert_string_equal(m.labs[ui_model_selected(&m)->lab].seat, "10");
+	/* reset: the seat (from its lab row or a VM), the class from its row */
+	assert_int_equal(ui_model_reset_target(&m, &r, &err), 0);
+	assert_int_equal(r.n_seats, 1);
+	assert_string_equal(r.seats[0], "10");
+	ui_reset_release(&r);
+	ui_model_move(&m, -3);
+	assert_int_equal(ui_model_selected(&m)->kind, UI_ROW_CLASS);
+	assert_int_equal(ui_model_reset_target(&m, &r, &err), 0);
+	assert_int_equal(r.n_seats, 0);   /* every seat */
+	/* Space on the class row marks every seat's VMs: a reset of both seats */
+	ui_model_toggle_mark(&m);
+	assert_int_equal(ui_model_n_marked(&m), 2);
+	assert_int_equal(ui_model_reset_target(&m, &r, &err), 0);
+	assert_int_equal(r.n_seats, 2);
+	ui_reset_release(&r);
+	/* a marked VM outside the class: refused with one line */
+	ui_model_move(&m, -1);
+	ui_model_toggle_mark(&m);   /* the project's own lab "cls" */
+	assert_int_equal(ui_model_reset_target(&m, &r, &err), -1);
+	assert_string_equal(err.msg, "reset: a marked VM is not in a class seat");
+	/* collapsing the class from its row hides the seats, the row stays selected */
+	ui_model_toggle_mark(&m);
+	ui_model_move(&m, 1);
+	ui_model_expand(&m, false);
+	assert_int_equal(m.n_rows, 3);
+	assert_int_equal(ui_model_selected(&m)->kind, UI_ROW_CLASS);
+	/* the own lab row is not a seat: no reset without marks */
+	ui_model_toggle_mark(&m);   /* unmark both seats */
+	ui_model_move(&m, -1);
+	assert_int_equal(ui_model_reset_target(&m, &r, &err), -1);
+	for (size_t i = 0; i < 4; i++)
+		free(labs[i].vms);
+	ui_model_release(&m);
+}
+
 static void test_planned(void **state)
 {
 	struct vl_watch_change c = { 0 };
@@ -548,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_selection_survives),
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_snapshot_changed),
+		cmocka_unit_test(test_class_group),
 		cmocka_unit_test(test_planned),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_phases),
