@@ -112,6 +112,7 @@ struct vl_vm_status {
 	unsigned cpus;
 	uint64_t memory;         /* bytes */
 	size_t n_snapshots;
+	enum vl_changed changed; /* since the newest snapshot (snapmark.h) */
 };
 
 struct vl_fwd_info;

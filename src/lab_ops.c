@@ -18,6 +18,24 @@ static char *lab_prefix(const struct lab *lab)
 	return vl_name_domain(lab->plan.lab_id, "");
 }
 
+/* Changed since the newest snapshot: the record snapshot save and restore
+ * wrote against what the domain is now (snapmark.h). */
+static int vm_changed(struct vl_ctx *ctx, const char *domain, enum vl_changed *out,
+		      struct vl_err *err)
+{
+	VL_AUTOFREE char *xml = NULL;
+	struct vl_snapmark mark;
+	struct vl_snapmark_now now = { -1, false, 0 };
+
+	*out = VL_CHANGED_UNKNOWN;
+	if (vl_virt_domain_get_metadata(ctx->host->virt, domain, VL_SNAPMARK_NS, &xml, err) < 0 ||
+	    vl_virt_domain_writes(ctx->host->virt, domain, &now.boot, &now.has_wr, &now.wr, err) < 0)
+		return -1;
+	vl_snapmark_parse(xml, &mark);
+	*out = vl_snapmark_changed(&mark, &now);
+	return 0;
+}
+
 int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *err)
 {
 	struct lab lab;
@@ -60,6 +78,8 @@ int vl_lab_status(struct vl_ctx *ctx, struct vl_lab_status *st, struct vl_err *e
 		if (vl_virt_snapshot_list(ctx->host->virt, vm->domain, &snaps, &s->n_snapshots, err) < 0)
 			goto fail;
 		vl_virt_snap_list_free(snaps, s->n_snapshots);
+		if (vm_changed(ctx, vm->domain, &s->changed, err) < 0)
+			goto fail;
 	}
 	if (lab_held_status_forwards(&lab, &st->forwards, &st->n_forwards, err) < 0)
 		goto fail;

@@ -60,6 +60,7 @@ static void print_json(const struct vl_lab_status *st)
 		vm_json_open(&j, s->name, s->domain, s->state, s->ip, s->mac, s->cpus, s->memory);
 		vl_json_kstr(&j, "image", s->image);
 		vl_json_kuint(&j, "snapshots", s->n_snapshots);
+		vl_json_kstr(&j, "changed", vl_changed_name(s->changed));
 		vl_json_obj_end(&j);
 	}
 	vl_json_arr_end(&j);
@@ -86,14 +87,15 @@ static void print_table(const struct vl_lab_status *st)
 {
 	printf("lab %s (%s), network %s %s%s\n", st->lab_name, st->lab_id, st->network, st->subnet,
 	       st->network_active ? "" : " (not created)");
-	printf("%-20s %-12s %-15s %4s %8s %5s  %s\n", "VM", "STATE", "IP", "CPUS", "MEMORY", "SNAPS",
-	       "IMAGE");
+	printf("%-20s %-12s %-15s %4s %8s %5s %7s  %s\n", "VM", "STATE", "IP", "CPUS", "MEMORY",
+	       "SNAPS", "CHANGED", "IMAGE");
 	for (size_t i = 0; i < st->n_vms; i++) {
 		const struct vl_vm_status *s = &st->vms[i];
 		char mem[32];
 		snprintf(mem, sizeof(mem), "%llu MiB", (unsigned long long)(s->memory >> 20));
-		printf("%-20s %-12s %-15s %4u %8s %5zu  %s\n", s->name, vl_vm_state_name(s->state),
-		       s->ip ? s->ip : "-", s->cpus, mem, s->n_snapshots, s->image);
+		printf("%-20s %-12s %-15s %4u %8s %5zu %7s  %s\n", s->name, vl_vm_state_name(s->state),
+		       s->ip ? s->ip : "-", s->cpus, mem, s->n_snapshots,
+		       s->changed == VL_CHANGED_UNKNOWN ? "-" : vl_changed_name(s->changed), s->image);
 	}
 	for (size_t i = 0; i < st->n_forwards; i++) {
 		const struct vl_fwd_info *f = &st->forwards[i];
@@ -106,7 +108,7 @@ static void print_table(const struct vl_lab_status *st)
 
 /* { "labs": [ { "lab", "id", "project", "owner": { "machine", "user" } | null,
  *     "mine", "network": { "name", "subnet", "exists", "active" },
- *     "vms": [ { "name", "domain", "state", "ip", "mac", "cpus", "memory_mib" } ] } ] } */
+ *     "vms": [ { "name", "domain", "state", "ip", "mac", "cpus", "memory_mib", "changed" } ] } ] } */
 static void print_all_json(const struct vl_lab_summary *labs, size_t n)
 {
 	struct vl_buf b = VL_BUF_INIT;
@@ -144,6 +146,7 @@ static void print_all_json(const struct vl_lab_summary *labs, size_t n)
 		for (size_t k = 0; k < l->n_vms; k++) {
 			const struct vl_vm_summary *s = &l->vms[k];
 			vm_json_open(&j, s->name, s->domain, s->state, s->ip, s->mac, s->cpus, s->memory);
+			vl_json_kstr(&j, "changed", vl_changed_name(s->changed));
 			vl_json_obj_end(&j);
 		}
 		vl_json_arr_end(&j);

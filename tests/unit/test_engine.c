@@ -534,6 +534,22 @@ static void test_snapshot_undo_half_way(void **state)
 		}
 	}
 	vl_snap_info_free(snaps, n);
+	/* the snapshot recorded each VM: db, shut off then and now, unchanged;
+	 * started since, changed (the test driver has no disk counters, so the
+	 * running ones cannot tell: unknown, never a wrong "no") */
+	{
+		struct vl_lab_status st;
+		OK(vl_lab_status(&l.ctx, &st, &e_));
+		assert_int_equal(st.vms[2].changed, VL_CHANGED_NO);
+		assert_int_equal(st.vms[0].changed, VL_CHANGED_UNKNOWN);
+		vl_lab_status_release(&st);
+		OK(vl_virt_domain_start(l.ctx.host->virt, l.plan.vms[2].domain, false, &e_));
+		OK(vl_lab_status(&l.ctx, &st, &e_));
+		assert_int_equal(st.vms[2].changed, VL_CHANGED_YES);
+		vl_lab_status_release(&st);
+		OK(vl_virt_domain_destroy(l.ctx.host->virt, l.plan.vms[2].domain, &e_));
+	}
+	assert_false(events_have(&l, "unknown:"));
 
 	/* A VM that cannot hold internal snapshots at all (a raw disk) is
 	 * refused before anything is paused or taken. */
