@@ -402,8 +402,8 @@ int vl_lab_snapshot_delete(struct vl_ctx *ctx, const char *name, struct vl_err *
 		vl_err_set(err, VL_E_NOTFOUND, "no snapshot '%s' in lab %s", name, lab.plan.lab_name);
 		goto out;
 	}
-	/* the newest goes: the record (of it, or of a later restore of an
-	 * older one) no longer says "since the newest snapshot" */
+	/* the newest goes: the VMs' records may be of it, and "since the
+	 * newest snapshot" would then compare with one that is gone */
 	struct delete_job j = { name, vl_streq(snaps[n - 1].name, name) };
 	rc = lab_for_each_vm(&lab, (unsigned)lab.plan.n_vms, delete_vm_snap, &j, "delete", err);
 	if (rc == 0)
