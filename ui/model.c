@@ -454,6 +454,9 @@ static bool apply_state(const struct ui_model *m, struct ui_lab *l,
 	}
 	if (c->state == VL_VM_RUNNING && v->state != VL_VM_PAUSED && v->state != VL_VM_RUNNING)
 		*need_list = true;  /* a fresh start: the address may be new */
+	if (c->state == VL_VM_RUNNING && v->state == VL_VM_PAUSED)
+		*need_list = true;  /* resumed: a snapshot taken or restored meanwhile (the CLI's
+				       too) recorded the VM anew (snapmark.h) */
 	v->state = c->state;
 	v->changed_ms = now_ms;
 	return true;

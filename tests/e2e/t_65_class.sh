@@ -2,7 +2,8 @@
 # A class of 3 seats of a 2-VM lab (minimal image, 256M each): plan, up with the baseline,
 # status, reset of one seat (its file gone, another seat's kept, identity the same),
 # isolation between seats, exec's exit statuses, up again after a VM died, a seat leaving
-# the roster, and destroy leaving nothing.
+# the roster, handouts through the jump host, the TUI's class view and its reset of a seat,
+# and destroy leaving nothing.
 pc=$E2E_TMP/class
 e2e_project "$pc" <<'INI'
 [lab]
@@ -163,6 +164,47 @@ out=$(student 1 ssh -F ssh_config -o BatchMode=yes jump id 2>&1); rc=$?
 if [ "$rc" != 0 ] && [[ "$out" != *uid=* ]]; then ok "no command or shell on the jump host ($rc)"
 else bad "the jump account ran a command: $out"; fi
 [ -s "$jd/err1" ] && { head -5 "$jd/err1"; tail -5 "$jd/sshd.log"; }
+
+# the TUI (tmux): the class as one group with its seats as sub-groups; R on the class row asks
+# for every seat (cancelled), R on seat 2 resets it after the dialog (its file gone)
+tsock=$E2E_TMP/tmux-class.sock
+tcx() { tmux -S "$tsock" "$@"; }
+tscr() { tcx capture-pane -p -t c 2>/dev/null; }
+twait() { # WHAT REGEX [SECONDS]: poll the screen every 50 ms
+	local i=0
+	while [ "$i" -lt $((${3:-15} * 20)) ]; do
+		tscr | grep -qE -- "$2" && { ok "$1"; return 0; }
+		sleep 0.05
+		i=$((i + 1))
+	done
+	bad "$1 (no /$2/ within ${3:-15} s)"
+	tscr | sed 's/^/      | /'
+	return 1
+}
+vl_ns_exec tmux -S "$tsock" -f /dev/null new-session -d -s c -x 100 -y 30 -c "$pc" \
+	env LANG=C.UTF-8 TERM=tmux-256color VMLAB_CONFIG="$E2E_CONF" HOME="$E2E_HOME" "$E2E_VMLAB" tui
+twait "tui: the class is one group (here)" "^. class cls +2 seats  4/4 VMs up  \(here\)" 30
+twait "tui: ... seat 1 a sub-group of its VMs" "^ . seat 1 +2/2 up"
+twait "tui: ... seat 2 too" "^ . seat 2 +2/2 up"
+# rows: the project's own lab (not created) and its 2 VMs, the class, seat 1 and its VMs, seat 2
+tcx send-keys -t c j j j
+twait "tui: on the class row the footer offers reset" "R reset"
+tcx send-keys -t c R
+twait "tui: R on the class row asks for every seat" "  every seat *$" &&
+	twait "tui: ... Cancel focused" "\[ Cancel \] +Reset"
+tcx send-keys -t c Escape
+twait "tui: ... Esc cancels" "reset: cancelled"
+tcx send-keys -t c j j j j R
+twait "tui: R on seat 2 names it" "  seat 2 *$"
+tcx send-keys -t c Tab
+twait "tui: Tab focuses Reset" "Cancel +\[ Reset \]"
+tcx send-keys -t c Enter
+twait "tui: the reset of seat 2 runs as a job and ends" "reset cls: done" 120
+C ssh 2 a -- test -e marker >/dev/null 2>&1; rc=$?
+check_rc "tui: seat 2's file is gone after its reset from the TUI" 1 "$rc"
+tcx send-keys -t c q
+for _ in $(seq 100); do tcx has-session -t c 2>/dev/null || break; sleep 0.05; done
+tcx kill-server 2>/dev/null
 
 out=$(C destroy --force 2>&1); rc=$?
 check_rc "class destroy" 0 "$rc"

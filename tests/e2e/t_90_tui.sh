@@ -203,14 +203,14 @@ wait_for "tui: after the snapshot the VM is unchanged (CHG no)" t "$(printf "$ch
 (cd "$p" && vmlab ssh a -- sh -c 'dd if=/dev/zero of=$HOME/chg bs=64k count=16 conv=fsync 2>/dev/null; sync')
 wait_for "tui: a write in the guest shows CHG yes without a key" t "$(printf "$chg_re" yes)" 10
 check_eq "tui: ... status --json says changed too" yes \
-	"$(cd "$p" && vmlab --json status | jq -r '.vms[0].changed')"
+	"$(cd "$p" && vmlab status --json | jq -r '.vms[0].changed')"
 tx send-keys -t t r
 wait_for "tui: r lists the snapshots" t "> snap1 " 20
 tx send-keys -t t Enter
 wait_for "tui: Enter rolls back" t "rollback tui: done" 60
 wait_for "tui: after the rollback CHG is no again" t "$(printf "$chg_re" no)" 10
 check_eq "tui: ... status --json says unchanged" no \
-	"$(cd "$p" && vmlab --json status | jq -r '.vms[0].changed')"
+	"$(cd "$p" && vmlab status --json | jq -r '.vms[0].changed')"
 check_eq "tui: ... and the guest's file is gone" "gone" \
 	"$(cd "$p" && vmlab ssh a -- sh -c 'test -e $HOME/chg && echo there || echo gone')"
 

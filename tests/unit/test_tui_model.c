@@ -340,6 +340,16 @@ static void test_snapshot_changed(void **state)
 	load(&m, &l, 1);
 	lb = ui_model_find_lab(&m, "shop-1");
 	assert_int_equal(ui_lab_find_vm(lb, "a")->dirty, VL_CHANGED_NO);
+	/* paused and resumed (a snapshot from the CLI): the caller lists again
+	 * for the new record */
+	c = (struct vl_watch_change){ .kind = VL_WATCH_VM_STATE, .lab = "shop-1", .vm = "a",
+				      .state = VL_VM_PAUSED };
+	need = false;
+	ui_model_apply(&m, &c, 2500, &need);
+	assert_false(need);
+	c.state = VL_VM_RUNNING;
+	ui_model_apply(&m, &c, 2600, &need);
+	assert_true(need);
 	/* halted from outside: its process is gone, so it changed */
 	c = (struct vl_watch_change){ .kind = VL_WATCH_VM_STATE, .lab = "shop-1", .vm = "a",
 				      .state = VL_VM_SHUTOFF };
