@@ -43,7 +43,8 @@ const struct ui_key ui_keys[] = {
 	  "this session's jobs on the VM or lab", "log", true },
 	{ ' ', "Space", ROW | UI_CTX_CLASS, UI_A_MARK, "mark the VM (on a lab or class: all its VMs)",
 	  "mark", true },
-	{ 'x', "x", UI_CTX_JOB, UI_A_CANCEL_JOB, "cancel the running job of the selection",
+	{ 'x', "x", UI_CTX_JOB, UI_A_CANCEL_JOB, "cancel the running job of the selection (on a "
+	  "class row: its reset)",
 	  "cancel", false },
 	{ '/', "/", UI_CTX_ANY, UI_A_FILTER, "filter: text, state:running, lab:NAME", "filter",
 	  true },

@@ -550,8 +550,7 @@ static void start_reset(struct tui *t)
 {
 	const struct ui_class *c = &t->m.classes[t->reset.cls];
 	struct vl_err err = VL_ERR_INIT;
-	struct vl_profile p = { .name = c->name, .dir = c->project };
-	VL_AUTOFREE char *own = vl_plan_instance_id(p.name, p.dir, NULL);
+	VL_AUTOFREE char *own = vl_plan_instance_id(c->name, c->project, NULL);
 	struct ui_job *j = ui_jobs_start(&t->js, t->ctx, UI_JOB_RESET, own, c->name, c->project,
 					 t->reset.seats, t->reset.n_seats, NULL, P_NONE, &err);
 
@@ -844,6 +843,19 @@ static void act_on_targets(struct tui *t, enum ui_job_kind kind, const char *arg
 	ui_targets_free(tg, n);
 }
 
+/* The lab id a row's jobs run under: a class's is its project's own lab
+ * (start_reset). Caller frees. */
+static char *row_job_id(const struct tui *t, const struct ui_row *r)
+{
+	const struct ui_lab *lab = &t->m.labs[r->lab];
+	const struct ui_class *c;
+
+	if (r->kind != UI_ROW_CLASS)
+		return vl_strdup(lab->id);
+	c = &t->m.classes[lab->cls];
+	return vl_plan_instance_id(c->name, c->project ? c->project : "", NULL);
+}
+
 static unsigned key_ctx(struct tui *t)
 {
 	const struct ui_row *r = ui_model_selected(&t->m);
@@ -852,10 +864,9 @@ static unsigned key_ctx(struct tui *t)
 	if (!r)
 		return 0;
 	ctx = ui_key_row_ctx(r->kind == UI_ROW_CLASS, r->kind == UI_ROW_LAB, t->m.labs[r->lab].seat);
-	if (r->kind == UI_ROW_CLASS)
-		return ctx;
+	VL_AUTOFREE char *id = row_job_id(t, r);
 	pthread_mutex_lock(&t->js.lock);
-	if (ui_jobs_running(&t->js, t->m.labs[r->lab].id))
+	if (ui_jobs_running(&t->js, id))
 		ctx |= UI_CTX_JOB;
 	pthread_mutex_unlock(&t->js.lock);
 	return ctx;
@@ -976,7 +987,8 @@ static void main_key(struct tui *t, int key)
 	case UI_A_CANCEL_JOB:
 		pthread_mutex_lock(&t->js.lock);
 		if (r) {
-			struct ui_job *j = ui_jobs_running(&t->js, t->m.labs[r->lab].id);
+			VL_AUTOFREE char *id = row_job_id(t, r);
+			struct ui_job *j = ui_jobs_running(&t->js, id);
 			if (j) {
 				atomic_store(&j->cancel, true);
 				set_status(t, false, "cancelling %s of %s", ui_job_kind_name(j->kind),
