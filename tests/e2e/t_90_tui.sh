@@ -193,6 +193,22 @@ tx send-keys -t t k s
 wait_for "tui: s asks a name" t "snapshot name: _"
 tx send-keys -t t 'bad name' Enter
 wait_for "tui: a bad snapshot name is one line" t "snapshot name 'bad name': use letters"
+# a guest booted moments ago still writes (journal commits, logs): CHG would rightly say
+# "yes" at once, so the snapshot waits until its disk is quiet (write requests the same
+# for 2 s, polled every 0.5 s, at most 60 s)
+quiet_disk() {
+	local last=-1 same=0 n
+	(cd "$p" && vmlab ssh a -- sync) >/dev/null 2>&1
+	for _ in $(seq 1 120); do
+		n=$(vl_virsh domblkstat "vmlab-$id-a" vda 2>/dev/null | awk '$2 == "wr_req" { print $3 }')
+		if [ -n "$n" ] && [ "$n" = "$last" ]; then same=$((same + 1)); else same=0; last=$n; fi
+		[ "$same" -ge 4 ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+quiet_disk && ok "tui: the guest's disk is quiet before the snapshot" ||
+	bad "tui: the guest's disk never went quiet"
 tx send-keys -t t C-u 'snap1' Enter
 wait_for "tui: s saves the snapshot" t "snapshot tui: done" 60
 wait_for "tui: the lab row counts it" t "snaps 1" 20
