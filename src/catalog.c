@@ -82,6 +82,51 @@ bool vl_qcow2_virtual_size(const unsigned char *p, size_t n, uint64_t *out)
 	return true;
 }
 
+static uint64_t be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Offsets from QEMU's docs/interop/qcow2.txt. An image in the cache is
+ * self-contained: QEMU opens a pool volume and nothing else. */
+const char *vl_qcow2_unsafe(const unsigned char *p, size_t n, uint64_t *bf_off, uint32_t *bf_len)
+{
+	uint32_t version;
+
+	*bf_off = 0;
+	*bf_len = 0;
+	if (vl_image_detect(p, n) != VL_IMG_QCOW2)
+		return NULL;
+	if (n < 72)
+		return "its qcow2 header is cut short";
+	version = be32(p + 4);
+	if (version != 2 && version != 3)
+		return "it is an unknown qcow2 version";
+	if (be64(p + 8) != 0 || be32(p + 16) != 0) {
+		*bf_off = be64(p + 8);
+		*bf_len = be32(p + 16);
+		return "it has a backing file";
+	}
+	if (be32(p + 32) != 0)
+		return "it is encrypted";
+	if (version == 3) {
+		if (n < VL_QCOW2_HEADER_MIN)
+			return "its qcow2 header is cut short";
+		if (be64(p + 72) & (1u << 2))
+			return "it has an external data file";
+	}
+	return NULL;
+}
+
 /* ---- catalog ---------------------------------------------------------- */
 
 void vl_catalog_entry_release(struct vl_catalog_entry *e)

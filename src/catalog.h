@@ -78,6 +78,14 @@ const char *vl_image_format_name(enum vl_image_format f);
 enum vl_image_format vl_image_detect(const unsigned char *p, size_t n);
 /* qcow2 virtual size from a header (>= 32 bytes): bytes 24..31 big-endian. */
 bool vl_qcow2_virtual_size(const unsigned char *p, size_t n, uint64_t *out);
+/* Bytes of a qcow2 header vl_qcow2_unsafe reads (version 3's fixed part). */
+#define VL_QCOW2_HEADER_MIN 104
+/* Why QEMU must not open this image, or NULL: a backing file (QEMU would
+ * open whatever host path it names, /etc/shadow included), an external
+ * data file, encryption, a version we do not know, or a header cut short.
+ * p: the image's first n bytes. When there is a backing file, *bf_off and
+ * *bf_len say where its name lies in the file (for the message). Pure. */
+const char *vl_qcow2_unsafe(const unsigned char *p, size_t n, uint64_t *bf_off, uint32_t *bf_len);
 
 /* What a reference in a profile or on the command line is. */
 enum vl_ref_kind { VL_REF_NAME, VL_REF_URL, VL_REF_FILE_URL, VL_REF_PATH };

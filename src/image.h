@@ -77,6 +77,13 @@ int vl_image_ensure(const struct vl_config *cfg, const char *const *refs, size_t
 int vl_image_content_sha256(const struct vl_config *cfg, struct vl_image_info *info,
 			    struct vl_err *err);
 
+/* Refuse (VL_E_FAIL, naming the image if name is not NULL, and what it
+ * points at) an image file
+ * QEMU must not open: a qcow2 with a backing file or an external data file
+ * (vl_qcow2_unsafe). Called before a file enters the cache and again before
+ * a cached one is uploaded into a pool, so libvirt never sees such a file. */
+int vl_image_file_check(const char *path, const char *name, struct vl_err *err);
+
 /* Every catalog entry and every cached image (cached ones without an entry
  * too), sorted by name. */
 int vl_image_list(const struct vl_config *cfg, struct vl_image_info **out, size_t *n,

@@ -70,6 +70,39 @@ void image_fsync_dir(const char *dir)
 	}
 }
 
+int vl_image_file_check(const char *path, const char *name, struct vl_err *err)
+{
+	unsigned char hdr[VL_QCOW2_HEADER_MIN];
+	char bf[256] = "";
+	uint64_t off;
+	uint32_t len;
+	const char *why;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "cannot open %s", path);
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	if (n < 0) {
+		int en = errno;
+		close(fd);
+		return vl_err_sys(err, VL_E_IO, en, "cannot read %s", path);
+	}
+	why = vl_qcow2_unsafe(hdr, (size_t)n, &off, &len);
+	/* name what the backing file points at: the reason it is refused */
+	if (why && len > 0 && pread(fd, bf, len < sizeof(bf) ? len : sizeof(bf) - 1, (off_t)off) > 0) {
+		for (char *c = bf; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+				*c = '?';
+	}
+	close(fd);
+	if (!why)
+		return 0;
+	return vl_err_set(err, VL_E_FAIL, "%s%s%srefused: %s%s%s%s; a vmlab image must be "
+			  "self-contained", name ? "image " : "", name ? name : "", name ? " " : "",
+			  why, bf[0] ? " (" : "", bf, bf[0] ? ")" : "");
+}
+
 char *vl_image_cache_dir(const struct vl_config *cfg)
 {
 	const char *e;

@@ -61,7 +61,7 @@ struct image_job {
 	lzma_stream lz;
 	bool xz, lz_end;
 	unsigned char *lzbuf;
-	unsigned char head[64];
+	unsigned char head[VL_QCOW2_HEADER_MIN];
 	size_t headlen;
 
 	/* The verifier. The thread running curl only copies arriving bytes

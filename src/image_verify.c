@@ -402,6 +402,12 @@ int image_job_finish(struct image_job *j)
 	if (j->info->entry.format != VL_IMG_UNKNOWN && j->info->entry.format != fmt)
 		vl_event_warn(j->evs, j->info->name, "catalog says %s but the file is %s",
 			      vl_image_format_name(j->info->entry.format), vl_image_format_name(fmt));
+	/* QEMU opens a backing file wherever it points: such an image never
+	 * enters the cache */
+	if (vl_image_file_check(src, NULL, &e) < 0) {
+		image_job_remove_partial(j);
+		return image_job_fail(j, e.code, "%s", e.msg);
+	}
 	/* the data must be on disk before the name says it is complete */
 	if (fdatasync(fd) < 0) {
 		int en = errno;

@@ -135,6 +135,9 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 	int rc = -1;
 
 	*path = NULL;
+	/* the cache refuses such files, but one may have been put there by hand */
+	if (vl_image_file_check(img->path, img->name, err) < 0)
+		return -1;
 	if (vl_image_content_sha256(&ctx->config, img, err) < 0)
 		return -1;
 	vol = vl_plan_base_volume(img->content_sha256, vl_image_format_name(img->format));

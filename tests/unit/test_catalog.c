@@ -259,6 +259,53 @@ static void test_entry_usable(void **state)
 	assert_non_null(strstr(err.msg, "image img has no cloud-init (cloud_init = no)"));
 }
 
+/* A qcow2 header as qemu-img writes it: version 3, 104 bytes, no backing. */
+static void qcow2_header(unsigned char *h, size_t n)
+{
+	memset(h, 0, n);
+	memcpy(h, "QFI\xfb\0\0\0\3", 8);
+	h[23] = 16;   /* cluster_bits */
+	h[103] = 104; /* header_length */
+}
+
+static void test_qcow2_unsafe(void **state)
+{
+	unsigned char h[VL_QCOW2_HEADER_MIN];
+	uint64_t off;
+	uint32_t len;
+	(void)state;
+
+	qcow2_header(h, sizeof(h));
+	assert_null(vl_qcow2_unsafe(h, sizeof(h), &off, &len));
+	/* raw images have no header to distrust */
+	assert_null(vl_qcow2_unsafe((const unsigned char *)"\0\0\0\0", 4, &off, &len));
+	/* backing file "/etc/shadow" (11 bytes) at offset 0x70 */
+	h[15] = 0x70;
+	h[19] = 11;
+	assert_string_equal(vl_qcow2_unsafe(h, sizeof(h), &off, &len), "it has a backing file");
+	assert_int_equal(off, 0x70);
+	assert_int_equal(len, 11);
+	/* a name length without an offset still means "backing file" */
+	h[15] = 0;
+	assert_non_null(vl_qcow2_unsafe(h, sizeof(h), &off, &len));
+	qcow2_header(h, sizeof(h));
+	h[79] = 1u << 2; /* incompatible feature: external data file */
+	assert_string_equal(vl_qcow2_unsafe(h, sizeof(h), &off, &len), "it has an external data file");
+	h[79] = 1;       /* dirty bit: harmless */
+	assert_null(vl_qcow2_unsafe(h, sizeof(h), &off, &len));
+	qcow2_header(h, sizeof(h));
+	h[35] = 1;       /* AES */
+	assert_string_equal(vl_qcow2_unsafe(h, sizeof(h), &off, &len), "it is encrypted");
+	qcow2_header(h, sizeof(h));
+	h[7] = 4;
+	assert_string_equal(vl_qcow2_unsafe(h, sizeof(h), &off, &len), "it is an unknown qcow2 version");
+	qcow2_header(h, sizeof(h));
+	assert_string_equal(vl_qcow2_unsafe(h, 80, &off, &len), "its qcow2 header is cut short");
+	h[7] = 2;        /* version 2 has a 72-byte header */
+	assert_null(vl_qcow2_unsafe(h, 72, &off, &len));
+	assert_non_null(vl_qcow2_unsafe(h, 40, &off, &len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_checksum_single),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_meta_and_qcow2),
+		cmocka_unit_test(test_qcow2_unsafe),
 		cmocka_unit_test(test_shipped_catalog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
