@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ini_lines.h"
+#include "profile.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/ipv4.h"
@@ -171,6 +172,36 @@ static void set_catalog(struct loader *l, const char *v, int line)
 	}
 }
 
+/* A CA bundle that cannot be read would fail every https pull later, with
+ * a TLS message that does not say why: say it here. */
+static void set_ca_file(struct loader *l, const char *v, int line)
+{
+	char *p = expand_path(v, l->dir);
+
+	if (!p) {
+		problem(l, line, "ca_file '%s': cannot resolve ~ without $HOME", v);
+		return;
+	}
+	if (access(p, R_OK) < 0) {
+		problem(l, line, "ca_file %s: %s", p, strerror(errno));
+		free(p);
+		return;
+	}
+	free(l->cfg->ca_file);
+	l->cfg->ca_file = p;
+}
+
+static void set_max_image(struct loader *l, const char *v, int line)
+{
+	struct vl_err e = VL_ERR_INIT;
+	uint64_t n;
+
+	if (vl_parse_size(v, &n, &e) < 0 || n < (1u << 20))
+		problem(l, line, "max_image_size must be a size of at least 1M such as 64G, not '%s'", v);
+	else
+		l->cfg->max_image_size = n;
+}
+
 #define UINT_SETTER(fn, field, key, min, max, unit) \
 	static void fn(struct loader *l, const char *v, int line) \
 	{ \
@@ -220,6 +251,8 @@ static const struct keydef {
 	{ "images", "cache", set_cache },
 	{ "images", "catalog", set_catalog },
 	{ "images", "stall_timeout", set_stall },
+	{ "images", "ca_file", set_ca_file },
+	{ "images", "max_image_size", set_max_image },
 	{ "network", "subnet_pool", set_subnet_pool },
 	{ "network", "lab_prefix", set_lab_prefix },
 	{ "up", "parallel", set_parallel },
@@ -292,6 +325,7 @@ static void set_defaults(struct vl_config *c)
 		.log_dir = vl_strdup("/var/log/libvirt/qemu"),
 		.cache_dir = default_cache(),
 		.stall_timeout = 60,
+		.max_image_size = 64ull << 30,
 		.pool_addr = (10u << 24) | (77u << 16),
 		.pool_prefix = 16,
 		.lab_prefix = 24,
@@ -460,6 +494,7 @@ void vl_config_release(struct vl_config *cfg)
 	free(cfg->pool_dir);
 	free(cfg->log_dir);
 	free(cfg->cache_dir);
+	free(cfg->ca_file);
 	for (size_t i = 0; i < cfg->n_catalogs; i++)
 		free(cfg->catalogs[i]);
 	free(cfg->catalogs);

@@ -22,6 +22,8 @@ struct vl_config {
 	char **catalogs;         /* [images] catalog = a.ini, b.ini (extra catalogs) */
 	size_t n_catalogs;
 	unsigned stall_timeout;  /* [images] stall_timeout, seconds without a byte */
+	char *ca_file;           /* [images] ca_file: CA bundle for https, NULL: system's */
+	uint64_t max_image_size; /* [images] max_image_size: bytes a pull may write (xz bombs) */
 	uint32_t pool_addr;      /* [network] subnet_pool, host order, e.g. 10.77.0.0 */
 	unsigned pool_prefix;    /* ... /16 */
 	unsigned lab_prefix;     /* [network] lab_prefix: size of each lab's subnet, /24 */

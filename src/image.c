@@ -21,6 +21,7 @@
 
 #define REGISTERED "registered.ini"
 #define DEFAULT_STALL 60
+#define DEFAULT_MAX_IMAGE (64ull << 30)
 
 /* ---- catalogs ---------------------------------------------------------- */
 
@@ -300,6 +301,8 @@ int vl_image_pull(const struct vl_config *cfg, const char *const *refs, size_t n
 		j->cache = cache;
 		j->fd = j->out_fd = j->lock_fd = j->v.dfd = -1;
 		j->stall = cfg && cfg->stall_timeout ? cfg->stall_timeout : DEFAULT_STALL;
+		j->ca_file = cfg ? cfg->ca_file : NULL;
+		j->max_size = cfg && cfg->max_image_size ? cfg->max_image_size : DEFAULT_MAX_IMAGE;
 		j->state = IMAGE_JOB_LOCK;
 		j->err = (struct vl_err)VL_ERR_INIT;
 		/* the same image twice in one call is one download */

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/mem.h"
+#include "util/size.h"
 #include "util/str.h"
 
 char *image_path_join(const char *a, const char *b)
@@ -68,6 +70,36 @@ void image_fsync_dir(const char *dir)
 		fsync(fd);
 		close(fd);
 	}
+}
+
+uint64_t image_free_bytes(const char *dir)
+{
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv) < 0)
+		return UINT64_MAX;
+	return (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+int image_job_write_failed(struct image_job *j, struct vl_err *e, const char *path, int en)
+{
+	char need[32], have[32];
+
+	if (en != ENOSPC && en != EDQUOT)
+		return vl_err_set(e, VL_E_IO, "%s (%s): cannot write %s: %s", j->info->name,
+				  j->info->url, path, strerror(en));
+	vl_human_bytes(have, sizeof(have), (double)image_free_bytes(j->cache), VL_SIZE_IEC);
+	if (j->expect_total > 0 && !j->xz) {
+		vl_human_bytes(need, sizeof(need), (double)j->expect_total, VL_SIZE_IEC);
+		return vl_err_set(e, VL_E_IO, "%s (%s): no space left in %s: the image needs %s "
+				  "(%s free); nothing was cached", j->info->name, j->info->url,
+				  j->cache, need, have);
+	}
+	vl_human_bytes(need, sizeof(need), (double)(j->xz ? j->out_written : j->written),
+		       VL_SIZE_IEC);
+	return vl_err_set(e, VL_E_IO, "%s (%s): no space left in %s after %s of the image "
+			  "(%s free); nothing was cached", j->info->name, j->info->url, j->cache,
+			  need, have);
 }
 
 int vl_image_file_check(const char *path, const char *name, struct vl_err *err)

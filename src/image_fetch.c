@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/mem.h"
+#include "util/size.h"
 #include "util/str.h"
 
 #define CHECKSUM_FILE_MAX (8u << 20)
@@ -65,6 +66,36 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 	return n;
 }
 
+/* What the server says it will send, checked before a byte is stored:
+ * not over [images] max_image_size, and room for it in the cache. */
+static int body_check_size(struct image_job *j, long code)
+{
+	curl_off_t cl = -1;
+	char need[32], have[32];
+	uint64_t total, free_b;
+
+	curl_easy_getinfo(j->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+	if (cl < 0)
+		return 0;
+	total = (uint64_t)cl + (code == 206 ? j->offset : 0);
+	j->expect_total = total;
+	if (total > j->max_size) {
+		vl_human_bytes(need, sizeof(need), (double)total, VL_SIZE_IEC);
+		vl_human_bytes(have, sizeof(have), (double)j->max_size, VL_SIZE_IEC);
+		return image_job_fail(j, VL_E_FAIL, "the server announces %s, more than %s "
+				      "([images] max_image_size): refused", need, have);
+	}
+	free_b = image_free_bytes(j->cache);
+	if (free_b != UINT64_MAX && total - (code == 206 ? j->offset : 0) > free_b) {
+		vl_human_bytes(need, sizeof(need), (double)(total - (code == 206 ? j->offset : 0)),
+			       VL_SIZE_IEC);
+		vl_human_bytes(have, sizeof(have), (double)free_b, VL_SIZE_IEC);
+		return image_job_fail(j, VL_E_IO, "not enough space in %s: the image needs %s, "
+				      "%s free; nothing was cached", j->cache, need, have);
+	}
+	return 0;
+}
+
 /* First body bytes: decide between append (206), start over (200 to a Range
  * request) and failure (HTTP errors carry no image). */
 static int body_start(struct image_job *j)
@@ -76,9 +107,11 @@ static int body_start(struct image_job *j)
 	curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(j->h, CURLINFO_SCHEME, &scheme);
 	if (scheme && strcasecmp(scheme, "file") == 0)
-		return 0;
+		return body_check_size(j, 200);
 	if (code >= 300)
 		return -1;   /* reported at the end, from the status */
+	if (body_check_size(j, code) < 0)
+		return -1;
 	if (j->offset > 0 && (code != 206 || j->range_start != (long)j->offset)) {
 		vl_event_info(j->evs, j->info->name, "server ignored the range request; starting over");
 		j->v.fill = 0;
@@ -100,6 +133,13 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 
 	if (!j->body_started && body_start(j) < 0)
 		return 0;
+	/* a server that sends more than it announced, or without end */
+	if (j->written + n > j->max_size) {
+		char lim[32];
+		vl_human_bytes(lim, sizeof(lim), (double)j->max_size, VL_SIZE_IEC);
+		image_job_fail(j, VL_E_FAIL, "more than %s ([images] max_image_size): refused", lim);
+		return 0;
+	}
 	if (image_verify_put(j, (const unsigned char *)p, n) < 0)
 		return 0;
 	j->written += n;
@@ -133,7 +173,8 @@ static CURL *easy_new(struct image_job *j, const char *url)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
+			 strncasecmp(url, "https://", 8) == 0 ? "https" : "http,https");
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
 	/* no total timeout for multi-GiB files; a stall fails instead */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -145,13 +186,16 @@ static CURL *easy_new(struct image_job *j, const char *url)
 	 * proxies come from the environment (http_proxy, https_proxy, no_proxy) */
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (j->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, j->ca_file);
 	return h;
 }
 
 /* One clear line for a transfer that did not complete. */
-static void describe_curl_failure(struct image_job *j, CURLcode rc, const char *what)
+static void describe_curl_failure(struct image_job *j, CURL *h, CURLcode rc, const char *what)
 {
 	const char *detail = j->curl_err[0] ? j->curl_err : curl_easy_strerror(rc);
+	char *to = NULL;
 
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -174,6 +218,19 @@ static void describe_curl_failure(struct image_job *j, CURLcode rc, const char *
 	case CURLE_PARTIAL_FILE:
 		image_job_fail(j, VL_E_NET, "connection closed early: short read after %llu bytes",
 			 (unsigned long long)j->written);
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* a server must not send us to file:// (a host file into the
+		 * cache), ftp:// or from https down to http */
+		curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &to);
+		if (!to)
+			curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &to);
+		if (to && strstr(to, "://"))
+			image_job_fail(j, VL_E_NET, "redirect to %.*s:// refused (%s): redirects are "
+				       "followed to http and https only, and from https to https only",
+				       (int)(strstr(to, "://") - to), to, to);
+		else
+			image_job_fail(j, VL_E_NET, "%s failed: %s", what, detail);
 		break;
 	case CURLE_TOO_MANY_REDIRECTS:
 		image_job_fail(j, VL_E_NET, "too many redirects");
@@ -221,7 +278,6 @@ static int fetch_expected(struct image_job *j)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(h);
 	if (rc != CURLE_OK || code >= 400) {
 		if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
 			image_job_fail(j, VL_E_NET, "checksum file %s: %s", e->checksum_url,
@@ -230,11 +286,13 @@ static int fetch_expected(struct image_job *j)
 			j->err = (struct vl_err)VL_ERR_INIT;
 			image_job_fail(j, VL_E_NET, "checksum file %s: HTTP %ld", e->checksum_url, code);
 		} else {
-			describe_curl_failure(j, rc, "checksum file download");
+			describe_curl_failure(j, h, rc, "checksum file download");
 		}
+		curl_easy_cleanup(h);
 		vl_buf_release(&m.b);
 		return -1;
 	}
+	curl_easy_cleanup(h);
 	entry = e->checksum_entry ? vl_strdup(e->checksum_entry) : vl_url_basename(e->url);
 	j->expect = vl_checksum_find(vl_buf_str(&m.b), entry, e->hash);
 	vl_buf_release(&m.b);
@@ -417,7 +475,7 @@ static void job_done(struct image_job *j, CURLcode rc)
 	} else if (rc != CURLE_OK) {
 		/* data that arrived stays for a resume; a write failure of ours does not */
 		if (j->err.code == VL_OK) {
-			describe_curl_failure(j, rc, "download");
+			describe_curl_failure(j, j->h, rc, "download");
 			j->keep_part = j->written > 0 &&
 				       (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR ||
 					rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||

@@ -20,6 +20,8 @@
 
 /* ---- the cache (image_cache.c) ------------------------------------------ */
 
+struct image_job;
+
 char *image_path_join(const char *a, const char *b);
 int image_mkdir_p(const char *path, struct vl_err *err);
 /* A small cache file (metadata, a sidecar), or NULL if missing or unreadable. */
@@ -33,6 +35,11 @@ void image_cache_lookup(const char *cache, struct vl_image_info *info);
 char **image_cached_names(const char *cache, size_t *n);
 /* Remove an image's files, metadata and partial download; true if any was there. */
 bool image_cache_remove(const char *cache, const char *name);
+/* Bytes free for us on dir's filesystem, UINT64_MAX if unknown. */
+uint64_t image_free_bytes(const char *dir);
+/* A write into the cache failed with errno en: one line naming the path,
+ * and with ENOSPC what was needed and what is free. */
+int image_job_write_failed(struct image_job *j, struct vl_err *e, const char *path, int en);
 /* Partial downloads nobody is pulling right now (their lock is free). */
 void image_prune_partials(const char *cache);
 
@@ -45,6 +52,9 @@ struct image_job {
 	const struct vl_events *evs;
 	const char *cache;
 	const char *register_as;       /* --name */
+	const char *ca_file;           /* [images] ca_file, NULL: the system's CAs */
+	uint64_t max_size;             /* [images] max_image_size: published and decompressed */
+	uint64_t expect_total;         /* bytes .part will hold (Content-Length), 0: unknown */
 	enum image_job_state state;
 	int lock_fd;
 	bool told_wait;

@@ -14,6 +14,7 @@
 
 #include "util/file.h"
 #include "util/mem.h"
+#include "util/size.h"
 #include "util/str.h"
 
 #define WRITEBACK_CHUNK (8u << 20)
@@ -93,10 +94,22 @@ static int xz_feed(struct image_job *j, const unsigned char *p, size_t n, bool f
 		lzma_ret r = lzma_code(&j->lz, finish ? LZMA_FINISH : LZMA_RUN);
 		size_t got = IMAGE_IO_BUF - j->lz.avail_out;
 		if (got) {
+			/* a few KiB of xz can expand without end (an xz bomb) */
+			if (j->out_written + got > j->max_size) {
+				char lim[32];
+				vl_human_bytes(lim, sizeof(lim), (double)j->max_size, VL_SIZE_IEC);
+				return hasher_fail(j, VL_E_FAIL, "decompresses to more than %s "
+						   "([images] max_image_size): refused", lim);
+			}
 			note_head(j, j->lzbuf, got);
-			if (vl_fd_write_all(j->out_fd, j->lzbuf, got) < 0)
-				return hasher_fail(j, VL_E_IO, "cannot write %s: %s", j->img_part,
-						   strerror(errno));
+			if (vl_fd_write_all(j->out_fd, j->lzbuf, got) < 0) {
+				int en = errno;
+				pthread_mutex_lock(&j->v.mu);
+				if (j->v.err.code == VL_OK)
+					image_job_write_failed(j, &j->v.err, j->img_part, en);
+				pthread_mutex_unlock(&j->v.mu);
+				return -1;
+			}
 			j->out_written += got;
 		}
 		if (r == LZMA_STREAM_END) {
@@ -199,8 +212,13 @@ static void *writer_main(void *arg)
 		bool failed = j->v.err.code != VL_OK, want = j->v.store[slot];
 		pthread_mutex_unlock(&j->v.mu);
 		if (want && !failed) {
-			if (store(j, j->v.buf[slot], j->v.len[slot]) < 0)
-				hasher_fail(j, VL_E_IO, "cannot write %s: %s", j->part, strerror(errno));
+			if (store(j, j->v.buf[slot], j->v.len[slot]) < 0) {
+				int en = errno;
+				pthread_mutex_lock(&j->v.mu);
+				if (j->v.err.code == VL_OK)
+					image_job_write_failed(j, &j->v.err, j->part, en);
+				pthread_mutex_unlock(&j->v.mu);
+			}
 			j->v.woff += j->v.len[slot];
 		}
 		pthread_mutex_lock(&j->v.mu);
@@ -412,11 +430,29 @@ int image_job_finish(struct image_job *j)
 	if (fdatasync(fd) < 0) {
 		int en = errno;
 		image_job_remove_partial(j);
-		return image_job_fail(j, VL_E_IO, "cannot sync %s: %s", src, strerror(en));
+		if (j->err.code == VL_OK)
+			image_job_write_failed(j, &j->err, src, en);
+		return -1;
+	}
+	/* metadata first: on a full disk it fails before the image has a name,
+	 * and an image never sits in the cache without it */
+	vsize = j->xz ? j->out_written : j->written;
+	vl_qcow2_virtual_size(j->head, j->headlen, &vsize);
+	struct vl_cache_meta m = {
+		.name = j->info->name, .url = j->info->url, .format = fmt, .hash = j->hash,
+		.digest = j->expect ? got : NULL, .size = j->xz ? j->out_written : j->written,
+		.virtual_size = vsize, .pulled = time(NULL),
+	};
+	meta_text = vl_cache_meta_format(&m);
+	meta_path = vl_cache_meta_path(j->cache, j->info->name);
+	if (image_write_atomic(meta_path, meta_text, &e) < 0) {
+		image_job_remove_partial(j);
+		return image_job_fail(j, e.code, "%s; nothing was cached", e.msg);
 	}
 	final = vl_cache_image_path(j->cache, j->info->name, fmt);
 	if (rename(src, final) < 0) {
 		int en = errno;
+		unlink(meta_path);
 		image_job_remove_partial(j);
 		return image_job_fail(j, VL_E_IO, "cannot rename into the cache: %s", strerror(en));
 	}
@@ -428,18 +464,6 @@ int image_job_finish(struct image_job *j)
 	}
 	image_job_remove_partial(j);
 	image_fsync_dir(j->cache);
-
-	vsize = j->xz ? j->out_written : j->written;
-	vl_qcow2_virtual_size(j->head, j->headlen, &vsize);
-	struct vl_cache_meta m = {
-		.name = j->info->name, .url = j->info->url, .format = fmt, .hash = j->hash,
-		.digest = j->expect ? got : NULL, .size = j->xz ? j->out_written : j->written,
-		.virtual_size = vsize, .pulled = time(NULL),
-	};
-	meta_text = vl_cache_meta_format(&m);
-	meta_path = vl_cache_meta_path(j->cache, j->info->name);
-	if (image_write_atomic(meta_path, meta_text, &e) < 0)
-		vl_event_warn(j->evs, j->info->name, "%s", e.msg);
 	image_cache_lookup(j->cache, j->info);
 	vl_event_info(j->evs, j->info->name, "%s into the cache (%s%s)",
 		      j->expect ? "verified and moved" : "moved (unverified)",

@@ -12,13 +12,20 @@ Serves files from DIR under paths that pick a fault:
   /status/CODE          answers with that HTTP status (404, 500, ...)
   /redirect/N/NAME      302 chain of N hops ending at /file/NAME
   /redirect-loop/X      redirects to itself forever
+  /redirect-to/SCHEME   302 to SCHEME:// (file:///etc/passwd, ftp://127.0.0.1/x)
+  /long/NAME            Content-Length claims 4096 fewer bytes than are sent
+  /nolength/NAME        no Content-Length: the body ends when the connection does
+  /endless/NAME         no Content-Length, zeros without end (until the client leaves)
+  /badrange/NAME        answers a Range request with 206 but the whole body from byte 0
 Writes the port it listens on to PORTFILE and one line per request to LOG
 ("METHOD PATH RANGE STATUS"). Exits by itself after LIFETIME seconds.
-usage: faulty_server.py DIR PORTFILE LOG LIFETIME
+With CERT and KEY it speaks HTTPS with that certificate.
+usage: faulty_server.py DIR PORTFILE LOG LIFETIME [CERT KEY]
 """
 import http.server
 import os
 import re
+import ssl
 import socketserver
 import sys
 import threading
@@ -65,6 +72,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             to = f"/file/{name}" if n <= 1 else f"/redirect/{n - 1}/{name}"
             log(f"GET {self.path} {rng} 302")
             return self.reply(302, b"", [("Location", to)])
+        if mode == "redirect-to":
+            to = {"file": "file:///etc/passwd", "ftp": "ftp://127.0.0.1/x"}[rest]
+            log(f"GET {self.path} {rng} 302")
+            return self.reply(302, b"", [("Location", to)])
+        if mode == "endless":
+            log(f"GET {self.path} {rng} 200")
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                zeros = bytes(1 << 16)
+                while True:
+                    self.wfile.write(zeros)
+            except (BrokenPipeError, ConnectionResetError):
+                return
         if mode == "redirect-loop":
             log(f"GET {self.path} {rng} 302")
             return self.reply(302, b"", [("Location", self.path)])
@@ -86,13 +109,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         mr = re.match(r"bytes=(\d+)-$", rng)
         if mr and mode == "file" and int(mr.group(1)) < len(data):
             start = int(mr.group(1))
-        status = 206 if start else 200
+        status = 206 if start or (mode == "badrange" and mr) else 200
         log(f"GET {self.path} {rng} {status}")
         self.send_response(status)
         body = data[start:]
-        claimed = len(body) + (4096 if mode == "short" else 0)
-        self.send_header("Content-Length", str(claimed))
-        if start:
+        claimed = len(body) + {"short": 4096, "long": -4096}.get(mode, 0)
+        if mode == "nolength":
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(claimed))
+        if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         self.end_headers()
         try:
@@ -107,7 +134,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(LIFETIME)
                 return
             self.wfile.write(body)
-            if mode == "short":
+            if mode in ("short", "long"):
                 self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -119,6 +146,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 srv = Server(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 6:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[5], sys.argv[6])
+    srv.socket = tls.wrap_socket(srv.socket, server_side=True)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 os.rename(PORTFILE + ".tmp", PORTFILE)

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Download tests for `vmlab image`: the real binary against lighttpd on
 # 127.0.0.1 (Range support, throttled paths) and tests/image/faulty_server.py
-# (drops, stalls, lies, ignores Range, errors, redirects). Every server is
-# started here and stopped by PID at exit. usage: tests/image/run.sh VMLAB
+# (drops, stalls, lies, ignores Range, errors, redirects, HTTPS with a
+# self-signed certificate), hostile images (xz bomb, qcow2 backing files) and
+# a full cache (a small loop-mounted filesystem, when run as root). Every
+# server is started here and stopped by PID at exit; the mount is undone at
+# exit. usage: tests/image/run.sh VMLAB
 set -u
 VMLAB=$(realpath "${1:?usage: run.sh VMLAB}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 T=$(mktemp -d /tmp/vmlab-image-test.XXXXXX)
 PIDS=()
+MNT=
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -n "$MNT" ] && umount "$MNT" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -19,7 +24,7 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; [ -s "$T/err" ] && sed 's/^/     | /' "$T/err" | tail -5; }
 
-for tool in lighttpd python3 xz sha256sum; do
+for tool in lighttpd python3 xz sha256sum qemu-img openssl; do
 	command -v "$tool" >/dev/null || { echo "image tests: $tool not found (make deps)"; echo "0 passed, 1 failed"; exit 1; }
 done
 
@@ -27,11 +32,23 @@ done
 D=$T/data; mkdir -p "$D" "$T/home"
 head -c $((24 * 1024 * 1024)) /dev/urandom > "$D/disk.raw"
 # a qcow2 by its header (magic, version 3, virtual size 10 GiB at bytes 24..31)
+# (the rest of the 104-byte version 3 header zero: no backing file, no encryption)
 { printf 'QFI\xfb\x00\x00\x00\x03'; head -c 16 /dev/zero; printf '\x00\x00\x00\x02\x80\x00\x00\x00'
-  head -c $((8 * 1024 * 1024)) /dev/urandom; } > "$D/disk.qcow2"
+  head -c 80 /dev/zero; head -c $((8 * 1024 * 1024)) /dev/urandom; } > "$D/disk.qcow2"
 { head -c $((4 * 1024 * 1024)) /dev/urandom; head -c $((12 * 1024 * 1024)) /dev/zero; } > "$D/small.raw"
 xz -0 -k -c "$D/small.raw" > "$D/small.raw.xz"
 for f in slow par other; do cp "$D/disk.raw" "$D/$f.raw"; done
+# hostile images: a backing file at a host path, a relative one, and an xz
+# that expands 256 MiB of zeros from a few KiB
+qemu-img create -q -f qcow2 -u -b /etc/shadow -F raw "$D/shadow.qcow2" 1G
+qemu-img create -q -f qcow2 -u -b base.qcow2 -F qcow2 "$D/relback.qcow2" 1G
+head -c $((256 * 1024 * 1024)) /dev/zero | xz -0 -T1 > "$D/bomb.raw.xz"
+S_SHADOW=$(sha256sum "$D/shadow.qcow2" | cut -d' ' -f1)
+S_REL=$(sha256sum "$D/relback.qcow2" | cut -d' ' -f1)
+S_BOMB=$(sha256sum "$D/bomb.raw.xz" | cut -d' ' -f1)
+# a self-signed certificate for 127.0.0.1
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" 2>/dev/null
 (cd "$D" && sha256sum disk.raw disk.qcow2 small.raw.xz > SHA256SUMS)
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 S_RAW=$(sha "$D/disk.raw"); S_Q=$(sha "$D/disk.qcow2"); S_XZ=$(sha "$D/small.raw.xz")
@@ -64,13 +81,15 @@ PIDS+=($!)
 # --- faulty server ----------------------------------------------------------
 python3 "$HERE/faulty_server.py" "$D" "$T/fport" "$T/faulty.log" 150 &
 PIDS+=($!)
+python3 "$HERE/faulty_server.py" "$D" "$T/tport" "$T/tls.log" 150 "$T/tls.crt" "$T/tls.key" &
+PIDS+=($!)
 for _ in $(seq 50); do
-	[ -s "$T/fport" ] && curl -s -o /dev/null "http://127.0.0.1:$LPORT/SHA256SUMS" && break
+	[ -s "$T/fport" ] && [ -s "$T/tport" ] && curl -s -o /dev/null "http://127.0.0.1:$LPORT/SHA256SUMS" && break
 	sleep 0.1
 done
-FPORT=$(cat "$T/fport" 2>/dev/null)
-[ -n "$FPORT" ] || { echo "faulty server did not start"; echo "0 passed, 1 failed"; exit 1; }
-L=http://127.0.0.1:$LPORT F=http://127.0.0.1:$FPORT
+FPORT=$(cat "$T/fport" 2>/dev/null) TPORT=$(cat "$T/tport" 2>/dev/null)
+[ -n "$FPORT" ] && [ -n "$TPORT" ] || { echo "faulty server did not start"; echo "0 passed, 1 failed"; exit 1; }
+L=http://127.0.0.1:$LPORT F=http://127.0.0.1:$FPORT TLS=https://127.0.0.1:$TPORT
 
 # --- vmlab environment ------------------------------------------------------
 C=$T/cache
@@ -121,6 +140,7 @@ cat > "$T/vmlab.conf" <<CONF
 cache = $C
 catalog = $T/catalog.ini
 stall_timeout = 2
+max_image_size = 100M
 CONF
 export HOME=$T/home XDG_CONFIG_HOME=$T/home/.config XDG_CACHE_HOME=$T/home/.cache
 export VMLAB_IMAGES=$ROOT/images
@@ -271,6 +291,58 @@ expect_fail "flaky-norange: first try drops" 1 "short read" -- t-flaky-norange
 if vm image pull t-flaky-norange >"$T/out" 2>"$T/err" && cmp -s "$C/t-flaky-norange.raw" "$D/disk.raw" &&
 	grep -q "starting over" "$T/err"; then
 	ok "server ignoring Range: starts over cleanly and verifies"; else bad "norange"; fi
+
+# --- hostile servers and images: refused or bounded, nothing cached -----------------
+# gone NAME: neither the image, its metadata nor a partial download is in the cache
+gone() {
+	! ls "$C/$1".* "$C/partial/$1".part* "$C/partial/$1".img* >/dev/null 2>&1 &&
+		! ls "$C"/*.tmp.* >/dev/null 2>&1
+}
+expect_fail "self-signed HTTPS is refused" 1 "TLS failure" -- "$TLS/file/disk.raw" --sha256 "$S_RAW" --name tls
+gone tls && ok "self-signed: nothing cached" || bad "self-signed: cache"
+sed "s|^\[images\]|[images]\nca_file = $T/tls.crt|" "$T/vmlab.conf" > "$T/ca.conf"
+if "$VMLAB" --config "$T/ca.conf" -q image pull "$TLS/file/disk.raw" --sha256 "$S_RAW" --name tls \
+	>"$T/out" 2>"$T/err" && cmp -s "$C/tls.raw" "$D/disk.raw"; then
+	ok "HTTPS with [images] ca_file naming its certificate is accepted"; else bad "ca_file"; fi
+printf '[images]\nca_file = %s/nonexistent.pem\n' "$T" > "$T/badca.conf"
+"$VMLAB" --config "$T/badca.conf" image list >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] && grep -q "badca.conf:2: ca_file $T/nonexistent.pem: No such file" "$T/err" &&
+	ok "unreadable ca_file: FILE:LINE, exit 2" || bad "bad ca_file"
+for s in file ftp; do
+	expect_fail "redirect to $s:// is refused" 1 "redirect to $s:// refused" -- \
+		"$F/redirect-to/$s" --sha256 "$S_RAW" --name "r$s"
+	gone "r$s" || bad "redirect to $s: cache"
+done
+expect_fail "Content-Length lie (long body): checksum decides" 1 "checksum mismatch" -- \
+	"$F/long/disk.raw" --sha256 "$S_RAW" --name long
+gone long && ok "long body: nothing cached" || bad "long body: cache"
+expect_fail "endless body bounded by max_image_size" 1 "more than 100.0 MiB (\[images\] max_image_size)" -- \
+	"$F/endless/x.raw" --sha256 "$S_RAW" --name endless
+gone endless && ok "endless body: nothing cached" || bad "endless: cache"
+sed "s|^max_image_size = .*|max_image_size = 10M|" "$T/vmlab.conf" > "$T/small.conf"
+"$VMLAB" --config "$T/small.conf" -q image pull "$L/disk.raw" --sha256 "$S_RAW" --name big >"$T/out" 2>"$T/err"
+[ $? -eq 1 ] && one_line && grep -q "announces 24.0 MiB, more than 10.0 MiB" "$T/err" && gone big &&
+	ok "announced size over max_image_size: refused before a byte" || bad "announced size"
+if vm -q image pull "$F/nolength/disk.raw" --sha256 "$S_RAW" --name nolen >"$T/out" 2>"$T/err" &&
+	cmp -s "$C/nolen.raw" "$D/disk.raw"; then ok "body without Content-Length"; else bad "nolength"; fi
+expect_fail "xz bomb bounded by max_image_size" 1 "decompresses to more than 100.0 MiB" -- \
+	"$F/file/bomb.raw.xz" --sha256 "$S_BOMB" --name bomb
+gone bomb && ok "xz bomb: nothing cached" || bad "xz bomb: cache"
+# a resume the server answers with 206 and the wrong range: start over
+"$VMLAB" --config "$T/vmlab.conf" -q image pull "$L/slow/other.raw" --sha256 "$S_RAW" --name badr >/dev/null 2>&1 &
+kp=$!; sleep 1.5; kill -9 "$kp" 2>/dev/null; wait "$kp" 2>/dev/null
+mv "$C/partial/badr.part.meta" "$T/badr.meta" 2>/dev/null &&
+	sed "s|^url=.*|url=$F/badrange/disk.raw|" "$T/badr.meta" > "$C/partial/badr.part.meta"
+if vm image pull "$F/badrange/disk.raw" --sha256 "$S_RAW" --name badr >"$T/out" 2>"$T/err" &&
+	cmp -s "$C/badr.raw" "$D/disk.raw" && grep -q "starting over" "$T/err" &&
+	! ls "$C/partial/badr".part* >/dev/null 2>&1; then
+	ok "206 with the wrong Content-Range: starts over, verified"; else bad "badrange"; fi
+expect_fail "qcow2 backing file at a host path is refused" 1 "backing file (/etc/shadow)" -- \
+	"$L/shadow.qcow2" --sha256 "$S_SHADOW" --name shadow
+gone shadow && ok "backing /etc/shadow: nothing cached" || bad "shadow: cache"
+expect_fail "any backing file is refused" 1 "backing file (base.qcow2)" -- \
+	"file://$D/relback.qcow2" --name relback
+gone relback && ok "relative backing file: nothing cached" || bad "relback: cache"
 
 # --- rm, prune --------------------------------------------------------------------
 if vm image rm mine >/dev/null 2>"$T/err" && [ ! -e "$C/mine.raw" ] && ! grep -q '^\[mine\]' "$C/registered.ini"; then
