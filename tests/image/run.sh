@@ -344,6 +344,43 @@ expect_fail "any backing file is refused" 1 "backing file (base.qcow2)" -- \
 	"file://$D/relback.qcow2" --name relback
 gone relback && ok "relative backing file: nothing cached" || bad "relback: cache"
 
+# --- a full cache: a small loop-mounted filesystem (root only) -----------------------
+if [ "$(id -u)" -eq 0 ] && command -v mkfs.ext4 >/dev/null; then
+	MNT=$T/mnt; mkdir -p "$MNT"
+	truncate -s 64M "$T/fs.img" && mkfs.ext4 -q -m 0 "$T/fs.img" && mount -o loop "$T/fs.img" "$MNT" ||
+		{ bad "cannot loop-mount a filesystem"; MNT=; }
+fi
+if [ -n "$MNT" ]; then
+	FC=$MNT/cache
+	sed "s|^cache = .*|cache = $FC|" "$T/vmlab.conf" > "$T/full.conf"
+	mkdir -p "$FC/partial"
+	avail=$(df -B1 --output=avail "$MNT" | tail -1)
+	fallocate -l $((avail - 10 * 1024 * 1024)) "$MNT/filler"
+	fv() { "$VMLAB" --config "$T/full.conf" "$@"; }
+	fgone() { ! ls "$FC/$1".* "$FC/partial/$1".part* "$FC/partial/$1".img* "$FC"/*.tmp.* >/dev/null 2>&1; }
+	fv -q image pull "$L/disk.raw" --sha256 "$S_RAW" --name full1 >"$T/out" 2>"$T/err"
+	[ $? -eq 1 ] && one_line && grep -q "not enough space in $FC: the image needs 24.0 MiB, [0-9.]* MiB free" "$T/err" &&
+		fgone full1 && ok "full cache, size announced: refused up front with both figures, nothing cached" ||
+		bad "full cache, announced"
+	fv -q image pull "$F/nolength/disk.raw" --sha256 "$S_RAW" --name full2 >"$T/out" 2>"$T/err"
+	[ $? -eq 1 ] && one_line && grep -q "no space left in $FC after [0-9.]* MiB of the image" "$T/err" &&
+		fgone full2 && ok "full cache mid-download (no Content-Length): one line, no partial left" ||
+		bad "full cache, mid-download"
+	fv -q image pull "$L/small.raw.xz" --sha256 "$S_XZ" --name full3 >"$T/out" 2>"$T/err"
+	[ $? -eq 1 ] && one_line && grep -q "no space left in $FC after [0-9.]* MiB of the image" "$T/err" &&
+		fgone full3 && ok "full cache while decompressing xz: one line, no partial left" ||
+		bad "full cache, xz"
+	rm -f "$MNT/filler"
+	if fv -q image pull "$L/disk.raw" --sha256 "$S_RAW" --name full1 >"$T/out" 2>"$T/err" &&
+		fv -q image pull "$L/small.raw.xz" --sha256 "$S_XZ" --name full3 >>"$T/out" 2>"$T/err" &&
+		cmp -s "$FC/full1.raw" "$D/disk.raw" && cmp -s "$FC/full3.raw" "$D/small.raw" &&
+		[ -s "$FC/full1.meta" ] && [ -s "$FC/full3.meta" ]; then
+		ok "space freed: the same pulls succeed"; else bad "pull after freeing space"; fi
+	umount "$MNT" && MNT=
+else
+	echo "skip full-cache tests (need root and mkfs.ext4)"
+fi
+
 # --- rm, prune --------------------------------------------------------------------
 if vm image rm mine >/dev/null 2>"$T/err" && [ ! -e "$C/mine.raw" ] && ! grep -q '^\[mine\]' "$C/registered.ini"; then
 	ok "rm removes image and registration"; else bad "rm"; fi

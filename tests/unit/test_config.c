@@ -65,6 +65,8 @@ static void test_defaults(void **state)
 	}
 	assert_int_equal(c.n_catalogs, 0);
 	assert_int_equal(c.stall_timeout, 60);
+	assert_null(c.ca_file);
+	assert_int_equal(c.max_image_size, 64ull << 30);
 	assert_int_equal(c.pool_addr, 0x0a4d0000);
 	assert_int_equal(c.pool_prefix, 16);
 	assert_int_equal(c.lab_prefix, 24);
@@ -89,6 +91,7 @@ static void test_every_key(void **state)
 		"[vm]\naccel = tcg\n"
 		"[storage]\npool = labs\npool_dir = ~/pool\n"
 		"[images]\ncache = /srv/cache\ncatalog = extra.ini, /etc/x.ini\nstall_timeout = 5\n"
+		"ca_file = /etc/hostname\nmax_image_size = 2G\n"
 		"[network]\nsubnet_pool = 172.20.0.0/14\nlab_prefix = 26\n"
 		"[up]\nparallel = 8\nboot_timeout = 100\n"
 		"[halt]\ntimeout = 0\n");
@@ -111,6 +114,8 @@ static void test_every_key(void **state)
 	assert_string_equal(c.catalogs[0], cat0);
 	assert_string_equal(c.catalogs[1], "/etc/x.ini");
 	assert_int_equal(c.stall_timeout, 5);
+	assert_string_equal(c.ca_file, "/etc/hostname");
+	assert_int_equal(c.max_image_size, 2ull << 30);
 	assert_int_equal(c.pool_addr, 0xac140000);
 	assert_int_equal(c.pool_prefix, 14);
 	assert_int_equal(c.lab_prefix, 26);
@@ -237,12 +242,14 @@ static void test_errors(void **state)
 		"not a key\n"              /* 14 syntax */
 		"[images]\n"               /* 15 */
 		"cache = relative/dir\n"   /* 16 not absolute */
-		"stall_timeout =\n");      /* 17 empty */
+		"stall_timeout =\n"       /* 17 empty */
+		"ca_file = /nonexistent/ca.pem\n" /* 18 unreadable */
+		"max_image_size = 100K\n"); /* 19 below 1M */
 	(void)state;
 
 	assert_int_equal(vl_config_load(&c, path, &d, &err), -1);
 	assert_int_equal(err.code, VL_E_CONFIG);
-	assert_int_equal(d.n, 11);
+	assert_int_equal(d.n, 13);
 	assert_true(has_diag(&d, 2, "unknown key 'urii' in [libvirt]; did you mean 'uri'?"));
 	assert_true(has_diag(&d, 4, "accel must be auto, kvm or tcg, not 'fast'"));
 	assert_true(has_diag(&d, 5, "unknown section 'storag'; did you mean 'storage'?"));
@@ -254,9 +261,11 @@ static void test_errors(void **state)
 	assert_true(has_diag(&d, 14, "expected 'key = value'"));
 	assert_true(has_diag(&d, 16, "cache must be an absolute path"));
 	assert_true(has_diag(&d, 17, "empty value for 'stall_timeout' in [images]"));
+	assert_true(has_diag(&d, 18, "ca_file /nonexistent/ca.pem: No such file or directory"));
+	assert_true(has_diag(&d, 19, "max_image_size must be a size of at least 1M"));
 	for (size_t i = 0; i < d.n; i++)
 		assert_string_equal(d.items[i].file, path);
-	assert_non_null(strstr(err.msg, "11 problems in "));
+	assert_non_null(strstr(err.msg, "13 problems in "));
 	vl_diags_release(&d);
 	vl_config_release(&c);
 }
