@@ -158,10 +158,20 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
 			      "interrupted upload): uploading it again", vol, pool);
 	if (!ok) {
 		double t0 = vl_now_mono();
+		VL_AUTOFREE char *what = vl_strfmt("base volume %s of image %s", vol, img->name);
+		struct vl_err quiet = VL_ERR_INIT;
+		/* an incomplete copy gives its space back first */
+		if (exists && vl_virt_volume_delete(ctx->host->virt, pool, vol, err) < 0)
+			goto out;
+		if (lab_pool_room(ctx, what, img->size, err) < 0)
+			goto out;
 		vl_event_info(evs, img->name, "uploading into pool %s as %s (%.1f MiB)", pool, vol,
 			      (double)img->size / (1 << 20));
-		if (vl_virt_volume_upload(ctx->host->virt, &lab->ctx->events, pool, vol, img->path, err) < 0)
+		if (vl_virt_volume_upload(ctx->host->virt, &lab->ctx->events, pool, vol, img->path, err) < 0) {
+			vl_virt_volume_delete(ctx->host->virt, pool, vol, &quiet);
+			lab_pool_full(ctx, what, img->size, err);
 			goto out;
+		}
 		double took = vl_now_mono() - t0, t1 = vl_now_mono();
 		if (verify_full(ctx->host->virt, evs, pool, vol, img->content_sha256, &ok, err) < 0 || !ok) {
 			struct vl_err ignore = VL_ERR_INIT;

@@ -134,6 +134,13 @@ int lab_base_ensure(struct lab *lab, struct vl_image_info *img, char **path, dou
  * volume in the pool (*backings, caller frees; may be NULL). */
 int lab_base_scan(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n, char ***backings,
 		  size_t *n_backings, struct vl_err *err);
+/* Room in the pool (lab_space.c). lab_pool_room: -1 and one line naming
+ * the pool, its directory, what needs the space and both figures when
+ * fewer than need bytes are free (unknown figures pass). lab_pool_full,
+ * after a failure: when libvirt reported ENOSPC, the same kind of line
+ * (need 0: not known); always -1. */
+int lab_pool_room(struct vl_ctx *ctx, const char *what, uint64_t need, struct vl_err *err);
+int lab_pool_full(struct vl_ctx *ctx, const char *what, uint64_t need, struct vl_err *err);
 /* Remove a domain (forced off), its disk and seed volumes and console log;
  * every step tolerates "already gone". */
 int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *err);

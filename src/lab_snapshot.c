@@ -122,8 +122,13 @@ static int create_vm_snap(struct lab *lab, const struct vl_plan_vm *vm, void *ud
 	if (exists)
 		return vl_err_set(err, VL_E_EXISTS, "already has a snapshot '%s'", j->name);
 	VL_AUTOFREE char *xml = vl_render_snapshot(j->name, "vmlab lab snapshot", j->was_active[i], err);
-	if (!xml || vl_virt_snapshot_create(lab->ctx->host->virt, vm->domain, xml, VL_SNAP_CREATE_ATOMIC, err) < 0)
+	if (!xml)
 		return -1;
+	if (vl_virt_snapshot_create(lab->ctx->host->virt, vm->domain, xml, VL_SNAP_CREATE_ATOMIC, err) < 0) {
+		/* a running VM's snapshot holds its memory: up to all of it */
+		VL_AUTOFREE char *what = vl_strfmt("snapshot '%s' of %s", j->name, vm->name);
+		return lab_pool_full(lab->ctx, what, j->was_active[i] ? vm->memory : 0, err);
+	}
 	j->created[i] = true;
 	return 0;
 }

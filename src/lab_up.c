@@ -197,7 +197,12 @@ static int create_overlay(struct lab *lab, const struct vl_plan_vm *vm,
 							 vl_image_format_name(img->format), err);
 	if (!xml)
 		return -1;
-	return vl_virt_volume_create_xml(lab->ctx->host->virt, pool, xml, NULL, err);
+	if (vl_virt_volume_create_xml(lab->ctx->host->virt, pool, xml, NULL, err) == 0)
+		return 0;
+	/* a failed create may leave the file behind: it was not there before */
+	struct vl_err ignore = VL_ERR_INIT;
+	vl_virt_volume_delete(lab->ctx->host->virt, pool, vm->volume, &ignore);
+	return lab_pool_full(lab->ctx, vm->volume, 0, err);
 }
 
 /* The seed carries the VM's host private key: it is written 0600 into
@@ -249,6 +254,7 @@ static int create_seed(struct lab *lab, const struct vl_plan_vm *vm, struct vl_e
 	if (vl_virt_volume_upload(lab->ctx->host->virt, &lab->ctx->events, pool, vm->seed_volume, tmp.s, err) < 0) {
 		struct vl_err ignore = VL_ERR_INIT;
 		vl_virt_volume_delete(lab->ctx->host->virt, pool, vm->seed_volume, &ignore);
+		lab_pool_full(lab->ctx, vm->seed_volume, 0, err);
 		goto out;
 	}
 	rc = 0;

@@ -3,6 +3,7 @@
  * src/virt_*.c files share (virt_priv.h). Only src/virt*.c include libvirt. */
 #include "virt_priv.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,8 +70,13 @@ int virt_err(struct vl_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return vl_err_set(err, map_code(e), "%s: %s", what,
-			  e && e->message ? e->message : "unknown libvirt error");
+	vl_err_set(err, map_code(e), "%s: %s", what,
+		   e && e->message ? e->message : "unknown libvirt error");
+	/* a full pool reaches us only as text (from the daemon, qemu-img or
+	 * QEMU); the engine names the pool and the space from sys_errno */
+	if (err && e && e->message && strstr(e->message, "No space left on device"))
+		err->sys_errno = ENOSPC;
+	return -1;
 }
 
 /* ---- libxml2 helpers for reading libvirt's XML ---- */

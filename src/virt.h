@@ -112,6 +112,11 @@ int vl_virt_pool_ensure(struct vl_virt *v, const struct vl_events *evs,
 /* Stop and undefine a pool; its directory and files stay. Idempotent. */
 int vl_virt_pool_remove(struct vl_virt *v, const char *name, struct vl_err *err);
 int vl_virt_pool_exists(struct vl_virt *v, const char *name, bool *out, struct vl_err *err);
+/* Bytes free in a pool after a refresh (files written by others count:
+ * vl_virt_pool_space gives libvirt's last figure) and its target
+ * directory (*dir, caller frees; NULL if the pool has none). */
+int vl_virt_pool_room(struct vl_virt *v, const char *name, uint64_t *avail, char **dir,
+		       struct vl_err *err);
 /* Rescan the pool directory: files put there by other means become volumes. */
 int vl_virt_pool_refresh(struct vl_virt *v, const struct vl_events *evs,
 			const char *name, struct vl_err *err);

@@ -171,6 +171,26 @@ int vl_virt_pool_refresh(struct vl_virt *v, const struct vl_events *evs,
 	return pool_refresh(evs, p, name, err);
 }
 
+int vl_virt_pool_room(struct vl_virt *v, const char *name, uint64_t *avail, char **dir,
+		       struct vl_err *err)
+{
+	AUTO_LV(virStoragePoolPtr) p = pool_get(v, name, err);
+	VL_AUTOFREE char *xml = NULL;
+	virStoragePoolInfo info;
+
+	*dir = NULL;
+	if (!p)
+		return -1;
+	virStoragePoolRefresh(p, 0);   /* stale figures are worse than none; best effort */
+	if (virStoragePoolGetInfo(p, &info) < 0)
+		return virt_err(err, "pool %s: info", name);
+	*avail = info.available;
+	xml = virStoragePoolGetXMLDesc(p, 0);
+	if (xml)
+		*dir = virt_xml_name(xml, "/pool/target/path");
+	return 0;
+}
+
 int vl_virt_volume_exists(struct vl_virt *v, const char *pool, const char *name, bool *out,
 			  struct vl_err *err)
 {
