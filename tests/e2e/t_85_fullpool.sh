@@ -10,7 +10,8 @@ fmnt=$E2E_TMP/fullpool
 mkdir -p "$fmnt"
 truncate -s 320M "$E2E_TMP/fullpool.img"
 if mkfs.ext4 -q -m 0 "$E2E_TMP/fullpool.img" && inns mount -o loop "$E2E_TMP/fullpool.img" "$fmnt" &&
-	vl_virsh pool-create-as vlfull dir --target "$fmnt" >/dev/null; then
+	vl_virsh pool-define-as vlfull dir --target "$fmnt" >/dev/null &&
+	vl_virsh pool-start vlfull >/dev/null; then
 	fconf=$E2E_TMP/fullpool.conf
 	sed -e 's/^pool = vmlab$/pool = vlfull/' -e "s|^pool_dir = .*|pool_dir = $fmnt|" "$E2E_CONF" >"$fconf"
 	p=$E2E_TMP/fullp
@@ -83,5 +84,6 @@ else
 	bad "cannot set up a loop-mounted pool"
 fi
 vl_virsh pool-destroy vlfull >/dev/null 2>&1
+vl_virsh pool-undefine vlfull >/dev/null 2>&1
 inns umount "$fmnt" 2>/dev/null
 rm -f "$E2E_TMP/fullpool.img"
