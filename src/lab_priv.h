@@ -137,8 +137,8 @@ int lab_base_scan(struct vl_ctx *ctx, struct vl_base_vol **out, size_t *n, char 
 /* Room in the pool (lab_space.c). lab_pool_room: -1 and one line naming
  * the pool, its directory, what needs the space and both figures when
  * fewer than need bytes are free (unknown figures pass). lab_pool_full,
- * after a failure: when libvirt reported ENOSPC, the same kind of line
- * (need 0: not known); always -1. */
+ * after a failure: when libvirt reported ENOSPC, or the pool has fewer
+ * than need bytes left (need 0: not known), the same kind of line; always -1. */
 int lab_pool_room(struct vl_ctx *ctx, const char *what, uint64_t need, struct vl_err *err);
 int lab_pool_full(struct vl_ctx *ctx, const char *what, uint64_t need, struct vl_err *err);
 /* Remove a domain (forced off), its disk and seed volumes and console log;

@@ -1,6 +1,7 @@
 /* Room in the host's storage pool: refused up front where the size is
  * known, and a full pool named, with its directory and the figures, where
- * only the failure tells (ENOSPC from the daemon, qemu-img or QEMU). */
+ * only the failure tells (ENOSPC from the daemon or qemu-img; QEMU's
+ * savevm says EIO, so there a pool with less room than needed). */
 #include "host.h"
 #include "lab_priv.h"
 
@@ -36,8 +37,14 @@ int lab_pool_full(struct vl_ctx *ctx, const char *what, uint64_t need, struct vl
 	char n[32], f[32];
 	uint64_t avail = 0;
 
-	if (err->sys_errno != ENOSPC)
+	/* QEMU's savevm reports a full disk as EIO: a failure that needed
+	 * more than the pool has left counts as a full pool too */
+	if (err->sys_errno != ENOSPC &&
+	    (need == 0 || vl_virt_pool_room(ctx->host->virt, pool, &avail, &dir, &ignore) < 0 ||
+	     avail >= need))
 		return -1;
+	free(dir);
+	dir = NULL;
 	vl_virt_pool_room(ctx->host->virt, pool, &avail, &dir, &ignore);
 	vl_human_bytes(f, sizeof(f), (double)avail, VL_SIZE_IEC);
 	if (need == 0)
