@@ -149,7 +149,7 @@ fuzz-run:
 bench: vmlab bench-tools
 	@if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends $$(cat bench/packages.txt) >/dev/null; fi
-	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh bench/tui.sh bench/class.sh bench/inside.sh; do \
+	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh bench/tui.sh bench/class.sh bench/inside.sh bench/peers.sh; do \
 		echo "== $$b"; bash $$b $(BUILD)/vmlab || exit 1; done
 
 install: $(BUILD)/vmlab
