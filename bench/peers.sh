@@ -47,6 +47,7 @@ bench_setup vlbench-peers
 sed -i "s/^boot_timeout = .*/boot_timeout = $BOOT/" "$E2E_CONF"
 
 # objects: every domain, network and volume of the daemon, one "KIND NAME" a line, sorted
+# (vl_virsh is virsh -q: no header lines)
 objects() {
 	local p
 	{
@@ -54,7 +55,7 @@ objects() {
 		vl_virsh net-list --all --name | sed '/^$/d; s/^/network /'
 		for p in $(vl_virsh pool-list --all --name); do
 			vl_virsh pool-refresh "$p" >/dev/null 2>&1 || true
-			vl_virsh vol-list --pool "$p" | awk -v p="$p" 'NR > 2 && NF { print "volume " p "/" $1 }'
+			vl_virsh vol-list --pool "$p" | awk -v p="$p" 'NF { print "volume " p "/" $1 }'
 		done
 	} | sort
 }
@@ -125,7 +126,7 @@ vagrant_cleanup() {
 		vl_virsh destroy "$d" >/dev/null 2>&1
 		vl_virsh undefine --snapshots-metadata --remove-all-storage "$d" >/dev/null 2>&1 || true
 	done
-	for v in $(vl_virsh vol-list --pool vmlab 2>/dev/null | awk 'NR > 2 && NF { print $1 }' | grep -v '^vmlab-'); do
+	for v in $(vl_virsh vol-list --pool vmlab 2>/dev/null | awk 'NF { print $1 }' | grep -v '^vmlab-'); do
 		vl_virsh vol-delete --pool vmlab "$v" >/dev/null 2>&1 || true
 	done
 	vl_virsh net-destroy vagrant-libvirt >/dev/null 2>&1 || true
@@ -169,8 +170,10 @@ cell() { # TOOL KEY: "12.3 s" or "12.3 s (exit N)" when it failed
 	if [ "$rc" = 0 ]; then printf '%.2f s' "$t"; else printf '%.2f s (exit %s)' "$t" "$rc"; fi
 }
 row() { # LABEL KEY
+	local r
+	r=$(ratio "${T[vagrant.$2]:-n/a}" "${T[vmlab.$2]:-n/a}")
 	printf '%-32s %-18s %-18s %s\n' "$1" "$(cell vmlab "$2")" "$(cell vagrant "$2")" \
-		"$(ratio "${T[vagrant.$2]:-n/a}" "${T[vmlab.$2]:-n/a}")x"
+		"$r$([ "$r" = n/a ] || echo x)"
 }
 left() { # TOOL KIND: "N (names)"
 	local l
@@ -188,7 +191,7 @@ cat <<EOF
 
 === bench/peers.sh: two-VM lab (a, b) of test-cloudinit, 768 MiB + 1 vCPU each, TCG, one run each ===
 $(printf '%-32s %-18s %-18s %s' step vmlab vagrant vagrant/vmlab)
-image to local (not in up)       $(printf '%-18s %-18s' "$(printf '%.2f s' "$PULL_VMLAB")" "$(printf '%.2f s' "$PULL_VAGRANT")")(vmlab image pull / make-box + vagrant box add)
+image to local (not in up)       $(printf '%-18s %-18s' "$(printf '%.2f s' "$PULL_VMLAB")" "$(printf '%.2f s' "$PULL_VAGRANT")") (vmlab image pull / vagrant box add)
 $(row "up to ready" up)
 $(row "  + cloud-init still running" ci)
 $(row "  = up to cloud-init done" ready)
