@@ -4,6 +4,7 @@
 #   make check      unit + CLI + download + end-to-end tests (SAN=1: ASan+UBSan)
 #   make check-unit / check-cli / check-image / e2e    one layer of the tests
 #   make check-layering   fail if a file includes a library outside its adapter
+#   make check-valgrind   unit + CLI + engine tests under valgrind (no leak, no invalid access)
 #   make fuzz       build the libFuzzer profile target (clang)
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX    ?= /usr/local
@@ -47,6 +48,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 .PHONY: demo all deps check check-unit check-cli check-image e2e check-layering fuzz fuzz-run \
+        check-valgrind \
         install clean bench bench-tools ssh-shell-driver
 all: vmlab
 
@@ -91,14 +93,14 @@ DEB_RUN   := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qe
              qemu-utils dnsmasq-base iproute2 openssh-client ca-certificates
 DEB_TEST  := clang libclang-rt-14-dev lighttpd openssh-server dropbear-bin busybox-static \
              extlinux syslinux-common mmdebstrap e2fsprogs xorriso tmux jq python3 xz-utils \
-             curl bc hyperfine $(shell cat tests/e2e/lib/packages.txt 2>/dev/null)
+             curl bc hyperfine valgrind $(shell cat tests/e2e/lib/packages.txt 2>/dev/null)
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 1; fi
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		$(sort $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST))
 
-check: check-layering check-unit check-cli check-image e2e fuzz-run
+check: check-layering check-unit check-cli check-image e2e fuzz-run check-valgrind
 	$(MAKE) --no-print-directory SAN=1 check-unit check-cli
 	@echo "make check: all test layers passed"
 
@@ -123,6 +125,16 @@ e2e: vmlab
 check-layering:
 	@tests/check-layering.sh
 
+# The same unit and CLI tests under valgrind's memcheck, on the release build (tests/valgrind);
+# valgrind cannot run an ASan binary, so SAN=1 hands over to the release build.
+ifeq ($(SAN),1)
+check-valgrind:
+	@$(MAKE) --no-print-directory SAN=0 check-valgrind
+else
+check-valgrind: vmlab $(UNIT_BIN)
+	@tests/valgrind/run.sh $(BUILD)/vmlab $(UNIT_BIN)
+endif
+
 fuzz: build/fuzz/fuzz_profile
 build/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
@@ -137,7 +149,7 @@ fuzz-run:
 bench: vmlab bench-tools
 	@if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends $$(cat bench/packages.txt) >/dev/null; fi
-	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh bench/tui.sh bench/class.sh bench/inside.sh; do \
+	@for b in bench/pull.sh bench/status.sh bench/up.sh bench/snapshot.sh bench/engine.sh bench/tui.sh bench/class.sh bench/inside.sh bench/peers.sh; do \
 		echo "== $$b"; bash $$b $(BUILD)/vmlab || exit 1; done
 
 install: $(BUILD)/vmlab

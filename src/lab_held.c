@@ -153,13 +153,31 @@ static int held_connect(const char *state_dir, int *fd, pid_t *pid, struct vl_er
 	return 0;
 }
 
+/* The binary a master runs: /proc/self/exe, the very file running now, even
+ * if a build replaced it since. Under valgrind that file is valgrind's tool,
+ * and only readlink() names vmlab: its path when it is another file. */
+static const char *self_exe(char *path, size_t size)
+{
+	struct stat named, running;
+	ssize_t n = readlink("/proc/self/exe", path, size - 1);
+
+	if (n <= 0 || (size_t)n >= size - 1)
+		return "/proc/self/exe";
+	path[n] = '\0';
+	if (stat(path, &named) < 0 || stat("/proc/self/exe", &running) < 0 ||
+	    (named.st_dev == running.st_dev && named.st_ino == running.st_ino))
+		return "/proc/self/exe";
+	return path;
+}
+
 /* Start a master: vmlab itself, detached (a double fork, setsid), its
  * stderr to held.log; wait until it listens or says why it cannot. */
 static int held_start(struct vl_ctx *ctx, const char *state_dir, struct vl_err *err)
 {
 	VL_AUTOFREE char *log = lab_held_path(state_dir, VL_HELD_LOG);
 	const char *argv[12];
-	char buf[1024];
+	char buf[1024], exe_buf[4096];
+	const char *exe = self_exe(exe_buf, sizeof(exe_buf));
 	size_t n = 0, got = 0;
 	int ready[2];
 	pid_t child;
@@ -219,7 +237,7 @@ static int held_start(struct vl_ctx *ctx, const char *state_dir, struct vl_err *
 		dup2(ready[1], 3);
 		/* nothing of ours but fd 3 crosses exec (the project lock!) */
 		close_range(4, ~0u, 0);
-		execve("/proc/self/exe", (char *const *)argv, envp);
+		execve(exe, (char *const *)argv, envp);
 		_exit(127);
 	}
 	close(ready[1]);

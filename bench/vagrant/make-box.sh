@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# make-box.sh IMAGE.qcow2 OUT.box - a vagrant-libvirt box from vmlab's minimal test image.
-# The minimal image's /usr/libexec/vmlab-seed reads a NoCloud seed from a filesystem labelled
-# cidata, else from the directory /var/lib/cloud/seed/nocloud; vagrant-libvirt attaches no seed
-# disk, so the seed is baked into the image there: meta-data, and user-data creating user
+# make-box.sh IMAGE.qcow2 OUT.box - a vagrant-libvirt box from one of vmlab's test images: the
+# minimal image (bench/status.sh) or the cloud-init image (bench/peers.sh). Both read a NoCloud
+# seed from a filesystem labelled cidata, else from the directory /var/lib/cloud/seed/nocloud
+# (the minimal image's /usr/libexec/vmlab-seed, and cloud-init's NoCloud datasource itself);
+# vagrant-libvirt attaches no seed disk, so the seed is baked into the image there: meta-data,
+# and user-data creating user
 # `vagrant` (sudo) with Vagrant's insecure public key (shipped by the vagrant package), so that
 # `vagrant up` can log in as it does with any public box. IMAGE is not modified.
 # Box = tar of box.img (qcow2) + metadata.json. Needs root (loop mount), qemu-utils, vagrant.
@@ -20,7 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 qemu-img convert -O raw "$img" "$work/disk.raw"
-# The root filesystem is the first MBR partition (build-minimal.sh puts it at 1 MiB).
+# The root filesystem is the first MBR partition (build-minimal.sh and build-cloudinit.sh
+# both put it at 1 MiB).
 start=$(sfdisk -d "$work/disk.raw" | awk -F'[=,]' '/start=/ { gsub(/ /, "", $2); print $2; exit }')
 mkdir -p "$mnt"
 mount -o loop,offset=$((start * 512)) "$work/disk.raw" "$mnt"
