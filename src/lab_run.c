@@ -81,6 +81,9 @@ static int run_pumped(struct lab *lab, struct vl_ssh *s, const struct vl_plan_vm
 	pthread_create(&th[1], NULL, pump_main, &pumps[1]);
 	if (s) {
 		rc = vl_ssh_run(s, argv, argc, in_fd, out[1], errp[1], status, err);
+	} else if (lab->held) {
+		rc = lab_held_exec(lab->ctx, vm->name, argv, argc, in_fd, out[1], errp[1], status,
+				   err);
 	} else {
 		VL_AUTOFREE char *host_pub = NULL;
 		struct vl_ssh_target t;
@@ -197,6 +200,8 @@ int vl_lab_exec(struct vl_ctx *ctx, const struct vl_exec_opts *o, struct vl_exec
 	}
 	if (running && vl_keys_open(&lab.keys, lab.state_dir, err) < 0)
 		goto fail;
+	if (running)
+		lab_held_use(&lab);
 	j.lab = &lab;
 	j.state = state;
 	j.idx = idx;
