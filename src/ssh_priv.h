@@ -17,6 +17,8 @@ struct vl_ssh {
 	char where[300];  /* "web-1 (10.77.3.10)" for messages */
 	const struct vl_events *evs;  /* the operation's (cancel flag), may be NULL */
 	struct sshx_bridge *bridge;   /* through a jump host (ssh_jump.c), or NULL */
+	/* sess NULL: cp's scripts go through this runner (vl_ssh_via) */
+	struct vl_ssh_runner via;
 };
 
 /* Transfer progress for vmlab cp (ssh_copy.c, ssh_sftp.c): at most ten

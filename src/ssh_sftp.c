@@ -35,7 +35,13 @@ static int ssh_fail(struct vl_ssh *s, struct vl_err *err, const char *what)
 
 static sftp_session sftp_start(struct vl_ssh *s, struct vl_err *err)
 {
-	sftp_session sf = sftp_new(s->sess);
+	sftp_session sf;
+
+	if (!s->sess) {
+		vl_err_set(err, VL_E_SSH, "%s: SFTP needs a session of its own", s->where);
+		return NULL;
+	}
+	sf = sftp_new(s->sess);
 
 	if (!sf) {
 		ssh_fail(s, err, "SFTP");
