@@ -208,9 +208,11 @@ static int download(struct vl_ssh *s, const struct vl_cp_plan *p, const struct v
 			ret = vl_err_set(err, VL_E_NOTFOUND, "cp: %s: no such directory", dir);
 			goto out;
 		}
-		/* a regular file by pipelined SFTP (the user's rights: not with --sudo);
-		 * trees, symlinks, --sudo and the held session by tar */
-		if (kinds[i] == 'f' && sftp && (!x->sudo || !tar))
+		/* a regular file by pipelined SFTP (the user's rights: not with --sudo),
+		 * or by cat on the held session; trees, symlinks and --sudo by tar */
+		if (kinds[i] == 'f' && !sftp)
+			ret = vl_ssh_get_file(s, x, src.path, sizes[i], dir, name, err);
+		else if (kinds[i] == 'f' && (!x->sudo || !tar))
 			ret = vl_ssh_get_sftp(s, x, src.path, -1, dir, name, err);
 		else if (tar)
 			ret = vl_ssh_get_tar(s, x, src.path, dir, name, err);

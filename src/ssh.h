@@ -176,6 +176,12 @@ int vl_ssh_get_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
  * mtime, so even a killed copy leaves no partial file. */
 int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
 		    const char *local_dir, const char *name, struct vl_err *err);
+/* One regular file into local_dir/name without SFTP (vl_ssh_via): `cat`
+ * after a line with its mode and mtime, landing as vl_ssh_get_sftp's does
+ * (unseen until complete). size (0: unknown) is for progress. */
+int vl_ssh_get_file(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote,
+		    unsigned long long size, const char *local_dir, const char *name,
+		    struct vl_err *err);
 /* Remote file to fd through `cat` (under sudo: SFTP runs as the user). */
 int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
 		   struct vl_err *err);

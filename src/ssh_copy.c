@@ -874,3 +874,90 @@ int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 		ret = -1;
 	return ret;
 }
+
+/* Its mode and mtime first (set -e: a missing file fails here, with stat's
+ * reason on stderr), then the bytes. */
+static const char file_sh[] =
+	"set -e\n"
+	"m=$(stat -L -c '%a %Y' -- \"$1\")\n"
+	"echo \"$m\"\n"
+	"exec cat -- \"$1\"\n";
+
+int vl_ssh_get_file(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote,
+		    unsigned long long size, const char *local_dir, const char *name,
+		    struct vl_err *err)
+{
+	struct sshx_landing l = { .fd = -1 };
+	struct vl_err serr = VL_ERR_INIT;
+	struct sshx_meter m;
+	char *buf = vl_malloc(READ_CHUNK);
+	char head[64];
+	size_t hl = 0;
+	bool have_head = false, ok = false;
+	unsigned mode = 0;
+	long long mtime = 0;
+	struct xchan *ch;
+	int n, ret = -1;
+
+	sshx_meter_init(&m, s, x, "download", size);
+	ch = start_script(s, x, file_sh, &remote, 1, err);
+	if (!ch) {
+		free(buf);
+		return -1;
+	}
+	xchan_eof(ch);
+	if (sshx_land_open(&l, local_dir, name, err) < 0)
+		goto end;
+	while ((n = xchan_read(ch, buf, READ_CHUNK)) > 0) {
+		const char *p = buf;
+		size_t len = (size_t)n;
+		if (vl_cancelled(s->evs)) {
+			vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
+			goto end;
+		}
+		if (!have_head) {
+			const char *nl = memchr(p, '\n', len);
+			size_t take = nl ? (size_t)(nl - p) : len;
+			if (hl + take >= sizeof(head)) {
+				vl_err_set(err, VL_E_SSH, "%s: %s: unexpected answer", s->where, remote);
+				goto end;
+			}
+			memcpy(head + hl, p, take);
+			hl += take;
+			if (!nl)
+				continue;
+			head[hl] = '\0';
+			have_head = true;
+			if (sscanf(head, "%o %lld", &mode, &mtime) != 2) {
+				vl_err_set(err, VL_E_SSH, "%s: %s: unexpected answer '%s'", s->where,
+					   remote, head);
+				goto end;
+			}
+			p = nl + 1;
+			len -= take + 1;
+		}
+		if (len && sshx_write_all(l.fd, p, len) < 0) {
+			vl_err_sys(err, VL_E_IO, errno, "%s", local_dir);
+			goto end;
+		}
+		sshx_meter_add(&m, len, false);
+	}
+	if (n < 0) {
+		vl_err_set(err, VL_E_SSH, "%s: copying from the VM: %s", s->where, xchan_error(ch));
+		goto end;
+	}
+	ok = true;
+end:
+	/* the remote side's reason ("can't stat") beats what it left us */
+	if (end_script(s, ch, NULL, "copying from the VM", &serr) < 0)
+		*err = serr;
+	else if (ok && !have_head)
+		vl_err_set(err, VL_E_SSH, "%s: %s: short answer", s->where, remote);
+	else if (ok) {
+		sshx_meter_add(&m, 0, true);
+		ret = sshx_land_commit(&l, local_dir, name, (mode_t)mode, (time_t)mtime, err);
+	}
+	sshx_land_close(&l);
+	free(buf);
+	return ret;
+}

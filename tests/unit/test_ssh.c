@@ -827,6 +827,17 @@ static void test_copy_via(void **state)
 	struct timespec ts[2] = { { .tv_sec = 1100000000 }, { .tv_sec = 1100000000 } };
 	utimensat(AT_FDCWD, lnk, ts, 0);
 	same_file(a, lnk, 0755, 1100000000);
+	/* a regular file with its mode and mtime, unseen until complete */
+	assert_int_equal(vl_ssh_get_file(s, &x, b, 0, down, "big4", &err), 0);
+	snprintf(lnk, sizeof(lnk), "%s/big4", down);
+	same_file(a, lnk, 0755, 1100000000);
+	snprintf(b, sizeof(b), "%s/tree/none", rem);
+	assert_int_equal(vl_ssh_get_file(s, &x, b, 0, down, "none", &err), -1);
+	assert_null(strchr(err.msg, '\n'));
+	assert_non_null(strstr(err.msg, "none"));
+	snprintf(lnk, sizeof(lnk), "%s/none", down);
+	assert_int_equal(access(lnk, F_OK), -1);
+	assert_false(has_temp(down));
 	assert_int_equal(vl_ssh_put_sftp(s, &x, a, rem, "viasftp", &err), -1);
 	assert_non_null(strstr(err.msg, "SFTP"));
 
