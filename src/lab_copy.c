@@ -170,10 +170,9 @@ static int download(struct vl_ssh *s, const struct vl_cp_plan *p, const struct v
 	const char **paths = vl_calloc(p->n_srcs, sizeof(*paths));
 	char *kinds = vl_calloc(p->n_srcs, 1);
 	unsigned long long *sizes = vl_calloc(p->n_srcs, sizeof(*sizes));
-	bool tar = false;
+	bool tar = false, sftp = vl_ssh_has_sftp(s);
 	int ret = -1;
 
-	bool sftp = vl_ssh_has_sftp(s);
 	for (size_t i = 0; i < p->n_srcs; i++)
 		paths[i] = p->srcs[i].path;
 	if (vl_ssh_probe(s, x, paths, p->n_srcs, kinds, sizes, &tar, err) < 0)
