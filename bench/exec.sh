@@ -3,9 +3,10 @@
 # libvirtd + QEMU (TCG) in a test netns, minimal test image, 1 vCPU / 256 MiB per VM.
 # Both are hyperfine medians (every command inside the netns, no shell), twice:
 #   - warm: both ride the lab's held session (the warmup run starts it): exec costs a
-#     local round trip and a channel per VM, [up] parallel at a time (the test config: 4);
-#   - direct ([lab] persist = 0): every call opens its own SSH sessions, so exec costs about
-#     ceil(N / parallel) handshakes and ssh one.
+#     local round trip and a channel per VM, every VM at once, plus the libvirt connection
+#     that reads the VMs' states (ssh VM -- CMD skips it);
+#   - direct ([lab] persist = 0): every call opens its own SSH sessions, [up] parallel at a
+#     time (the test config: 4), so exec costs about ceil(N / parallel) handshakes, ssh one.
 # Target (issue 10): exec on 8 VMs at most 1.5x one ssh. Prints two lines for bench/inside.sh:
 #   exec: N VMs, warm (held session): exec --all -- true X s, ssh VM -- true Y s, ratio R
 #   exec: N VMs, direct (persist = 0): exec --all -- true X s, ssh VM -- true Y s, ratio R
