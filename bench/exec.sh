@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark: `vmlab exec --all -- true` on N VMs against one `vmlab ssh VM -- true`, on a real
 # libvirtd + QEMU (TCG) in a test netns, minimal test image, 1 vCPU / 256 MiB per VM.
-# Both are hyperfine medians (every command inside the netns, no shell). exec opens one SSH
-# session per VM, [up] parallel at a time (the test config: 4), so its time is about
-# ceil(N / parallel) handshakes. Target (issue 10): exec on 8 VMs at most 1.5x one ssh.
-# Prints one line for bench/inside.sh:
-#   exec: N VMs: exec --all -- true X s, ssh VM -- true Y s, ratio R
+# Both are hyperfine medians (every command inside the netns, no shell), twice:
+#   - warm: both ride the lab's held session (the warmup run starts it): exec costs a
+#     local round trip and a channel per VM, every VM at once, plus the libvirt connection
+#     that reads the VMs' states (ssh VM -- CMD skips it);
+#   - direct ([lab] persist = 0): every call opens its own SSH sessions, [up] parallel at a
+#     time (the test config: 4), so exec costs about ceil(N / parallel) handshakes, ssh one.
+# Target (issue 10): exec on 8 VMs at most 1.5x one ssh. Prints two lines for bench/inside.sh:
+#   exec: N VMs, warm (held session): exec --all -- true X s, ssh VM -- true Y s, ratio R
+#   exec: N VMs, direct (persist = 0): exec --all -- true X s, ssh VM -- true Y s, ratio R
 #
 # usage: bench/exec.sh [VMLAB]   (VL_BENCH_VMS=N: VMs, 8; VL_BENCH_RUNS=N: hyperfine runs, 10)
 # Takes /run/vmlab-libvirtd.lock for its whole run (one libvirtd per host).
@@ -25,13 +29,22 @@ t=$(bench_time in_dir "$P" vmlab up) || {
 bench_say "vmlab up ($N VMs): $t s"
 out=$(in_dir "$P" vmlab exec --all -- true 2>&1) || bench_die "exec --all -- true failed: $out"
 
-vl_ns_exec env VMLAB_CONFIG="$E2E_CONF" HOME="$E2E_HOME" \
-	hyperfine -N --style basic --export-json "$BENCH_OUT/exec.json" --warmup 1 --runs "$RUNS" \
-	-n "exec --all -- true" "$BENCH_VMLAB -C $P exec --all -- true" \
-	-n "ssh vm1 -- true" "$BENCH_VMLAB -C $P ssh vm1 -- true" >&2 ||
-	bench_die "hyperfine failed"
-M_EXEC=$(jq -r '.results[0].median' "$BENCH_OUT/exec.json")
-M_SSH=$(jq -r '.results[1].median' "$BENCH_OUT/exec.json")
+# pair JSON: hyperfine's medians of exec --all and of ssh vm1, into M_EXEC and M_SSH
+pair() {
+	vl_ns_exec env VMLAB_CONFIG="$E2E_CONF" HOME="$E2E_HOME" \
+		hyperfine -N --style basic --export-json "$1" --warmup 1 --runs "$RUNS" \
+		-n "exec --all -- true" "$BENCH_VMLAB -C $P exec --all -- true" \
+		-n "ssh vm1 -- true" "$BENCH_VMLAB -C $P ssh vm1 -- true" >&2 ||
+		bench_die "hyperfine failed"
+	M_EXEC=$(jq -r '.results[0].median' "$1")
+	M_SSH=$(jq -r '.results[1].median' "$1")
+}
+pair "$BENCH_OUT/exec-warm.json"
+W_EXEC=$M_EXEC W_SSH=$M_SSH
+sed -i 's/^\[lab\]$/[lab]\npersist = 0/' "$P/vmlab.ini"
+pair "$BENCH_OUT/exec-direct.json"
 in_dir "$P" vmlab destroy --force >/dev/null 2>&1 || bench_say "destroy failed"
-printf 'exec: %s VMs: exec --all -- true %.3f s, ssh VM -- true %.3f s, ratio %s (target <= 1.5)\n' \
+printf 'exec: %s VMs, warm (held session): exec --all -- true %.3f s, ssh VM -- true %.3f s, ratio %s (target <= 1.5)\n' \
+	"$N" "$W_EXEC" "$W_SSH" "$(ratio "$W_EXEC" "$W_SSH")"
+printf 'exec: %s VMs, direct (persist = 0): exec --all -- true %.3f s, ssh VM -- true %.3f s, ratio %s (target <= 1.5)\n' \
 	"$N" "$M_EXEC" "$M_SSH" "$(ratio "$M_EXEC" "$M_SSH")"

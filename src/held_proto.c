@@ -49,3 +49,8 @@ bool vl_held_idle_over(int64_t now_ms, int64_t last_use_ms, unsigned persist_s, 
 {
 	return in_use == 0 && now_ms - last_use_ms >= (int64_t)persist_s * 1000;
 }
+
+bool vl_held_rides(unsigned persist_s, const char *instance)
+{
+	return persist_s > 0 && !instance;
+}

@@ -38,4 +38,10 @@ bool vl_held_is(const struct vl_held_msg *m, size_t i, const char *s);
  * and the last use was persist_s or more ago. */
 bool vl_held_idle_over(int64_t now_ms, int64_t last_use_ms, unsigned persist_s, size_t in_use);
 
+/* Whether commands to a lab ride its held session: persist on, and the
+ * project's own lab (a class seat, instance set, may live on another host
+ * or behind a jump host the master is not told about: it connects
+ * directly). ssh, exec, cp and provisioners all decide here. */
+bool vl_held_rides(unsigned persist_s, const char *instance);
+
 #endif

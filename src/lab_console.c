@@ -160,8 +160,13 @@ int vl_lab_console(struct vl_ctx *ctx, const char *name, bool force, int in_fd, 
 		tty = false;
 	}
 	rc = console_pump(ctx, c, in_fd, out_fd, name, err);
-	if (tty)
+	if (tty) {
 		tcsetattr(in_fd, TCSADRAIN, &saved);
+		/* the guest leaves the cursor mid-line ("login: "): the shell's
+		 * prompt starts on a line of its own, as after virsh console */
+		if (vl_fd_write_all(out_fd, "\n", 1) < 0)
+			(void)0;   /* a closed terminal has nothing left to tidy */
+	}
 out:
 	vl_virt_console_close(c);
 	lab_close(&lab);

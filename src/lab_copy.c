@@ -101,9 +101,13 @@ static int upload(struct vl_ssh *s, const struct vl_cp_plan *p, const struct vl_
 	bool tar = false;
 	int ret = -1;
 
-	if (p->srcs[0].stdio && spool_stdin(&spool, err) < 0)
-		goto out;
 	if (vl_ssh_probe(s, x, paths, 2, kinds, NULL, &tar, err) < 0)
+		goto out;
+	if (!tar && !vl_ssh_has_sftp(s)) {
+		ret = 1;   /* SFTP it is: the caller connects a session of its own */
+		goto out;
+	}
+	if (p->srcs[0].stdio && spool_stdin(&spool, err) < 0)
 		goto out;
 	struct vl_cp_side dst = { p->vm, p->dst.path, kind_of_probe(kinds[0]) };
 	/* cp -L follows a symlinked DST too; without it, one naming a
@@ -166,13 +170,17 @@ static int download(struct vl_ssh *s, const struct vl_cp_plan *p, const struct v
 	const char **paths = vl_calloc(p->n_srcs, sizeof(*paths));
 	char *kinds = vl_calloc(p->n_srcs, 1);
 	unsigned long long *sizes = vl_calloc(p->n_srcs, sizeof(*sizes));
-	bool tar = false;
+	bool tar = false, sftp = vl_ssh_has_sftp(s);
 	int ret = -1;
 
 	for (size_t i = 0; i < p->n_srcs; i++)
 		paths[i] = p->srcs[i].path;
 	if (vl_ssh_probe(s, x, paths, p->n_srcs, kinds, sizes, &tar, err) < 0)
 		goto out;
+	if (!tar && !sftp && !p->dst.stdio) {
+		ret = 1;   /* SFTP it is: the caller connects a session of its own */
+		goto out;
+	}
 	if (p->dst.stdio) {
 		char sl[4200];
 		snprintf(sl, sizeof(sl), "%s:%s", p->vm, p->srcs[0].path);
@@ -181,7 +189,7 @@ static int download(struct vl_ssh *s, const struct vl_cp_plan *p, const struct v
 		else if (kinds[0] != 'f')
 			ret = vl_err_set(err, VL_E_USAGE, "cp: %s: only a regular file goes to stdout",
 					 sl);
-		else if (x->sudo)
+		else if (x->sudo || !sftp)
 			ret = vl_ssh_get_cat(s, x, p->srcs[0].path, STDOUT_FILENO, err);
 		else
 			ret = vl_ssh_get_sftp(s, x, p->srcs[0].path, STDOUT_FILENO, NULL, NULL, err);
@@ -199,9 +207,11 @@ static int download(struct vl_ssh *s, const struct vl_cp_plan *p, const struct v
 			ret = vl_err_set(err, VL_E_NOTFOUND, "cp: %s: no such directory", dir);
 			goto out;
 		}
-		/* a regular file by pipelined SFTP (the user's rights: not with --sudo);
-		 * trees, symlinks and --sudo by tar */
-		if (kinds[i] == 'f' && (!x->sudo || !tar))
+		/* a regular file by pipelined SFTP (the user's rights: not with --sudo),
+		 * or by cat on the held session; trees, symlinks and --sudo by tar */
+		if (kinds[i] == 'f' && !sftp)
+			ret = vl_ssh_get_file(s, x, src.path, sizes[i], dir, name, err);
+		else if (kinds[i] == 'f' && (!x->sudo || !tar))
 			ret = vl_ssh_get_sftp(s, x, src.path, -1, dir, name, err);
 		else if (tar)
 			ret = vl_ssh_get_tar(s, x, src.path, dir, name, err);
@@ -217,6 +227,31 @@ out:
 	free(kinds);
 	free(sizes);
 	return ret;
+}
+
+/* The held session as cp's runner: the scripts ride the lab's master. */
+struct held_runner {
+	struct vl_ctx *ctx;
+	const char *vm;
+};
+
+static int held_run(void *ud, const char *const *argv, size_t argc, int in_fd, int out_fd,
+		    int err_fd, int *status, struct vl_err *err)
+{
+	const struct held_runner *h = ud;
+
+	return lab_held_exec(h->ctx, h->vm, argv, argc, in_fd, out_fd, err_fd, status, err);
+}
+
+static int copy(struct vl_ssh *s, const struct vl_cp_plan *p, const struct vl_cp_opts *o,
+		struct vl_err *err)
+{
+	struct vl_ssh_xfer x = { .sudo = o->sudo, .follow = o->follow, .progress = o->progress,
+				 .subject = p->vm };
+
+	if (p->dir == VL_CP_UP)
+		return upload(s, p, &x, o->recursive, err);
+	return download(s, p, &x, o->recursive, err);
 }
 
 int vl_lab_cp(struct vl_ctx *ctx, char *const *args, size_t n, const struct vl_cp_opts *o,
@@ -237,14 +272,24 @@ int vl_lab_cp(struct vl_ctx *ctx, char *const *args, size_t n, const struct vl_c
 		goto out_plan;
 	if (lab_open_target(ctx, p.vm, &lab, &t, &host_pub, err) < 0)
 		goto out_plan;
-	if (vl_ssh_connect(&t, &s, err) < 0)
+	/* the held session carries the probe and the tar streams; a guest
+	 * without tar needs SFTP, on a session of our own (pinned the same) */
+	lab_held_use(&lab);
+	if (lab.held) {
+		struct held_runner h = { ctx, p.vm };
+		const struct vl_ssh_runner r = { held_run, &h };
+		s = vl_ssh_via(&r, p.vm, &ctx->events);
+		ret = copy(s, &p, o, err);
+		vl_ssh_free(s);
+		s = NULL;
+		if (ret <= 0)
+			goto out;
+	}
+	if (vl_ssh_connect(&t, &s, err) < 0) {
+		ret = -1;
 		goto out;
-	struct vl_ssh_xfer x = { .sudo = o->sudo, .follow = o->follow, .progress = o->progress,
-				 .subject = p.vm };
-	if (p.dir == VL_CP_UP)
-		ret = upload(s, &p, &x, o->recursive, err);
-	else
-		ret = download(s, &p, &x, o->recursive, err);
+	}
+	ret = copy(s, &p, o, err);
 	vl_ssh_free(s);
 out:
 	lab_close(&lab);

@@ -356,6 +356,47 @@ static const char *state_dir_of(struct vl_ctx *ctx, char **owned)
 	return *owned;
 }
 
+bool lab_rides_held(const struct vl_ctx *ctx)
+{
+	return vl_held_rides(ctx->profile.persist, ctx->profile.instance);
+}
+
+int lab_held_ensure(struct vl_ctx *ctx, struct vl_err *err)
+{
+	VL_AUTOFREE char *dir = NULL;
+	const char *f[] = { VL_HELD_VERSION, "list" };
+	struct vl_held_msg m;
+	int fd = -1;
+
+	/* a list is the cheapest request a master answers: asking it starts
+	 * one, or replaces a stale one, before any worker thread could */
+	if (held_request(ctx, state_dir_of(ctx, &dir), true, f, 2, NULL, 0, &fd, err) != 0)
+		return -1;
+	for (;;) {
+		if (final_reply(ctx, fd, &m, err) < 0) {
+			close(fd);
+			return -1;
+		}
+		bool more = vl_held_is(&m, 0, "fwd");
+		vl_held_msg_release(&m);
+		if (!more)
+			break;
+	}
+	close(fd);
+	return 0;
+}
+
+void lab_held_use(struct lab *lab)
+{
+	struct vl_err e = VL_ERR_INIT;
+
+	lab->held = lab_rides_held(lab->ctx);
+	if (lab->held && lab_held_ensure(lab->ctx, &e) < 0) {
+		vl_event_warn(&lab->ctx->events, NULL, "%s; connecting directly", e.msg);
+		lab->held = false;
+	}
+}
+
 int lab_held_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv, size_t argc,
 		  int in_fd, int out_fd, int err_fd, int *status, struct vl_err *err)
 {
@@ -363,14 +404,25 @@ int lab_held_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv, s
 	VL_AUTOFREE const char **f = vl_calloc(argc + 3, sizeof(*f));
 	int fds[3] = { in_fd, out_fd, err_fd };
 	struct vl_held_msg m;
-	int fd = -1, rc;
+	int fd = -1, rc, null = -1;
 
+	/* SCM_RIGHTS carries only open fds: no stdin is /dev/null's EOF */
+	for (size_t i = 0; i < 3; i++) {
+		if (fds[i] >= 0)
+			continue;
+		if (null < 0 && (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+			return vl_err_sys(err, VL_E_IO, errno, "/dev/null");
+		fds[i] = null;
+	}
 	f[0] = VL_HELD_VERSION;
 	f[1] = "exec";
 	f[2] = vm;
 	for (size_t i = 0; i < argc; i++)
 		f[3 + i] = argv[i];
-	if (held_request(ctx, state_dir_of(ctx, &dir), true, f, argc + 3, fds, 3, &fd, err) != 0)
+	rc = held_request(ctx, state_dir_of(ctx, &dir), true, f, argc + 3, fds, 3, &fd, err);
+	if (null >= 0)
+		close(null);
+	if (rc != 0)
 		return -1;
 	rc = final_reply(ctx, fd, &m, err);
 	close(fd);

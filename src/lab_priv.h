@@ -30,6 +30,8 @@ struct lab {
 	/* plan.n_vms console streams (NULL: none): what the VMs this command
 	 * started print, kept where the console log cannot be read here */
 	struct vl_virt_console **consoles;
+	/* commands ride the held session (lab_held_use decided it once) */
+	bool held;
 };
 
 enum lab_open_flags {
@@ -77,7 +79,8 @@ struct lab_out {
 	int log_fd;                  /* -1: none; gets both streams, line by line */
 	struct vl_buf *out, *err;    /* NULL: not kept */
 };
-/* Run argv on an open session; *status is the remote exit status. */
+/* Run argv on an open session (NULL: the held session when lab->held, else
+ * a new one); *status is the remote exit status. */
 int lab_run(struct lab *lab, struct vl_ssh *s, const struct vl_plan_vm *vm,
 	    const char *const *argv, size_t argc, int in_fd, const struct lab_out *o, int *status,
 	    struct vl_err *err);
@@ -98,7 +101,17 @@ int lab_held_send(int fd, const char *const *f, size_t n, const int *fds, size_t
 		  struct vl_err *err);
 int lab_held_recv(int fd, int timeout_ms, struct vl_held_msg *m, int *fds, size_t *nfds,
 		  struct vl_err *err);
-/* Ride the master (started if needed): a command, a forward, the list. */
+/* Whether this lab's commands ride its held session (vl_held_rides). */
+bool lab_rides_held(const struct vl_ctx *ctx);
+/* The master answering (started, or a stale one replaced): once before
+ * commands go out from several threads, so only one thread starts it. */
+int lab_held_ensure(struct vl_ctx *ctx, struct vl_err *err);
+/* Before commands go to the lab's VMs (exec, provision): whether they ride
+ * the held session, the master started now when they do. One that cannot
+ * start is a warning, and the commands connect directly (pinned as ever). */
+void lab_held_use(struct lab *lab);
+/* Ride the master (started if needed): a command, a forward, the list.
+ * An fd of -1 is /dev/null. */
 int lab_held_exec(struct vl_ctx *ctx, const char *vm, const char *const *argv, size_t argc,
 		  int in_fd, int out_fd, int err_fd, int *status, struct vl_err *err);
 int lab_held_forward(struct vl_ctx *ctx, const char *vm, const struct vl_fwd_spec *spec,

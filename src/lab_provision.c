@@ -149,9 +149,14 @@ int lab_provision_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, str
 	 * template's) does not count here */
 	if (vl_virt_domain_get_uuid(lab->ctx->host->virt, vm->domain, uuid, err) < 0)
 		return -1;
-	lab_ssh_target(lab, vm, &t, &host_pub);
-	if (vl_ssh_connect(&t, &s, err) < 0)
-		return -1;
+	/* over the held session when the lab has one (s stays NULL): a
+	 * provision again with nothing to do costs one round trip, not a
+	 * handshake */
+	if (!lab->held) {
+		lab_ssh_target(lab, vm, &t, &host_pub);
+		if (vl_ssh_connect(&t, &s, err) < 0)
+			return -1;
+	}
 	if (read_records(lab, s, vm, &records, err) < 0)
 		goto out;
 	peers = vl_calloc(lab->plan.n_vms + 1, sizeof(*peers));
@@ -194,6 +199,7 @@ int vl_lab_provision(struct vl_ctx *ctx, const struct vl_provision_opts *o, stru
 			goto out;
 		}
 	}
+	lab_held_use(&lab);
 	rc = lab_for_each_vm(&lab, ctx->config.parallel, lab_provision_vm, &po, "provision", err);
 out:
 	lab_close(&lab);

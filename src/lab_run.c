@@ -81,6 +81,9 @@ static int run_pumped(struct lab *lab, struct vl_ssh *s, const struct vl_plan_vm
 	pthread_create(&th[1], NULL, pump_main, &pumps[1]);
 	if (s) {
 		rc = vl_ssh_run(s, argv, argc, in_fd, out[1], errp[1], status, err);
+	} else if (lab->held) {
+		rc = lab_held_exec(lab->ctx, vm->name, argv, argc, in_fd, out[1], errp[1], status,
+				   err);
 	} else {
 		VL_AUTOFREE char *host_pub = NULL;
 		struct vl_ssh_target t;
@@ -112,6 +115,8 @@ int lab_exec(struct lab *lab, const struct vl_plan_vm *vm, const char *const *ar
 }
 
 /* ---- vmlab exec ----------------------------------------------------- */
+
+#define HELD_EXEC_MAX 32
 
 struct exec_job {
 	struct lab *lab;
@@ -197,6 +202,8 @@ int vl_lab_exec(struct vl_ctx *ctx, const struct vl_exec_opts *o, struct vl_exec
 	}
 	if (running && vl_keys_open(&lab.keys, lab.state_dir, err) < 0)
 		goto fail;
+	if (running)
+		lab_held_use(&lab);
 	j.lab = &lab;
 	j.state = state;
 	j.idx = idx;
@@ -204,9 +211,14 @@ int vl_lab_exec(struct vl_ctx *ctx, const struct vl_exec_opts *o, struct vl_exec
 	for (size_t i = 0; i < count; i++)
 		j.res[i].vm = vl_strdup(lab.plan.vms[idx[i]].name);
 	errs = vl_calloc(count + 1, sizeof(*errs));
+	/* a handshake each costs the guests' CPU: [up] parallel at a time; over
+	 * the held session a command is one channel on a session that is up,
+	 * so every VM's at once (a thread each here, at most HELD_EXEC_MAX) */
+	unsigned par = ctx->config.parallel ? ctx->config.parallel : 4;
+	if (lab.held)
+		par = count < HELD_EXEC_MAX ? (unsigned)(count ? count : 1) : HELD_EXEC_MAX;
 	/* every job returns 0: a VM's failure is its result, not the run's */
-	vl_parallel_run(count, ctx->config.parallel ? ctx->config.parallel : 4, exec_one, &j, errs,
-			&first);
+	vl_parallel_run(count, par, exec_one, &j, errs, &first);
 	lab_close(&lab);
 	*res = j.res;
 	*n = count;

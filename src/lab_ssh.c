@@ -66,7 +66,7 @@ int vl_lab_ssh_exec(struct vl_ctx *ctx, const char *name, const char *const *arg
 	 * call costs one local round trip and the channel. Class seats (an
 	 * instance, maybe on another host or behind a jump host) still
 	 * connect directly: the master knows only the project's own URI. */
-	if (ctx->profile.persist > 0 && !ctx->profile.instance)
+	if (lab_rides_held(ctx))
 		return lab_held_exec(ctx, name, argv, argc, in_fd, out_fd, err_fd, status, err);
 	if (lab_open_target(ctx, name, &lab, &t, &host_pub, err) < 0)
 		return -1;

@@ -120,6 +120,23 @@ struct vl_ssh_xfer {
 	const char *subject;
 };
 
+/* Something else that runs a command on the VM with our fds, as vl_ssh_exec
+ * does (the held session): *status is the remote exit status. */
+struct vl_ssh_runner {
+	int (*run)(void *ud, const char *const *argv, size_t argc, int in_fd, int out_fd,
+		   int err_fd, int *status, struct vl_err *err);
+	void *ud;
+};
+
+/* A handle for the copy functions below whose remote scripts (probe, tar
+ * streams, cat) go through r instead of a session of ours: no SFTP, so
+ * regular files go by tar or cat too. where names the VM in messages. Free
+ * with vl_ssh_free. */
+struct vl_ssh *vl_ssh_via(const struct vl_ssh_runner *r, const char *where,
+			  const struct vl_events *evs);
+/* Whether s can do SFTP (a session, not vl_ssh_via). */
+bool vl_ssh_has_sftp(const struct vl_ssh *s);
+
 /* What is at each remote path (lstat, or stat with follow), as 'f' regular
  * file, 'l' symlink, 'd' directory, 'o' other, 'n' nothing, into kinds[i];
  * sizes[i] the size of a regular file (may be NULL). *has_tar: the guest has
@@ -159,6 +176,12 @@ int vl_ssh_get_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
  * mtime, so even a killed copy leaves no partial file. */
 int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
 		    const char *local_dir, const char *name, struct vl_err *err);
+/* One regular file into local_dir/name without SFTP (vl_ssh_via): `cat`
+ * after a line with its mode and mtime, landing as vl_ssh_get_sftp's does
+ * (unseen until complete). size (0: unknown) is for progress. */
+int vl_ssh_get_file(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote,
+		    unsigned long long size, const char *local_dir, const char *name,
+		    struct vl_err *err);
 /* Remote file to fd through `cat` (under sudo: SFTP runs as the user). */
 int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
 		   struct vl_err *err);

@@ -11,9 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,67 +73,230 @@ static int chan_read(ssh_channel ch, void *buf, uint32_t len, int st)
 	return ssh_channel_read_timeout(ch, buf, len, st, -1);
 }
 
-/* `[sudo -n] sh -c SCRIPT sh ARG...` started on a new channel. */
-static ssh_channel start_script(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *script,
-				const char *const *args, size_t n_args, struct vl_err *err)
-{
-	const char **argv = vl_calloc(n_args + 6, sizeof(*argv));
-	VL_AUTOFREE char *cmd = NULL;
-	size_t argc = 0;
+/* A remote script running: a channel of our session, or (vl_ssh_via) the
+ * runner in a thread of its own with a pipe each way and stderr in an
+ * unnamed file, read at the end (no third pipe to fill while we write). */
+struct xchan {
+	struct vl_ssh *s;
 	ssh_channel ch;
+	const char **argv;
+	size_t argc;
+	int in, out, errf;        /* via: our ends, -1 once closed */
+	int r_in, r_out;          /* via: the runner's ends, closed when it returns */
+	pthread_t th;
+	int rc, status;
+	struct vl_err rerr;
+};
 
+struct vl_ssh *vl_ssh_via(const struct vl_ssh_runner *r, const char *where,
+			  const struct vl_events *evs)
+{
+	struct vl_ssh *s = vl_calloc(1, sizeof(*s));
+
+	s->via = *r;
+	s->evs = evs;
+	vl_strlcpy(s->where, where, sizeof(s->where));
+	return s;
+}
+
+bool vl_ssh_has_sftp(const struct vl_ssh *s)
+{
+	return s->sess != NULL;
+}
+
+static void *via_main(void *arg)
+{
+	struct xchan *c = arg;
+
+	c->rc = c->s->via.run(c->s->via.ud, c->argv, c->argc, c->r_in, c->r_out, c->errf,
+			      &c->status, &c->rerr);
+	/* the runner's copies gone: our reads see EOF, our writes EPIPE */
+	close(c->r_in);
+	close(c->r_out);
+	return NULL;
+}
+
+static void xchan_free(struct xchan *c)
+{
+	if (c->ch) {
+		if (ssh_channel_is_open(c->ch))
+			ssh_channel_close(c->ch);
+		ssh_channel_free(c->ch);
+	}
+	if (!c->s->sess) {
+		if (c->in >= 0)
+			close(c->in);
+		if (c->out >= 0)
+			close(c->out);
+		if (c->errf >= 0)
+			close(c->errf);
+	}
+	free(c->argv);
+	free(c);
+}
+
+static struct xchan *via_start(struct xchan *c, struct vl_err *err)
+{
+	int in[2], out[2];
+
+	c->in = c->out = c->errf = -1;
+	if (pipe2(in, O_CLOEXEC) < 0)
+		goto sys;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		goto sys;
+	}
+	c->r_in = in[0];
+	c->in = in[1];
+	c->out = out[0];
+	c->r_out = out[1];
+	c->errf = memfd_create("vmlab-cp-stderr", MFD_CLOEXEC);
+	if (c->errf < 0) {
+		close(c->r_in);
+		close(c->r_out);
+		goto sys;
+	}
+	if (pthread_create(&c->th, NULL, via_main, c) != 0) {
+		close(c->r_in);
+		close(c->r_out);
+		errno = EAGAIN;
+		goto sys;
+	}
+	return c;
+sys:
+	vl_err_sys(err, VL_E_IO, errno, "%s: starting the remote side", c->s->where);
+	xchan_free(c);
+	return NULL;
+}
+
+/* `[sudo -n] sh -c SCRIPT sh ARG...` started on a new channel. */
+static struct xchan *start_script(struct vl_ssh *s, const struct vl_ssh_xfer *x,
+				  const char *script, const char *const *args, size_t n_args,
+				  struct vl_err *err)
+{
+	struct xchan *c = vl_calloc(1, sizeof(*c));
+	VL_AUTOFREE char *cmd = NULL;
+
+	c->s = s;
+	c->argv = vl_calloc(n_args + 6, sizeof(*c->argv));
 	if (x->sudo) {
-		argv[argc++] = "sudo";
-		argv[argc++] = "-n";
+		c->argv[c->argc++] = "sudo";
+		c->argv[c->argc++] = "-n";
 	}
-	argv[argc++] = "sh";
-	argv[argc++] = "-c";
-	argv[argc++] = script;
-	argv[argc++] = "sh";
+	c->argv[c->argc++] = "sh";
+	c->argv[c->argc++] = "-c";
+	c->argv[c->argc++] = script;
+	c->argv[c->argc++] = "sh";
 	for (size_t i = 0; i < n_args; i++)
-		argv[argc++] = args[i];
-	cmd = vl_shell_quote_argv(argv, argc);
-	free(argv);
-	ch = ssh_channel_new(s->sess);
-	if (!ch) {
+		c->argv[c->argc++] = args[i];
+	if (!s->sess)
+		return via_start(c, err);
+	cmd = vl_shell_quote_argv(c->argv, c->argc);
+	c->ch = ssh_channel_new(s->sess);
+	if (!c->ch) {
 		ssh_fail(s, err, "new channel");
+		xchan_free(c);
 		return NULL;
 	}
-	if (ssh_channel_open_session(ch) != SSH_OK) {
+	if (ssh_channel_open_session(c->ch) != SSH_OK) {
 		ssh_fail(s, err, "open channel");
-		ssh_channel_free(ch);
+		xchan_free(c);
 		return NULL;
 	}
-	if (ssh_channel_request_exec(ch, cmd) != SSH_OK) {
+	if (ssh_channel_request_exec(c->ch, cmd) != SSH_OK) {
 		ssh_fail(s, err, "starting the remote side");
-		ssh_channel_free(ch);
+		xchan_free(c);
 		return NULL;
 	}
-	return ch;
+	return c;
+}
+
+/* Up to len bytes of the script's stdout: n, 0 at EOF, -1 on error. */
+static int xchan_read(struct xchan *c, void *buf, uint32_t len)
+{
+	ssize_t n;
+
+	if (c->ch)
+		return chan_read(c->ch, buf, len, 0);
+	do
+		n = read(c->out, buf, len);
+	while (n < 0 && errno == EINTR);
+	return (int)n;
+}
+
+/* Some of len bytes to the script's stdin: how many, or -1. */
+static int xchan_write(struct xchan *c, const void *buf, uint32_t len)
+{
+	ssize_t n;
+
+	if (c->ch)
+		return ssh_channel_write(c->ch, buf, len);
+	do
+		n = write(c->in, buf, len);
+	while (n < 0 && errno == EINTR);
+	return (int)n;
+}
+
+static void xchan_eof(struct xchan *c)
+{
+	if (c->ch) {
+		ssh_channel_send_eof(c->ch);
+	} else if (c->in >= 0) {
+		close(c->in);
+		c->in = -1;
+	}
+}
+
+static const char *xchan_error(const struct xchan *c)
+{
+	return c->ch ? ssh_get_error(c->s->sess) : strerror(errno);
 }
 
 /* Read what is left of stdout (into out, may be NULL) and stderr, then the
- * exit status. A failure becomes one line: the remote's first stderr line. */
-static int end_script(struct vl_ssh *s, ssh_channel ch, struct vl_buf *out, const char *what,
+ * exit status, and free c. A failure becomes one line: the remote's first
+ * stderr line. */
+static int end_script(struct vl_ssh *s, struct xchan *c, struct vl_buf *out, const char *what,
 		      struct vl_err *err)
 {
 	struct vl_buf errs = VL_BUF_INIT;
 	char buf[16384];
 	int n, status, ret = 0;
 
-	for (int st = 0; st < 2; st++) {
-		while ((n = chan_read(ch, buf, sizeof(buf), st)) > 0) {
-			if (st == 1)
-				vl_buf_appendn(&errs, buf, (size_t)n);
-			else if (out)
-				vl_buf_appendn(out, buf, (size_t)n);
+	if (c->ch) {
+		for (int st = 0; st < 2; st++) {
+			while ((n = chan_read(c->ch, buf, sizeof(buf), st)) > 0) {
+				if (st == 1)
+					vl_buf_appendn(&errs, buf, (size_t)n);
+				else if (out)
+					vl_buf_appendn(out, buf, (size_t)n);
+			}
+			if (n == SSH_ERROR && !ssh_channel_is_eof(c->ch)) {
+				ret = ssh_fail(s, err, what);
+				goto out;
+			}
 		}
-		if (n == SSH_ERROR && !ssh_channel_is_eof(ch)) {
-			ret = ssh_fail(s, err, what);
+		status = ssh_channel_get_exit_status(c->ch);
+	} else {
+		xchan_eof(c);
+		while ((n = xchan_read(c, buf, sizeof(buf))) > 0)
+			if (out)
+				vl_buf_appendn(out, buf, (size_t)n);
+		close(c->out);
+		c->out = -1;
+		pthread_join(c->th, NULL);
+		if (c->rc < 0) {
+			*err = c->rerr;
+			ret = vl_err_prefix(err, "%s: %s", s->where, what);
 			goto out;
 		}
+		off_t off = 0;
+		while ((n = (int)pread(c->errf, buf, sizeof(buf), off)) > 0) {
+			vl_buf_appendn(&errs, buf, (size_t)n);
+			off += n;
+		}
+		status = c->status;
 	}
-	status = ssh_channel_get_exit_status(ch);
 	if (status != 0) {
 		vl_buf_append(&errs, "");
 		char *nl = strchr(errs.s, '\n');
@@ -144,9 +309,7 @@ static int end_script(struct vl_ssh *s, ssh_channel ch, struct vl_buf *out, cons
 	}
 out:
 	vl_buf_release(&errs);
-	if (ssh_channel_is_open(ch))
-		ssh_channel_close(ch);
-	ssh_channel_free(ch);
+	xchan_free(c);
 	return ret;
 }
 
@@ -167,7 +330,7 @@ int vl_ssh_probe(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *cons
 {
 	const char **args = vl_calloc(n + 1, sizeof(*args));
 	struct vl_buf out = VL_BUF_INIT;
-	ssh_channel ch;
+	struct xchan *ch;
 	char *line, *save = NULL;
 	size_t i = 0;
 	int ret = -1;
@@ -179,7 +342,7 @@ int vl_ssh_probe(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *cons
 	free(args);
 	if (!ch)
 		return -1;
-	ssh_channel_send_eof(ch);
+	xchan_eof(ch);
 	if (end_script(s, ch, &out, "looking at the paths", err) < 0)
 		goto out;
 	vl_buf_append(&out, "");
@@ -234,7 +397,7 @@ static const char put_sh[] =
 
 struct put_stream {
 	struct vl_ssh *s;
-	ssh_channel ch;
+	struct xchan *ch;
 	struct sshx_meter m;
 	bool failed;
 };
@@ -247,7 +410,7 @@ static la_ssize_t put_write(struct archive *a, void *ud, const void *data, size_
 
 	while (left > 0) {
 		uint32_t n = left > WRITE_CHUNK ? WRITE_CHUNK : (uint32_t)left;
-		int w = ssh_channel_write(ps->ch, p, n);
+		int w = xchan_write(ps->ch, p, n);
 		if (w < 0 || vl_cancelled(ps->s->evs)) {
 			ps->failed = true;
 			archive_set_error(a, EIO, "stream to the VM ended");
@@ -421,7 +584,7 @@ out:
 	if (vl_cancelled(s->evs) && ret < 0)
 		vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
 	/* EOF ends the remote tar either way: complete, or cut short (cleaned up) */
-	ssh_channel_send_eof(ps.ch);
+	xchan_eof(ps.ch);
 	if (end_script(s, ps.ch, NULL, "copying to the VM", &serr) < 0 && ret == 0) {
 		*err = serr;
 		ret = -1;
@@ -435,7 +598,7 @@ out:
 
 struct get_stream {
 	struct vl_ssh *s;
-	ssh_channel ch;
+	struct xchan *ch;
 	struct sshx_meter m;
 	char buf[65536];
 };
@@ -449,9 +612,9 @@ static la_ssize_t get_read(struct archive *a, void *ud, const void **data)
 		archive_set_error(a, ECANCELED, "cancelled");
 		return -1;
 	}
-	n = chan_read(gs->ch, gs->buf, sizeof(gs->buf), 0);
+	n = xchan_read(gs->ch, gs->buf, sizeof(gs->buf));
 	if (n < 0) {
-		archive_set_error(a, EIO, "%s", ssh_get_error(gs->s->sess));
+		archive_set_error(a, EIO, "%s", xchan_error(gs->ch));
 		return -1;
 	}
 	*data = gs->buf;
@@ -656,6 +819,7 @@ int vl_ssh_get_tar(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 	gs->ch = start_script(s, x, get_sh, args, 3, err);
 	if (!gs->ch)
 		goto out;
+	xchan_eof(gs->ch);   /* it reads nothing: a runner need not wait for stdin */
 	ret = extract(gs, tmp, name, err);
 	if (end_script(s, gs->ch, NULL, "copying from the VM", &serr) < 0) {
 		if (ret == 0 || err->code == VL_E_IO)
@@ -684,7 +848,7 @@ int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 	struct vl_err serr = VL_ERR_INIT;
 	struct sshx_meter m;
 	char *buf = vl_malloc(READ_CHUNK);
-	ssh_channel ch;
+	struct xchan *ch;
 	int n, ret = 0;
 
 	sshx_meter_init(&m, s, x, "download", 0);
@@ -693,8 +857,8 @@ int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 		free(buf);
 		return -1;
 	}
-	ssh_channel_send_eof(ch);
-	while ((n = chan_read(ch, buf, READ_CHUNK, 0)) > 0) {
+	xchan_eof(ch);
+	while ((n = xchan_read(ch, buf, READ_CHUNK)) > 0) {
 		if (vl_cancelled(s->evs)) {
 			ret = vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
 			break;
@@ -708,5 +872,92 @@ int vl_ssh_get_cat(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *re
 	free(buf);
 	if (end_script(s, ch, NULL, "copying from the VM", ret < 0 ? &serr : err) < 0)
 		ret = -1;
+	return ret;
+}
+
+/* Its mode and mtime first (set -e: a missing file fails here, with stat's
+ * reason on stderr), then the bytes. */
+static const char file_sh[] =
+	"set -e\n"
+	"m=$(stat -L -c '%a %Y' -- \"$1\")\n"
+	"echo \"$m\"\n"
+	"exec cat -- \"$1\"\n";
+
+int vl_ssh_get_file(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote,
+		    unsigned long long size, const char *local_dir, const char *name,
+		    struct vl_err *err)
+{
+	struct sshx_landing l = { .fd = -1 };
+	struct vl_err serr = VL_ERR_INIT;
+	struct sshx_meter m;
+	char *buf = vl_malloc(READ_CHUNK);
+	char head[64];
+	size_t hl = 0;
+	bool have_head = false, ok = false;
+	unsigned mode = 0;
+	long long mtime = 0;
+	struct xchan *ch;
+	int n, ret = -1;
+
+	sshx_meter_init(&m, s, x, "download", size);
+	ch = start_script(s, x, file_sh, &remote, 1, err);
+	if (!ch) {
+		free(buf);
+		return -1;
+	}
+	xchan_eof(ch);
+	if (sshx_land_open(&l, local_dir, name, err) < 0)
+		goto end;
+	while ((n = xchan_read(ch, buf, READ_CHUNK)) > 0) {
+		const char *p = buf;
+		size_t len = (size_t)n;
+		if (vl_cancelled(s->evs)) {
+			vl_err_set(err, VL_E_CANCELLED, "%s: copy cancelled", s->where);
+			goto end;
+		}
+		if (!have_head) {
+			const char *nl = memchr(p, '\n', len);
+			size_t take = nl ? (size_t)(nl - p) : len;
+			if (hl + take >= sizeof(head)) {
+				vl_err_set(err, VL_E_SSH, "%s: %s: unexpected answer", s->where, remote);
+				goto end;
+			}
+			memcpy(head + hl, p, take);
+			hl += take;
+			if (!nl)
+				continue;
+			head[hl] = '\0';
+			have_head = true;
+			if (sscanf(head, "%o %lld", &mode, &mtime) != 2) {
+				vl_err_set(err, VL_E_SSH, "%s: %s: unexpected answer '%s'", s->where,
+					   remote, head);
+				goto end;
+			}
+			p = nl + 1;
+			len -= take + 1;
+		}
+		if (len && sshx_write_all(l.fd, p, len) < 0) {
+			vl_err_sys(err, VL_E_IO, errno, "%s", local_dir);
+			goto end;
+		}
+		sshx_meter_add(&m, len, false);
+	}
+	if (n < 0) {
+		vl_err_set(err, VL_E_SSH, "%s: copying from the VM: %s", s->where, xchan_error(ch));
+		goto end;
+	}
+	ok = true;
+end:
+	/* the remote side's reason ("can't stat") beats what it left us */
+	if (end_script(s, ch, NULL, "copying from the VM", &serr) < 0)
+		*err = serr;
+	else if (ok && !have_head)
+		vl_err_set(err, VL_E_SSH, "%s: %s: short answer", s->where, remote);
+	else if (ok) {
+		sshx_meter_add(&m, 0, true);
+		ret = sshx_land_commit(&l, local_dir, name, (mode_t)mode, (time_t)mtime, err);
+	}
+	sshx_land_close(&l);
+	free(buf);
 	return ret;
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include <libssh/libssh.h>
 
@@ -17,6 +19,8 @@ struct vl_ssh {
 	char where[300];  /* "web-1 (10.77.3.10)" for messages */
 	const struct vl_events *evs;  /* the operation's (cancel flag), may be NULL */
 	struct sshx_bridge *bridge;   /* through a jump host (ssh_jump.c), or NULL */
+	/* sess NULL: cp's scripts go through this runner (vl_ssh_via) */
+	struct vl_ssh_runner via;
 };
 
 /* Transfer progress for vmlab cp (ssh_copy.c, ssh_sftp.c): at most ten
@@ -49,6 +53,20 @@ struct sshx_bridge *sshx_bridge_open(const struct vl_ssh_target *jump, const cha
 				     struct vl_err *err);
 /* Ends the pump and the jump session (after the inner session is freed). */
 void sshx_bridge_close(struct sshx_bridge *b);
+
+/* A downloaded file nobody can see until it is complete (ssh_sftp.c):
+ * O_TMPFILE in dir, or a temporary name (removed on failure) where the
+ * filesystem lacks it; commit gives it its mode and mtime, then its name. */
+struct sshx_landing {
+	int fd;
+	char *tmp;     /* NULL with O_TMPFILE */
+};
+
+int sshx_land_open(struct sshx_landing *l, const char *dir, const char *name,
+		   struct vl_err *err);
+int sshx_land_commit(struct sshx_landing *l, const char *dir, const char *name, mode_t mode,
+		     time_t mtime, struct vl_err *err);
+void sshx_land_close(struct sshx_landing *l);
 
 /* All of data to a pipe or terminal that may be non-blocking (waits on
  * EAGAIN); -1 with errno set on failure. */

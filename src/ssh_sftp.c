@@ -35,7 +35,13 @@ static int ssh_fail(struct vl_ssh *s, struct vl_err *err, const char *what)
 
 static sftp_session sftp_start(struct vl_ssh *s, struct vl_err *err)
 {
-	sftp_session sf = sftp_new(s->sess);
+	sftp_session sf;
+
+	if (!s->sess) {
+		vl_err_set(err, VL_E_SSH, "%s: SFTP needs a session of its own", s->where);
+		return NULL;
+	}
+	sf = sftp_new(s->sess);
 
 	if (!sf) {
 		ssh_fail(s, err, "SFTP");
@@ -214,14 +220,7 @@ drain:
 	return ret;
 }
 
-/* A file nobody can see until it is complete: O_TMPFILE in dir, or a
- * temporary name (removed on failure) where the filesystem lacks it. */
-struct landing {
-	int fd;
-	char *tmp;     /* NULL with O_TMPFILE */
-};
-
-static int land_open(struct landing *l, const char *dir, const char *name, struct vl_err *err)
+int sshx_land_open(struct sshx_landing *l, const char *dir, const char *name, struct vl_err *err)
 {
 	l->tmp = NULL;
 	l->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
@@ -241,8 +240,7 @@ static int land_open(struct landing *l, const char *dir, const char *name, struc
 	return 0;
 }
 
-/* Give it its mode and mtime, then its name. */
-static int land_commit(struct landing *l, const char *dir, const char *name, mode_t mode,
+int sshx_land_commit(struct sshx_landing *l, const char *dir, const char *name, mode_t mode,
 		       time_t mtime, struct vl_err *err)
 {
 	struct timespec ts[2] = { { .tv_nsec = UTIME_NOW }, { .tv_sec = mtime } };
@@ -272,7 +270,7 @@ static int land_commit(struct landing *l, const char *dir, const char *name, mod
 	return 0;
 }
 
-static void land_close(struct landing *l)
+void sshx_land_close(struct sshx_landing *l)
 {
 	if (l->tmp) {
 		unlink(l->tmp);
@@ -287,7 +285,7 @@ static void land_close(struct landing *l)
 int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *remote, int fd,
 		    const char *local_dir, const char *name, struct vl_err *err)
 {
-	struct landing l = { .fd = -1 };
+	struct sshx_landing l = { .fd = -1 };
 	sftp_session sf = NULL;
 	sftp_file f = NULL;
 	sftp_attributes a = NULL;
@@ -308,7 +306,7 @@ int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *r
 		goto out;
 	}
 	if (fd < 0) {
-		if (land_open(&l, local_dir, name, err) < 0)
+		if (sshx_land_open(&l, local_dir, name, err) < 0)
 			goto out;
 		fd = l.fd;
 	}
@@ -317,11 +315,11 @@ int vl_ssh_get_sftp(struct vl_ssh *s, const struct vl_ssh_xfer *x, const char *r
 	if (pipelined_read(s, sf, f, remote, a->size, fd, &m, err) < 0)
 		goto out;
 	sshx_meter_add(&m, 0, true);
-	if (l.fd >= 0 && land_commit(&l, local_dir, name, a->permissions, (time_t)a->mtime, err) < 0)
+	if (l.fd >= 0 && sshx_land_commit(&l, local_dir, name, a->permissions, (time_t)a->mtime, err) < 0)
 		goto out;
 	ret = 0;
 out:
-	land_close(&l);
+	sshx_land_close(&l);
 	if (a)
 		sftp_attributes_free(a);
 	if (f)

@@ -4,7 +4,8 @@
 # peer by the IPs it was given, one that fails: up exits with its status naming VM and
 # provisioner, its log kept; fixed, the next up runs only that one), provision [--force],
 # exec across the VMs (prefix, summary, highest status, --json, --no-prefix, argv kept, a
-# halted VM is 255).
+# halted VM is 255), exec and provision over the held session (one master, warm exec fast,
+# a stale master replaced), the serial console driven in tmux.
 p=$E2E_TMP/inside
 e2e_project "$p" <<'INI'
 [lab]
@@ -126,6 +127,75 @@ out=$(cd "$p" && vmlab exec --all --json -- sh -c 'hostname; [ "$(hostname)" != 
 check_rc "exec --json: exit status" 2 "$rc"
 check_eq "exec --json: per-VM status and stdout" "a 0 a|b 2 b|c 0 c" \
 	"$(jq -r '.vms[] | "\(.name) \(.status) \(.stdout | rtrimstr("\n"))"' <<<"$out" | tr '\n' '|' | sed 's/|$//')"
+
+# exec and provision ride the held session: one master process for the lab, a warm exec
+# costs a round trip to it (no handshake), and a stale master (stopped: it never answers)
+# is killed and replaced without the user noticing
+heldpid() {
+	ps -eo pid,stat,args | awk -v d="$p" '$2 !~ /^Z/ && $0 ~ "held-session" && index($0, "-C " d " ") { print $1 }'
+}
+# cold: the master the ssh calls above left is ended first (SIGTERM: it removes its socket)
+for m in $(heldpid); do kill -TERM "$m"; done
+for _ in $(seq 1 50); do [ -z "$(heldpid)" ] && break; sleep 0.1; done
+t0=$(now)
+out=$(cd "$p" && vmlab exec --all -- true 2>&1); rc=$?
+check_rc "held: cold exec --all starts a master ($(elapsed "$t0") s)" 0 "$rc"
+check_eq "held: one master process for the lab" 1 "$(heldpid | wc -l)"
+m1=$(heldpid)
+check_eq "held: its socket is 0600" 600 "$(stat -c %a "$p/.vmlab/held.sock" 2>&1)"
+t0=$(now)
+out=$(cd "$p" && vmlab exec --all -- true 2>&1); rc=$?
+t_warm=$(elapsed "$t0")
+check_rc "held: warm exec --all ($t_warm s)" 0 "$rc"
+awk -v t="$t_warm" 'BEGIN { exit !(t < 1.0) }' && ok "held: warm exec --all under 1 s ($t_warm s)" ||
+	bad "held: warm exec --all took $t_warm s (a handshake is about 1.4 s)"
+check_eq "held: the same master served it" "$m1" "$(heldpid)"
+out=$(cd "$p" && vmlab provision 2>&1); rc=$?
+check_rc "held: provision over the master" 0 "$rc"
+check_eq "held: ... still one master" "$m1" "$(heldpid)"
+kill -STOP "$m1"
+t0=$(now)
+out=$(cd "$p" && vmlab exec a -- hostname 2>/dev/null); rc=$?
+check_rc "held: exec with a stopped master ($(elapsed "$t0") s)" 0 "$rc"
+check_eq "held: ... its output" "a: a" "$out"
+m2=$(heldpid)
+[ -n "$m2" ] && [ "$m2" != "$m1" ] && ok "held: the stale master was replaced ($m1 -> $m2)" ||
+	bad "held: master after the stale one: '$m2' (was $m1)"
+# gone, or a zombie where nothing reaps orphans (a container's init)
+case "$(ps -o stat= -p "$m1" 2>/dev/null)" in
+""|Z*) ok "held: the stale master is gone" ;;
+*) bad "held: the stale master still runs"; kill -KILL "$m1" ;;
+esac
+
+# the serial console driven in a real terminal: the login prompt after Enter, Ctrl-] back
+# to the shell with the terminal as it was
+csock=$E2E_TMP/tmux-console.sock
+ctx() { tmux -S "$csock" "$@"; }
+cscr() { ctx capture-pane -p -t con 2>/dev/null; }
+cwait() { # WHAT REGEX [SECONDS]
+	local i=0
+	while [ "$i" -lt $((${3:-20} * 20)) ]; do
+		cscr | grep -qE -- "$2" && { ok "$1"; return 0; }
+		sleep 0.05
+		i=$((i + 1))
+	done
+	bad "$1 (no /$2/ within ${3:-20} s)"
+	cscr | sed 's/^/      | /'
+	return 1
+}
+vl_ns_exec tmux -S "$csock" -f /dev/null new-session -d -s con -x 120 -y 30 -c "$p" \
+	env -i PATH="$PATH" TERM=tmux-256color HOME="$E2E_HOME" VMLAB_CONFIG="$E2E_CONF" \
+	PS1='con-shell$ ' bash --norc --noprofile -i
+cwait "console: a shell in tmux" 'con-shell\$ ?$' 10
+ctx send-keys -t con "stty -g >'$E2E_TMP/stty.before'; '$E2E_VMLAB' console a" Enter
+cwait "console: the escape key is named on entry" 'Ctrl-\] leaves'
+ctx send-keys -t con Enter
+cwait "console: Enter brings the guest's login prompt" 'login: *$' 30
+ctx send-keys -t con C-]
+cwait "console: Ctrl-] leaves, back at the shell" '^con-shell\$ ?$' 10
+ctx send-keys -t con "stty -g | cmp -s - '$E2E_TMP/stty.before' && echo tty-restored || echo tty-changed" Enter
+cwait "console: the terminal settings are restored" '^tty-restored' 10
+ctx kill-server 2>/dev/null
 
 out=$(cd "$p" && vmlab halt c 2>&1); rc=$?
 check_rc "halt c" 0 "$rc"

@@ -5,6 +5,7 @@
 #   - a tree with a symlink, modes, mtimes and an awkward name, up and back down, equal
 #   - "-" as stdin and stdout; --sudo into a root-owned directory and out of a 0600 root file
 #   - cp killed with SIGKILL mid-transfer, both ways, leaves neither the file nor a temporary
+#   - cp over the held session: a master after the first, warm copies up and down timed
 #   - ssh-config used by the real OpenSSH ssh and scp with StrictHostKeyChecking yes (and a
 #     wrong pinned key refused)
 p=$E2E_TMP/inside-copy
@@ -175,6 +176,36 @@ t0=$(now)
 out=$(V cp box:big.bin "$p/dl/" 2>&1); rc=$?
 check_rc "48 MiB down ($(elapsed "$t0") s; up took $up_s s)" 0 "$rc"
 check_eq "48 MiB round trip equal" "$(sha256sum <"$p/big.bin")" "$(sha256sum <"$p/dl/big.bin")"
+
+# --- over the held session: cold (no master) and warm --------------------------------------
+heldpid() {
+	ps -eo pid,stat,args | awk -v d="$p" '$2 !~ /^Z/ && $0 ~ "held-session" && index($0, "-C " d " ") { print $1 }'
+}
+for m in $(heldpid); do kill -TERM "$m"; done
+for _ in $(seq 1 50); do [ -z "$(heldpid)" ] && break; sleep 0.1; done
+printf 'small\n' >"$p/small.txt"
+chmod 640 "$p/small.txt"
+t0=$(now)
+out=$(V cp "$p/small.txt" box:small1.txt 2>&1); rc=$?
+check_rc "held: cold cp of a small file starts a master ($(elapsed "$t0") s)" 0 "$rc"
+check_eq "held: one master for the lab" 1 "$(heldpid | wc -l)"
+m1=$(heldpid)
+t0=$(now)
+out=$(V cp "$p/small.txt" box:small2.txt 2>&1); rc=$?
+t_warm=$(elapsed "$t0")
+check_rc "held: warm cp up ($t_warm s)" 0 "$rc"
+awk -v t="$t_warm" 'BEGIN { exit !(t < 1.0) }' && ok "held: warm cp up under 1 s ($t_warm s)" ||
+	bad "held: warm cp up took $t_warm s (a handshake is about 1.4 s)"
+rm -f "$p/small-back.txt"
+t0=$(now)
+out=$(V cp box:small2.txt "$p/small-back.txt" 2>&1); rc=$?
+check_rc "held: warm cp down ($(elapsed "$t0") s)" 0 "$rc"
+check_eq "held: down: content, mode and mtime kept" "small 640 $(stat -c %Y "$p/small.txt")" \
+	"$(cat "$p/small-back.txt" 2>&1) $(stat -c '%a %Y' "$p/small-back.txt" 2>&1)"
+check_eq "held: the same master served them" "$m1" "$(heldpid)"
+out=$(V cp box:nothing-here "$p/" 2>&1); rc=$?
+one_line "held: cp of a missing file" "$out" "$rc" 1
+check_contains "held: ... named" "nothing-here" "$out"
 
 # --- ssh-config with the real OpenSSH --------------------------------------------------------
 out=$(V ssh-config 2>&1); rc=$?

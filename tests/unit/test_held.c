@@ -108,6 +108,16 @@ static void test_idle(void **state)
 	assert_true(vl_held_idle_over(5000, 5000, 0, 0));      /* persist = 0: at once */
 }
 
+static void test_rides(void **state)
+{
+	(void)state;
+	assert_true(vl_held_rides(60, NULL));
+	assert_true(vl_held_rides(1, NULL));
+	assert_false(vl_held_rides(0, NULL));        /* persist = 0: direct each time */
+	assert_false(vl_held_rides(60, "seat-1"));   /* class seats connect directly */
+	assert_false(vl_held_rides(0, "seat-1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +126,7 @@ int main(void)
 		cmocka_unit_test(test_proto_roundtrip),
 		cmocka_unit_test(test_proto_malformed),
 		cmocka_unit_test(test_idle),
+		cmocka_unit_test(test_rides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

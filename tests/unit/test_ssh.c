@@ -749,6 +749,104 @@ static void test_copy(void **state)
 	assert_int_equal(run_local(rm, &out), 0);
 }
 
+/* cp through a runner (the held session's way in): every script goes by the
+ * runner's fds, here a connection of its own per command. */
+static int exec_runner(void *ud, const char *const *argv, size_t argc, int in_fd, int out_fd,
+		       int err_fd, int *status, struct vl_err *err)
+{
+	return vl_ssh_exec(ud, argv, argc, in_fd, out_fd, err_fd, status, err);
+}
+
+static void test_copy_via(void **state)
+{
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_ssh_target t = target();
+	struct vl_ssh_xfer x = { .subject = "web-1" };
+	const struct vl_ssh_runner r = { exec_runner, &t };
+	char top[512], src[600], rem[600], down[600], a[800], b[800], lnk[800];
+	char kinds[2];
+	bool tar = false;
+	(void)state;
+	SKIP_WITHOUT_SSHD();
+
+	snprintf(top, sizeof(top), "%s/cpvia", dir);
+	snprintf(src, sizeof(src), "%s/tree", top);
+	snprintf(rem, sizeof(rem), "%s/remote", top);
+	snprintf(down, sizeof(down), "%s/down", top);
+	assert_int_equal(mkdir(top, 0700), 0);
+	assert_int_equal(mkdir(src, 0750), 0);
+	assert_int_equal(mkdir(rem, 0700), 0);
+	assert_int_equal(mkdir(down, 0700), 0);
+	snprintf(a, sizeof(a), "%s/a.txt", src);
+	mkfile(a, 5, 0640, 1000000000);
+	/* more than a pipe holds, so the stream waits on the runner */
+	snprintf(a, sizeof(a), "%s/big.bin", src);
+	mkfile(a, 1024 * 1024 + 77, 0755, 1100000000);
+	snprintf(lnk, sizeof(lnk), "%s/link", src);
+	assert_int_equal(symlink("a.txt", lnk), 0);
+
+	struct vl_ssh *s = vl_ssh_via(&r, "web-1", NULL);
+	assert_false(vl_ssh_has_sftp(s));
+	snprintf(b, sizeof(b), "%s/tree", rem);
+	const char *probe[] = { rem, b };
+	assert_int_equal(vl_ssh_probe(s, &x, probe, 2, kinds, NULL, &tar, &err), 0);
+	assert_memory_equal(kinds, "dn", 2);
+	assert_true(tar);
+
+	struct vl_ssh_put_item item = { src, "tree" };
+	assert_int_equal(vl_ssh_put_tar(s, &x, rem, &item, 1, &err), 0);
+	snprintf(b, sizeof(b), "%s/tree/big.bin", rem);
+	same_file(a, b, 0755, 1100000000);
+	snprintf(b, sizeof(b), "%s/tree/link", rem);
+	char tb[64] = "";
+	assert_int_equal(readlink(b, tb, sizeof(tb) - 1), 5);
+	assert_false(has_temp(rem));
+
+	/* the remote side's reason, one line, nothing left */
+	snprintf(b, sizeof(b), "%s/nowhere", rem);
+	assert_int_equal(vl_ssh_put_tar(s, &x, b, &item, 1, &err), -1);
+	assert_null(strchr(err.msg, '\n'));
+	assert_non_null(strstr(err.msg, "nowhere"));
+
+	snprintf(b, sizeof(b), "%s/tree", rem);
+	assert_int_equal(vl_ssh_get_tar(s, &x, b, down, "tree2", &err), 0);
+	snprintf(lnk, sizeof(lnk), "%s/tree2/big.bin", down);
+	same_file(a, lnk, 0755, 1100000000);
+	assert_false(has_temp(down));
+	snprintf(b, sizeof(b), "%s/tree/none", rem);
+	assert_int_equal(vl_ssh_get_tar(s, &x, b, down, "none", &err), -1);
+	assert_null(strchr(err.msg, '\n'));
+	assert_false(has_temp(down));
+
+	/* cat to a file, and no SFTP without a session */
+	snprintf(b, sizeof(b), "%s/tree/big.bin", rem);
+	snprintf(lnk, sizeof(lnk), "%s/big3", down);
+	int fd = open(lnk, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_int_equal(vl_ssh_get_cat(s, &x, b, fd, &err), 0);
+	close(fd);
+	struct timespec ts[2] = { { .tv_sec = 1100000000 }, { .tv_sec = 1100000000 } };
+	utimensat(AT_FDCWD, lnk, ts, 0);
+	same_file(a, lnk, 0755, 1100000000);
+	/* a regular file with its mode and mtime, unseen until complete */
+	assert_int_equal(vl_ssh_get_file(s, &x, b, 0, down, "big4", &err), 0);
+	snprintf(lnk, sizeof(lnk), "%s/big4", down);
+	same_file(a, lnk, 0755, 1100000000);
+	snprintf(b, sizeof(b), "%s/tree/none", rem);
+	assert_int_equal(vl_ssh_get_file(s, &x, b, 0, down, "none", &err), -1);
+	assert_null(strchr(err.msg, '\n'));
+	assert_non_null(strstr(err.msg, "none"));
+	snprintf(lnk, sizeof(lnk), "%s/none", down);
+	assert_int_equal(access(lnk, F_OK), -1);
+	assert_false(has_temp(down));
+	assert_int_equal(vl_ssh_put_sftp(s, &x, a, rem, "viasftp", &err), -1);
+	assert_non_null(strstr(err.msg, "SFTP"));
+
+	vl_ssh_free(s);
+	char *const rm[] = { (char *)"/bin/rm", (char *)"-rf", top, NULL };
+	VL_AUTOFREE char *out = NULL;
+	assert_int_equal(run_local(rm, &out), 0);
+}
+
 /* Hubs: many channels on one session --------------------------------------- */
 
 /* An echo server on 127.0.0.1 for direct-tcpip: each connection gets back
@@ -997,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_jump),
 		cmocka_unit_test(test_jump_parallel),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_copy_via),
 		cmocka_unit_test(test_hub_forwards),
 		cmocka_unit_test(test_hub_exec),
 	};
