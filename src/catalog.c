@@ -279,7 +279,9 @@ static int entry_parse(struct vl_catalog_entry *e, const dictionary *d, const ch
 	if ((v = get(d, sec, "checksum_entry")))
 		e->checksum_entry = vl_strdup(v);
 	e->insecure = yes(get(d, sec, "insecure"), false, &ok);
-	bool ok_ins = ok;
+	if (!ok)
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: insecure is yes or no", path,
+				  at(ini, sec, "insecure"), sec);
 	if (!e->digest && !e->checksum_url && !e->insecure)
 		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: no checksum source: give "
 				  "sha256=, checksum_url= or insecure = yes", path, at(ini, sec, NULL),
@@ -308,8 +310,8 @@ static int entry_parse(struct vl_catalog_entry *e, const dictionary *d, const ch
 	e->bios = !v || vl_streq(v, "bios");
 	e->cloud_init = yes(get(d, sec, "cloud_init"), true, &ok);
 	if (!ok)
-		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: insecure and cloud_init are yes "
-				  "or no", path, at(ini, sec, ok_ins ? "cloud_init" : "insecure"), sec);
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: cloud_init is yes or no", path,
+				  at(ini, sec, "cloud_init"), sec);
 	return 0;
 }
 
