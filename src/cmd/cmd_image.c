@@ -107,7 +107,7 @@ static int do_pull(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *e
 {
 	struct vl_image_pull_opts o = {
 		.sha256 = vl_args_get(a, "sha256"),
-		.insecure = vl_args_has(a, "insecure"),
+		.insecure = vl_args_has(a, "insecure") || ctx->insecure,   /* either place */
 		.name = vl_args_get(a, "name"),
 	};
 	size_t n = (size_t)a->npos - 1;
