@@ -5,7 +5,7 @@
 #   make check-unit / check-cli / check-image / e2e    one layer of the tests
 #   make check-layering   fail if a file includes a library outside its adapter
 #   make check-valgrind   unit + CLI + engine tests under valgrind (no leak, no invalid access)
-#   make fuzz       build the libFuzzer profile target (clang)
+#   make fuzz       build the libFuzzer targets (clang); make fuzz-run runs them
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -135,14 +135,26 @@ check-valgrind: vmlab $(UNIT_BIN)
 	@tests/valgrind/run.sh $(BUILD)/vmlab $(UNIT_BIN)
 endif
 
-fuzz: build/fuzz/fuzz_profile
-build/fuzz/fuzz_profile: tests/fuzz/fuzz_profile.c $(CORE_SRC)
+# libFuzzer targets (tests/fuzz/fuzz_*.c): the core built once with clang's
+# fuzzer instrumentation, each target linked against it. fuzz-run runs each for
+# FUZZ_SECONDS, seeded from tests/corpus (6 targets: under 2 minutes).
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJ     := $(CORE_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_CFLAGS   = $(CPPFLAGS) -std=gnu11 -g -O1 $(PKG_CFLAGS) -pthread
+FUZZ_SECONDS ?= 15
+fuzz: $(FUZZ_TARGETS)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-		-o $@ $< $(CORE_SRC) $(PKG_LIBS) -liniparser -pthread
+	@echo "  CC (fuzz) $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+build/fuzz/libvmlab.a: $(FUZZ_OBJ)
+	@rm -f $@ && ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_input.h build/fuzz/libvmlab.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< build/fuzz/libvmlab.a \
+		$(PKG_LIBS) -liniparser
 fuzz-run:
 	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz && \
-		tests/fuzz/run.sh build/fuzz/fuzz_profile; else echo "fuzz: clang not found, skipped"; fi
+		tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS); else echo "fuzz: clang not found, skipped"; fi
 
 # Benchmarks print figures (no pass/fail); they need a few more packages (vagrant for
 # the status comparison), installed here rather than by `make deps`.

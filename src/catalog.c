@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ini_lines.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -201,8 +203,23 @@ static const char *const known_keys[] = {
 	"format", "compression", "user", "boot", "cloud_init", "insecure", "description",
 };
 
+#define CATALOG_MAX_BYTES (1024u * 1024)
+
+/* The line of key in section sec (iniparser lowercases section names), or
+ * of the section's header when key is NULL or absent: errors are FILE:LINE. */
+static int at(const struct vl_ini_lines *ini, const char *sec, const char *key)
+{
+	for (size_t i = ini->n_secs; i-- > 0;) {
+		if (strcasecmp(ini->secs[i].name, sec) != 0)
+			continue;
+		const struct vl_ini_key *k = key ? vl_ini_get(ini, i, key) : NULL;
+		return k ? k->line : ini->secs[i].line;
+	}
+	return 0;
+}
+
 static int entry_parse(struct vl_catalog_entry *e, const dictionary *d, const char *sec,
-		       const char *path, struct vl_err *err)
+		       const char *path, const struct vl_ini_lines *ini, struct vl_err *err)
 {
 	const char *v;
 	bool ok = true;
@@ -217,7 +234,8 @@ static int entry_parse(struct vl_catalog_entry *e, const dictionary *d, const ch
 			found |= vl_streq(k, known_keys[j]);
 		if (!found) {
 			const char *s = vl_str_suggest(k, known_keys, VL_ARRAY_SIZE(known_keys));
-			vl_err_set(err, VL_E_CONFIG, "%s: [%s]: unknown key '%s'%s%s%s", path, sec, k,
+			vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: unknown key '%s'%s%s%s", path,
+				   at(ini, sec, k), sec, k,
 				   s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
 			free(keys);
 			return -1;
@@ -228,44 +246,52 @@ static int entry_parse(struct vl_catalog_entry *e, const dictionary *d, const ch
 	e->name = vl_strdup(sec);
 	e->origin = vl_strdup(path);
 	if (!vl_image_name_valid(sec))
-		return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: image names are [a-z0-9._-]", path, sec);
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: image names are [a-z0-9._-]",
+				  path, at(ini, sec, NULL), sec);
 	v = get(d, sec, "url");
 	if (!v || !*v)
-		return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: missing url", path, sec);
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: missing url", path,
+				  at(ini, sec, NULL), sec);
 	e->url = vl_strdup(v);
 	if (vl_image_ref_kind(e->url) == VL_REF_NAME || vl_image_ref_kind(e->url) == VL_REF_PATH) {
 		if (e->url[0] != '/')
-			return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: url must be http(s)://, file:// "
-					  "or an absolute path", path, sec);
+			return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: url must be http(s)://, "
+					  "file:// or an absolute path", path, at(ini, sec, "url"), sec);
 	}
 
 	e->hash = VL_HASH_SHA256;
 	if ((v = get(d, sec, "checksum_type"))) {
 		e->hash = vl_hash_parse(v);
 		if (e->hash == VL_HASH_NONE)
-			return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: checksum_type must be sha256 "
-					  "or sha512", path, sec);
+			return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: checksum_type must be "
+					  "sha256 or sha512", path, at(ini, sec, "checksum_type"), sec);
 	}
 	if ((v = get(d, sec, "sha256")) || (v = get(d, sec, "sha512"))) {
 		e->hash = get(d, sec, "sha256") ? VL_HASH_SHA256 : VL_HASH_SHA512;
 		e->digest = vl_hex_normalize(v, vl_hash_hexlen(e->hash));
 		if (!e->digest)
-			return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: %s must be %zu hex digits", path,
-					  sec, vl_hash_name(e->hash), vl_hash_hexlen(e->hash));
+			return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: %s must be %zu hex digits",
+					  path, at(ini, sec, vl_hash_name(e->hash)), sec,
+					  vl_hash_name(e->hash), vl_hash_hexlen(e->hash));
 	}
 	if ((v = get(d, sec, "checksum_url")))
 		e->checksum_url = vl_strdup(v);
 	if ((v = get(d, sec, "checksum_entry")))
 		e->checksum_entry = vl_strdup(v);
 	e->insecure = yes(get(d, sec, "insecure"), false, &ok);
+	if (!ok)
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: insecure is yes or no", path,
+				  at(ini, sec, "insecure"), sec);
 	if (!e->digest && !e->checksum_url && !e->insecure)
-		return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: no checksum source: give sha256=, "
-				  "checksum_url= or insecure = yes", path, sec);
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: no checksum source: give "
+				  "sha256=, checksum_url= or insecure = yes", path, at(ini, sec, NULL),
+				  sec);
 
 	/* without format= the file's header decides */
 	e->format = VL_IMG_UNKNOWN;
 	if ((v = get(d, sec, "format")) && (e->format = format_parse(v)) == VL_IMG_UNKNOWN)
-		return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: format must be qcow2 or raw", path, sec);
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: format must be qcow2 or raw",
+				  path, at(ini, sec, "format"), sec);
 	e->comp = vl_str_endswith(e->url, ".xz") ? VL_COMP_XZ : VL_COMP_NONE;
 	if ((v = get(d, sec, "compression"))) {
 		if (vl_streq(v, "xz"))
@@ -273,23 +299,28 @@ static int entry_parse(struct vl_catalog_entry *e, const dictionary *d, const ch
 		else if (vl_streq(v, "none"))
 			e->comp = VL_COMP_NONE;
 		else
-			return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: compression must be none or xz",
-					  path, sec);
+			return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: compression must be none or "
+					  "xz", path, at(ini, sec, "compression"), sec);
 	}
 	e->user = vl_strdup((v = get(d, sec, "user")) ? v : "root");
 	v = get(d, sec, "boot");
 	if (v && !vl_streq(v, "bios") && !vl_streq(v, "uefi"))
-		return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: boot must be bios or uefi", path, sec);
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: boot must be bios or uefi",
+				  path, at(ini, sec, "boot"), sec);
 	e->bios = !v || vl_streq(v, "bios");
 	e->cloud_init = yes(get(d, sec, "cloud_init"), true, &ok);
 	if (!ok)
-		return vl_err_set(err, VL_E_CONFIG, "%s: [%s]: insecure and cloud_init are yes or no",
-				  path, sec);
+		return vl_err_set(err, VL_E_CONFIG, "%s:%d: [%s]: cloud_init is yes or no", path,
+				  at(ini, sec, "cloud_init"), sec);
 	return 0;
 }
 
 int vl_catalog_load(struct vl_catalog *c, const char *path, bool optional, struct vl_err *err)
 {
+	VL_AUTO(vl_ini_lines) ini = VL_INI_LINES_INIT;
+	VL_AUTO(vl_diags) diags = VL_DIAGS_INIT;
+	VL_AUTOFREE char *text = NULL;
+	size_t len = 0;
 	dictionary *d;
 	int nsec;
 
@@ -297,6 +328,18 @@ int vl_catalog_load(struct vl_catalog *c, const char *path, bool optional, struc
 		if (optional && errno == ENOENT)
 			return 0;
 		return vl_err_sys(err, VL_E_CONFIG, errno, "image catalog %s", path);
+	}
+	/* the line scanner first: what iniparser accepts silently (duplicates,
+	 * keys before a section) or stops at is an error at its line */
+	if (vl_file_read(path, CATALOG_MAX_BYTES, &text, &len, err) < 0) {
+		if (err)
+			err->code = VL_E_CONFIG;
+		return -1;
+	}
+	if (vl_ini_scan(&ini, text, len, path, &diags) > 0) {
+		VL_AUTOFREE char *first = vl_diag_format(&diags.items[0]);
+		return vl_err_set(err, VL_E_CONFIG, "%s%s", first, diags.n > 1 ?
+				  " (and more problems in this catalog)" : "");
 	}
 	/* iniparser reports syntax problems on stderr by default; it returns
 	 * NULL only when the file cannot be read at all */
@@ -309,7 +352,7 @@ int vl_catalog_load(struct vl_catalog *c, const char *path, bool optional, struc
 		struct vl_catalog_entry e = { 0 };
 		if (vl_catalog_find(c, sec))
 			continue;
-		if (entry_parse(&e, d, sec, path, err) < 0) {
+		if (entry_parse(&e, d, sec, path, &ini, err) < 0) {
 			vl_catalog_entry_release(&e);
 			iniparser_freedict(d);
 			return -1;

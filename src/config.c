@@ -231,6 +231,36 @@ static void set_subnet_pool(struct loader *l, const char *v, int line)
 	}
 }
 
+static void set_allow_subnets(struct loader *l, const char *v, int line)
+{
+	VL_AUTOFREE char *copy = vl_strdup(v);
+	char *rest = copy, *tok;
+	struct vl_config *c = l->cfg;
+	struct vl_subnet s;
+
+	while ((tok = strsep(&rest, ","))) {
+		vl_str_trim(tok);
+		if (!vl_cidr_parse(tok, &s.addr, &s.prefix) || s.prefix < 8) {
+			problem(l, line, "allow_subnets: '%s' is not a CIDR of /8 or longer such as "
+				"100.64.0.0/10 (no host bits set)", tok);
+			continue;
+		}
+		c->allow_subnets = vl_realloc(c->allow_subnets,
+					      (c->n_allow_subnets + 1) * sizeof(s));
+		c->allow_subnets[c->n_allow_subnets++] = s;
+	}
+}
+
+static void set_allow_outside(struct loader *l, const char *v, int line)
+{
+	if (vl_streq(v, "yes") || vl_streq(v, "true"))
+		l->cfg->allow_outside = true;
+	else if (vl_streq(v, "no") || vl_streq(v, "false"))
+		l->cfg->allow_outside = false;
+	else
+		problem(l, line, "allow_outside must be yes or no, not '%s'", v);
+}
+
 static void set_lab_prefix(struct loader *l, const char *v, int line)
 {
 	const char *s = v[0] == '/' ? v + 1 : v;
@@ -255,13 +285,15 @@ static const struct keydef {
 	{ "images", "max_image_size", set_max_image },
 	{ "network", "subnet_pool", set_subnet_pool },
 	{ "network", "lab_prefix", set_lab_prefix },
+	{ "network", "allow_subnets", set_allow_subnets },
+	{ "profile", "allow_outside", set_allow_outside },
 	{ "up", "parallel", set_parallel },
 	{ "up", "boot_timeout", set_boot },
 	{ "halt", "timeout", set_halt },
 };
 
 static const char *const sections[] = { "libvirt", "vm", "storage", "images", "network", "up",
-					"halt", "hosts" };
+					"halt", "hosts", "profile" };
 
 #define HOST_NAME_MAX_LEN 20
 
@@ -387,6 +419,19 @@ static void apply_file(struct loader *l, const char *text, size_t len)
 	if (l->cfg->lab_prefix < l->cfg->pool_prefix)
 		problem(l, 0, "[network] lab_prefix /%u is larger than subnet_pool /%u",
 			l->cfg->lab_prefix, l->cfg->pool_prefix);
+	/* the pool's labs are lab networks too: private or explicitly allowed */
+	for (size_t i = 0; i < ini.n_keys; i++) {
+		const struct vl_ini_key *k = &ini.keys[i];
+		char cidr[VL_CIDR_STRLEN];
+		if (k->sec == VL_INI_NOSEC || !vl_streq(ini.secs[k->sec].name, "network") ||
+		    !vl_streq(k->key, "subnet_pool") ||
+		    vl_config_subnet_allowed(l->cfg, l->cfg->pool_addr, l->cfg->pool_prefix))
+			continue;
+		vl_cidr_format(l->cfg->pool_addr, l->cfg->pool_prefix, cidr);
+		problem(l, k->line, "subnet_pool %s is not private address space (10.0.0.0/8, "
+			"172.16.0.0/12, 192.168.0.0/16); add it to [network] allow_subnets to use it",
+			cidr);
+	}
 }
 
 static void apply_env(struct loader *l)
@@ -504,7 +549,24 @@ void vl_config_release(struct vl_config *cfg)
 	}
 	free(cfg->host_names);
 	free(cfg->host_uris);
+	free(cfg->allow_subnets);
 	*cfg = (struct vl_config){ 0 };
+}
+
+bool vl_config_subnet_allowed(const struct vl_config *cfg, uint32_t addr, unsigned prefix)
+{
+	static const struct vl_subnet private[] = {
+		{ 10u << 24, 8 }, { (172u << 24) | (16u << 16), 12 }, { (192u << 24) | (168u << 16), 16 },
+	};
+
+	for (size_t i = 0; i < VL_ARRAY_SIZE(private); i++)
+		if (prefix >= private[i].prefix && vl_ipv4_in(addr, private[i].addr, private[i].prefix))
+			return true;
+	for (size_t i = 0; cfg && i < cfg->n_allow_subnets; i++)
+		if (prefix >= cfg->allow_subnets[i].prefix &&
+		    vl_ipv4_in(addr, cfg->allow_subnets[i].addr, cfg->allow_subnets[i].prefix))
+			return true;
+	return false;
 }
 
 const char *vl_accel_effective(enum vl_accel a, bool kvm_offered)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "subnet.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -27,6 +28,10 @@ struct vl_config {
 	uint32_t pool_addr;      /* [network] subnet_pool, host order, e.g. 10.77.0.0 */
 	unsigned pool_prefix;    /* ... /16 */
 	unsigned lab_prefix;     /* [network] lab_prefix: size of each lab's subnet, /24 */
+	/* [network] allow_subnets: public ranges a lab may use besides RFC 1918 */
+	struct vl_subnet *allow_subnets;
+	size_t n_allow_subnets;
+	bool allow_outside;      /* [profile] allow_outside: paths out of the project dir */
 	unsigned parallel;       /* [up] parallel: VMs brought up at once */
 	unsigned boot_timeout;   /* [up] boot_timeout: seconds until SSH must answer */
 	unsigned halt_timeout;   /* [halt] timeout: ACPI shutdown grace before force */
@@ -44,6 +49,9 @@ int vl_config_load(struct vl_config *cfg, const char *explicit_path, struct vl_d
 		   struct vl_err *err);
 void vl_config_release(struct vl_config *cfg);
 const char *vl_accel_name(enum vl_accel a);
+/* A lab subnet may be private (RFC 1918) or inside one of allow_subnets: a
+ * lab network takes over the host's route to its range. cfg may be NULL. Pure. */
+bool vl_config_subnet_allowed(const struct vl_config *cfg, uint32_t addr, unsigned prefix);
 /* The accelerator a VM gets on a host that offers KVM or not: "kvm", "tcg",
  * "tcg (no kvm)" (auto on a host without KVM), or "kvm (not offered)"
  * (accel = kvm there: up refuses). Pure. */

@@ -16,6 +16,8 @@ struct vl_ctx {
 	const char *config_path;  /* --config FILE, or NULL for the search order */
 	const char *uri;          /* --uri, overrides config and VMLAB_URI */
 	bool json, quiet, verbose;
+	bool allow_outside;       /* --allow-outside: profile paths out of the project dir */
+	bool insecure;            /* --insecure: images without a checksum */
 	bool tty_in, tty_out, tty_err;  /* stdin / stdout / stderr are terminals */
 	bool have_config, have_profile;
 	struct vl_config config;
@@ -24,5 +26,15 @@ struct vl_ctx {
 				   * shared with other operations and threads */
 	struct vl_events events;
 };
+
+/* What the profile may reach beyond its project: vmlab.conf's allow_subnets
+ * and allow_outside, and --allow-outside (profile.h). */
+static inline struct vl_profile_trust vl_ctx_trust(const struct vl_ctx *ctx)
+{
+	return (struct vl_profile_trust){
+		.allow_outside = ctx->allow_outside || (ctx->have_config && ctx->config.allow_outside),
+		.config = ctx->have_config ? &ctx->config : NULL,
+	};
+}
 
 #endif

@@ -286,7 +286,8 @@ int vl_image_pull(const struct vl_config *cfg, const char *const *refs, size_t n
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (resolve_with(&cat, cache, refs[i], opts ? opts->name : NULL,
-				 opts && (opts->sha256 || opts->insecure), &out[i], err) < 0) {
+				 opts && (opts->sha256 || (opts->insecure && !opts->keep_catalog)),
+				 &out[i], err) < 0) {
 			vl_image_infos_free(NULL, 0);
 			for (size_t k = 0; k <= i; k++)
 				vl_image_info_release(&out[k]);
@@ -386,9 +387,12 @@ int vl_image_import(const struct vl_config *cfg, const char *path, const char *n
 }
 
 int vl_image_ensure(const struct vl_config *cfg, const char *const *refs, size_t n,
-		    struct vl_image_info *out, const struct vl_events *evs, struct vl_err *err)
+		    bool insecure, struct vl_image_info *out, const struct vl_events *evs,
+		    struct vl_err *err)
 {
-	return vl_image_pull(cfg, refs, n, NULL, out, evs, err);
+	const struct vl_image_pull_opts o = { .insecure = insecure, .keep_catalog = true };
+
+	return vl_image_pull(cfg, refs, n, &o, out, evs, err);
 }
 
 /* ---- list, rm, prune ---------------------------------------------------- */

@@ -41,6 +41,7 @@ struct vl_image_pull_opts {
 	const char *sha256;  /* --sha256 HEX: expected digest, overrides the catalog's */
 	bool insecure;       /* --insecure: accept an image without a checksum source */
 	const char *name;    /* --name NAME: register a URL or path under NAME */
+	bool keep_catalog;   /* with insecure: a URL the catalog knows keeps its checksum */
 };
 
 /* The cache directory: cfg->cache_dir, else $VMLAB_CACHE, else
@@ -67,9 +68,11 @@ int vl_image_import(const struct vl_config *cfg, const char *path, const char *n
 		    const struct vl_image_info *base, struct vl_image_info *out,
 		    const struct vl_events *evs, struct vl_err *err);
 
-/* What the engine calls before `up`: vl_image_pull without options. */
+/* What the engine calls before `up`: vl_image_pull without options, but
+ * insecure (up's --insecure) fetches URLs that have no checksum source. */
 int vl_image_ensure(const struct vl_config *cfg, const char *const *refs, size_t n,
-		    struct vl_image_info *out, const struct vl_events *evs, struct vl_err *err);
+		    bool insecure, struct vl_image_info *out, const struct vl_events *evs,
+		    struct vl_err *err);
 
 /* The SHA-256 of the cached file itself (not of the published, maybe
  * compressed one): it names the image's copy in a libvirt pool. Computed

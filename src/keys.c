@@ -9,6 +9,7 @@
 
 #include "ssh.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/mem.h"
 
 static char *path_join(const char *a, const char *b)
@@ -17,13 +18,6 @@ static char *path_join(const char *a, const char *b)
 
 	vl_buf_printf(&p, "%s/%s", a, b);
 	return vl_buf_steal(&p);
-}
-
-static int ensure_dir(const char *dir, struct vl_err *err)
-{
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return vl_err_sys(err, VL_E_IO, errno, "cannot create %s", dir);
-	return 0;
 }
 
 static int ensure_pair(const char *priv, const char *pub, const char *comment, struct vl_err *err)
@@ -40,7 +34,7 @@ int vl_keys_open(struct vl_keys *k, const char *state_dir, struct vl_err *err)
 	k->user_key = path_join(k->dir, "id_ed25519");
 	k->user_pub = path_join(k->dir, "id_ed25519.pub");
 	VL_AUTOFREE char *hostdir = path_join(k->dir, "hostkeys");
-	if (ensure_dir(k->dir, err) < 0 || ensure_dir(hostdir, err) < 0 ||
+	if (vl_dir_private_ensure(k->dir, err) < 0 || vl_dir_private_ensure(hostdir, err) < 0 ||
 	    ensure_pair(k->user_key, k->user_pub, "vmlab-user", err) < 0) {
 		vl_keys_release(k);
 		return -1;

@@ -44,6 +44,13 @@ int vl_lab_check(struct vl_ctx *ctx, struct vl_diags *diags, struct vl_err *err)
 		    vl_catalog_entry_usable(&info.entry, &e) < 0)
 			vl_diags_add(diags, p->path, vm->image_line ? vm->image_line : vm->line,
 				     "%s", e.msg);
+		/* a download nothing verifies: as image pull, only when asked for */
+		else if (!ctx->insecure && vl_image_ref_kind(vm->image) == VL_REF_URL &&
+			 !info.entry.digest && !info.entry.checksum_url && !info.entry.insecure)
+			vl_diags_add(diags, p->path, vm->image_line ? vm->image_line : vm->line,
+				     "image %s has no checksum: register it with 'vmlab image pull "
+				     "URL --sha256 HEX --name NAME' and name it, or pass --insecure "
+				     "to download it unverified", vm->image);
 		vl_image_info_release(&info);
 	}
 	problems = diags->n - before;

@@ -18,6 +18,7 @@
 #include "hostroutes.h"
 #include "owner.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/mem.h"
 #include "util/parallel.h"
 #include "util/str.h"
@@ -117,17 +118,13 @@ int lab_open(struct lab *lab, struct vl_ctx *ctx, unsigned flags, const struct v
 	/* the instance's own state dir: .vmlab, or .vmlab/instances/NAME */
 	lab->state_dir = vl_plan_state_dir(p->dir, p->instance);
 	vl_buf_printf(&dir, "%s/.vmlab", p->dir);
-	if (mkdir(dir.s, 0700) < 0 && errno != EEXIST) {
-		vl_err_sys(err, VL_E_IO, errno, "cannot create %s", dir.s);
+	if (vl_dir_private_ensure(dir.s, err) < 0)
 		goto out;
-	}
 	if (p->instance) {
 		vl_buf_append(&dir, "/instances");
-		if ((mkdir(dir.s, 0700) < 0 && errno != EEXIST) ||
-		    (mkdir(lab->state_dir, 0700) < 0 && errno != EEXIST)) {
-			vl_err_sys(err, VL_E_IO, errno, "cannot create %s", lab->state_dir);
+		if (vl_dir_private_ensure(dir.s, err) < 0 ||
+		    vl_dir_private_ensure(lab->state_dir, err) < 0)
 			goto out;
-		}
 	}
 	if (flags & LAB_LOCK) {
 		vl_buf_truncate(&dir, 0);

@@ -96,7 +96,8 @@ static int ensure_images(struct lab *lab, struct up_state *st, struct vl_err *er
 			return -1;
 	}
 	VL_AUTOFREE struct vl_image_info *got = vl_calloc(n + 1, sizeof(*got));
-	if (vl_image_ensure(&lab->ctx->config, names, n, got, &lab->ctx->events, err) < 0)
+	if (vl_image_ensure(&lab->ctx->config, names, n, lab->ctx->insecure, got, &lab->ctx->events,
+			    err) < 0)
 		return -1;
 	for (size_t i = 0, k = 0; i < plan->n_vms; i++)
 		if (lab->chosen[i])

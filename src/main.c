@@ -74,6 +74,10 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (vl_streq(a, "--json")) {
 			ctx.json = true;
+		} else if (vl_streq(a, "--allow-outside")) {
+			ctx.allow_outside = true;
+		} else if (vl_streq(a, "--insecure")) {
+			ctx.insecure = true;
 		} else if (vl_streq(a, "-q") || vl_streq(a, "--quiet")) {
 			ctx.quiet = true;
 		} else if (vl_streq(a, "-v") || vl_streq(a, "--verbose")) {

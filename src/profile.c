@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "ini_lines.h"
 #include "layout.h"
 #include "util/buf.h"
@@ -104,6 +105,7 @@ struct loader {
 	const char *file;          /* as shown in diagnostics */
 	struct vl_diags *diags;
 	const struct vl_ini_lines *ini;
+	struct vl_profile_trust trust;
 	int subnet_line, name_line;
 	bool subnet_ok;            /* subnet parsed (auto or a CIDR) */
 	bool vm_header;            /* some [vm ...] header, even a bad one */
@@ -160,7 +162,28 @@ static char *project_path(const struct vl_profile *p, const char *v)
 	return vl_buf_steal(&b);
 }
 
-/* A file the profile names must exist and be a regular file. */
+/* An existing path the profile names must resolve (symlinks followed)
+ * inside the project directory unless trusted: a cloned profile could
+ * otherwise copy any file the user can read into a VM or the image cache.
+ * Reported (with both ways to allow it) when not. */
+static bool inside_project(struct loader *l, const struct vl_ini_key *k, const char *path)
+{
+	VL_AUTOFREE char *real = realpath(path, NULL);
+	const char *dir = l->p->dir;
+	size_t n = strlen(dir);
+
+	if (l->trust.allow_outside)
+		return true;
+	if (real && strncmp(real, dir, n) == 0 && (real[n] == '/' || real[n] == '\0' || n == 1))
+		return true;
+	problem(l, k->line, "%s '%s' resolves to %s, outside the project directory %s; pass "
+		"--allow-outside or set allow_outside = yes in [profile] of vmlab.conf", k->key,
+		k->value, real ? real : path, dir);
+	return false;
+}
+
+/* A file the profile names must exist, be a regular file, and lie inside
+ * the project (inside_project). */
 static char *project_file(struct loader *l, const struct vl_ini_key *k)
 {
 	char *path = project_path(l->p, k->value);
@@ -176,7 +199,32 @@ static char *project_file(struct loader *l, const struct vl_ini_key *k)
 		free(path);
 		return NULL;
 	}
+	if (!inside_project(l, k, path)) {
+		free(path);
+		return NULL;
+	}
 	return path;
+}
+
+/* image = file:///PATH: a local file as a URL, held to the same rule. */
+static bool file_url_ok(struct loader *l, const struct vl_ini_key *k)
+{
+	VL_AUTOFREE char *path = vl_file_url_path(k->value);
+	struct stat st;
+
+	if (!path || path[0] != '/') {
+		problem(l, k->line, "image '%s': a file URL is file:///ABSOLUTE/PATH", k->value);
+		return false;
+	}
+	if (stat(path, &st) != 0) {
+		problem(l, k->line, "image '%s': %s", k->value, strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		problem(l, k->line, "image '%s' is not a regular file", k->value);
+		return false;
+	}
+	return inside_project(l, k, path);
 }
 
 static bool image_is_path(const char *v)
@@ -222,6 +270,10 @@ static bool machine_key(struct loader *l, struct vl_vm_spec *spec, const struct 
 			img = project_file(l, k);
 			if (!img)
 				return true;
+		} else if (vl_str_startswith(k->value, "file:")) {
+			if (!file_url_ok(l, k))
+				return true;
+			img = vl_strdup(k->value);
 		} else if (strchr(k->value, '/') && !strstr(k->value, "://")) {
 			problem(l, k->line, "image '%s': a local path starts with '/', './' or '../'; "
 				"a catalog name has no '/'", k->value);
@@ -283,7 +335,7 @@ static void provision_key(struct loader *l, struct vl_vm_spec *vm, const struct 
 		problem(l, k->line, "provision '%s': %s", k->value, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		problem(l, k->line, "provision '%s': not a regular file", k->value);
-	else {
+	else if (inside_project(l, k, p.src)) {
 		vm->provision = vl_realloc(vm->provision, (vm->n_provision + 1) * sizeof(p));
 		vm->provision[vm->n_provision++] = p;
 		return;
@@ -333,7 +385,7 @@ static void sync_key(struct loader *l, struct vl_vm_spec *vm, const struct vl_in
 		problem(l, k->line, "sync '%s': %s", k->value, strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
 		problem(l, k->line, "sync '%s': not a directory", k->value);
-	else {
+	else if (inside_project(l, k, sp.src)) {
 		vm->sync = vl_realloc(vm->sync, (vm->n_sync + 1) * sizeof(sp));
 		vm->sync[vm->n_sync++] = sp;
 		return;
@@ -417,6 +469,12 @@ static void lab_key(struct loader *l, const struct vl_ini_key *k)
 		} else if (p->subnet_prefix < SUBNET_PREFIX_MIN || p->subnet_prefix > SUBNET_PREFIX_MAX) {
 			problem(l, k->line, "subnet %s: the prefix must be /%d to /%d", k->value,
 				SUBNET_PREFIX_MIN, SUBNET_PREFIX_MAX);
+		} else if (!vl_config_subnet_allowed(l->trust.config, p->subnet_addr,
+						     p->subnet_prefix)) {
+			problem(l, k->line, "subnet %s is not private address space (10.0.0.0/8, "
+				"172.16.0.0/12, 192.168.0.0/16): a lab network takes over the host's "
+				"route to it; add it to [network] allow_subnets in vmlab.conf to use it",
+				k->value);
 		} else {
 			p->subnet_auto = false;
 			l->subnet_ok = true;
@@ -570,37 +628,49 @@ static void class_done(struct loader *l, int seats_line, int roster_line)
 
 /* ---- sections ------------------------------------------------------- */
 
-enum sec_kind { SEC_UNKNOWN, SEC_LAB, SEC_DEFAULTS, SEC_VM, SEC_CLASS, SEC_SKIP };
+static void vm_spec_release(struct vl_vm_spec *vm)
+{
+	free(vm->name);
+	free(vm->image);
+	free(vm->ip);
+	vl_provs_free(vm->provision, vm->n_provision);
+	vl_sync_specs_free(vm->sync, vm->n_sync);
+	free(vm->user_data);
+	free(vm->forwards);
+}
 
-static enum sec_kind classify(struct loader *l, const struct vl_ini_sec *s, const char **vm_name)
+enum sec_kind { SEC_UNKNOWN, SEC_LAB, SEC_DEFAULTS, SEC_VM, SEC_CLASS };
+
+/* A section's kind. *bad: a duplicate or a bad header (reported); its keys
+ * are still checked, so every mistake shows in one run, but a bad [vm] is
+ * not kept. */
+static enum sec_kind classify(struct loader *l, const struct vl_ini_sec *s, const char **vm_name,
+			      bool *bad)
 {
 	const char *name = s->name, *sp = strchr(name, ' ');
 	size_t wlen = sp ? (size_t)(sp - name) : strlen(name);
 	VL_AUTOFREE char *word = vl_strndup(name, wlen);
 	const char *sugg;
 
-	if (s->dup)
-		return SEC_SKIP;   /* reported by the scanner */
-
+	*bad = s->dup;   /* reported by the scanner */
 	if (vl_streq(word, "vm")) {
 		l->vm_header = true;
+		*vm_name = sp ? sp + 1 : "";
 		if (!sp) {
 			problem(l, s->line, "[vm] needs a name: [vm NAME], for example [vm web]");
-			return SEC_SKIP;
-		}
-		*vm_name = sp + 1;
-		if (!vl_str_is_name(*vm_name, VL_NAME_MAX)) {
+			*bad = true;
+		} else if (!vl_str_is_name(*vm_name, VL_NAME_MAX)) {
 			problem(l, s->line, "VM name '%s': use lowercase letters, digits and '-', "
 				"at most %d characters, not starting or ending with '-'", *vm_name,
 				VL_NAME_MAX);
-			return SEC_SKIP;
+			*bad = true;
 		}
 		return SEC_VM;
 	}
 	if (vl_streq(word, "lab") || vl_streq(word, "defaults") || vl_streq(word, "class")) {
 		if (sp) {
 			problem(l, s->line, "[%s] takes no name: write [%s]", word, word);
-			return SEC_SKIP;
+			*bad = true;
 		}
 		return word[0] == 'l' ? SEC_LAB : word[0] == 'd' ? SEC_DEFAULTS : SEC_CLASS;
 	}
@@ -828,6 +898,7 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 	};
 	enum sec_kind *kinds = vl_calloc(ini->n_secs + 1, sizeof(*kinds));
 	const char **vm_names = vl_calloc(ini->n_secs + 1, sizeof(*vm_names));
+	bool *bad = vl_calloc(ini->n_secs + 1, sizeof(*bad));
 	int *ip_lines;
 	int seats_line = 0, roster_line = 0;
 
@@ -839,7 +910,7 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 	defaults.image = vl_strdup("debian-12");
 
 	for (size_t i = 0; i < ini->n_secs; i++)
-		kinds[i] = classify(l, &ini->secs[i], &vm_names[i]);
+		kinds[i] = classify(l, &ini->secs[i], &vm_names[i], &bad[i]);
 	/* [lab] and [defaults] first: a [vm] may come before them in the file */
 	for (size_t i = 0; i < ini->n_keys; i++) {
 		const struct vl_ini_key *k = &ini->keys[i];
@@ -860,12 +931,16 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 	ip_lines = vl_calloc(ini->n_secs + 1, sizeof(*ip_lines));
 	l->fwd_lines = vl_calloc(ini->n_secs + 1, sizeof(*l->fwd_lines));
 	for (size_t i = 0; i < ini->n_secs; i++) {
-		struct vl_vm_spec *vm;
+		struct vl_vm_spec *vm, scratch;
 		VL_AUTOFREE char *secname = NULL;
 		if (kinds[i] != SEC_VM)
 			continue;
-		p->vms = vl_realloc(p->vms, (p->n_vms + 1) * sizeof(*p->vms));
-		vm = &p->vms[p->n_vms];
+		if (bad[i]) {
+			vm = &scratch;
+		} else {
+			p->vms = vl_realloc(p->vms, (p->n_vms + 1) * sizeof(*p->vms));
+			vm = &p->vms[p->n_vms];
+		}
 		*vm = defaults;
 		vm->name = vl_strdup(vm_names[i]);
 		vm->line = ini->secs[i].line;
@@ -874,6 +949,11 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 		for (size_t k = 0; k < ini->n_keys; k++)
 			if (ini->keys[k].sec == i && key_ok(l, &ini->keys[k], SEC_VM, secname))
 				vm_key(l, vm, &ini->keys[k], &ip_lines[p->n_vms]);
+		if (bad[i]) {
+			vm_spec_release(&scratch);
+			ip_lines[p->n_vms] = l->fwd_lines[p->n_vms] = 0;
+			continue;
+		}
 		p->n_vms++;
 	}
 	if (p->n_vms == 0 && !l->vm_header)
@@ -892,6 +972,7 @@ static void validate(struct loader *l, const struct vl_ini_lines *ini)
 	l->fwd_lines = NULL;
 	free(defaults.image);
 	free(kinds);
+	free(bad);
 	free(vm_names);
 }
 
@@ -914,6 +995,13 @@ static void sort_diags(struct vl_diags *d, size_t from)
 int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *diags,
 		    struct vl_err *err)
 {
+	return vl_profile_load_trusted(p, path, NULL, diags, err);
+}
+
+int vl_profile_load_trusted(struct vl_profile *p, const char *path,
+			    const struct vl_profile_trust *trust, struct vl_diags *diags,
+			    struct vl_err *err)
+{
 	struct loader l = { .p = p, .file = path, .diags = diags };
 	static const char *const lists[] = { "provision", "sync", NULL };
 	VL_AUTO(vl_ini_lines) ini = VL_INI_LINES_INIT;
@@ -934,6 +1022,8 @@ int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *dia
 	p->dir = vl_strdup(p->path);
 	slash = strrchr(p->dir, '/');
 	slash[slash == p->dir] = '\0';   /* realpath: always absolute */
+	if (trust)
+		l.trust = *trust;
 	ini.lists = lists;
 	vl_ini_scan(&ini, text, len, path, diags);
 	validate(&l, &ini);
@@ -953,15 +1043,8 @@ void vl_profile_release(struct vl_profile *p)
 		free(p->instance);
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n_vms; i++) {
-		free(p->vms[i].name);
-		free(p->vms[i].image);
-		free(p->vms[i].ip);
-		vl_provs_free(p->vms[i].provision, p->vms[i].n_provision);
-		vl_sync_specs_free(p->vms[i].sync, p->vms[i].n_sync);
-		free(p->vms[i].user_data);
-		free(p->vms[i].forwards);
-	}
+	for (size_t i = 0; i < p->n_vms; i++)
+		vm_spec_release(&p->vms[i]);
 	free(p->vms);
 	vl_seat_specs_free(p->klass.seats, p->klass.n_seats);
 	free(p->klass.roster);

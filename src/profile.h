@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "class_plan.h"
+#include "config.h"
 #include "forward.h"
 #include "provision.h"
 #include "sync.h"
@@ -72,12 +73,24 @@ struct vl_profile {
 	struct vl_class_spec klass;
 };
 
+/* What a profile may reach beyond its project: a profile often comes from a
+ * cloned repository or a handout, so by default every path it names must
+ * resolve inside the project directory and every subnet be private. */
+struct vl_profile_trust {
+	bool allow_outside;              /* --allow-outside, or [profile] allow_outside */
+	const struct vl_config *config;  /* its allow_subnets; NULL: RFC 1918 only */
+};
+
 /* Walk up from start_dir to find vmlab.ini; returns malloc'd absolute path. */
 char *vl_profile_find(const char *start_dir, struct vl_err *err);
 /* Load and validate. On problems every one is added to diags and the call
  * fails with VL_E_PROFILE ("N problems in FILE"). */
 int vl_profile_load(struct vl_profile *p, const char *path, struct vl_diags *diags,
 		    struct vl_err *err);
+/* The same under trust (NULL: none, as vl_profile_load). */
+int vl_profile_load_trusted(struct vl_profile *p, const char *path,
+			    const struct vl_profile_trust *trust, struct vl_diags *diags,
+			    struct vl_err *err);
 void vl_profile_release(struct vl_profile *p);
 
 /* "512M", "2G", "1.5G" etc. to bytes; see profile.c for the exact rules. */

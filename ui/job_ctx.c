@@ -54,12 +54,15 @@ int ui_job_ctx_init(struct vl_ctx *jc, const struct vl_ctx *base, struct vl_host
 	jc->uri = base->uri;
 	jc->config = base->config;      /* shared and read-only: never released here */
 	jc->have_config = base->have_config;
+	jc->allow_outside = base->allow_outside;
+	jc->insecure = base->insecure;
 	jc->host = vl_host_ref(host);   /* shared: operations and threads use one host at once */
 	jc->events = *evs;
 	path = vl_strdup(project);
 	path = vl_realloc(path, strlen(project) + sizeof("/" VL_PROFILE_FILE));
 	strcat(path, "/" VL_PROFILE_FILE);
-	if (vl_profile_load(&jc->profile, path, &diags, err) < 0) {
+	struct vl_profile_trust trust = vl_ctx_trust(jc);
+	if (vl_profile_load_trusted(&jc->profile, path, &trust, &diags, err) < 0) {
 		if (diags.n) {  /* the first problem says more than "N problems" */
 			VL_AUTOFREE char *first = vl_diag_format(&diags.items[0]);
 			vl_err_set(err, VL_E_PROFILE, "%s", first);
@@ -96,7 +99,8 @@ int ui_here_plan(const struct vl_ctx *base, const char *project, struct vl_plan 
 	memset(&p, 0, sizeof(p));
 	memset(out, 0, sizeof(*out));
 	snprintf(path, size, "%s/%s", project, VL_PROFILE_FILE);
-	if (vl_profile_load(&p, path, &diags, err) < 0) {
+	struct vl_profile_trust trust = vl_ctx_trust(base);
+	if (vl_profile_load_trusted(&p, path, &trust, &diags, err) < 0) {
 		if (diags.n) {  /* the first problem says more than "N problems" */
 			VL_AUTOFREE char *first = vl_diag_format(&diags.items[0]);
 			vl_err_set(err, VL_E_PROFILE, "%s", first);

@@ -813,7 +813,8 @@ static void do_edit(struct tui *t)
 		return;
 	}
 	memset(&p, 0, sizeof(p));
-	if (vl_profile_load(&p, path, &diags, &err) < 0) {
+	struct vl_profile_trust trust = vl_ctx_trust(t->ctx);
+	if (vl_profile_load_trusted(&p, path, &trust, &diags, &err) < 0) {
 		struct vl_buf b = VL_BUF_INIT;
 		for (size_t i = 0; i < diags.n; i++) {
 			VL_AUTOFREE char *line = vl_diag_format(&diags.items[i]);

@@ -27,6 +27,8 @@ const struct vl_global_opt vl_global_opts[] = {
 	{ "--config", NULL, "FILE", "use this vmlab.conf instead of the search order" },
 	{ "-C", NULL, "DIR", "act on the project in DIR" },
 	{ "--json", NULL, NULL, "machine-readable output on stdout (one JSON document)" },
+	{ "--allow-outside", NULL, NULL, "let the profile name paths outside its project directory" },
+	{ "--insecure", NULL, NULL, "let the profile use image URLs without a checksum" },
 	{ "--quiet", "-q", NULL, "only errors and warnings on stderr" },
 	{ "--verbose", "-v", NULL, "more detail" },
 	{ "--version", NULL, NULL, "print the version" },
@@ -365,7 +367,8 @@ static int load_preconditions(struct vl_ctx *ctx, const struct vl_args *a, struc
 		VL_AUTOFREE char *path = vl_profile_find(ctx->project_dir, err);
 		if (!path)
 			return -1;
-		if (vl_profile_load(&ctx->profile, path, &diags, err) < 0) {
+		struct vl_profile_trust trust = vl_ctx_trust(ctx);
+		if (vl_profile_load_trusted(&ctx->profile, path, &trust, &diags, err) < 0) {
 			vl_out_diags(ctx, &diags);
 			return -1;
 		}

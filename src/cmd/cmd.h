@@ -117,7 +117,8 @@ struct vl_global_opt {
 	const char *help;
 };
 extern const struct vl_global_opt vl_global_opts[];
-#define VL_GLOBAL_USAGE "vmlab [--uri URI] [--config FILE] [-C DIR] [--json] [-q] [-v] COMMAND [ARGS]"
+#define VL_GLOBAL_USAGE "vmlab [--uri URI] [--config FILE] [-C DIR] [--json] [--allow-outside] " \
+	"[--insecure] [-q] [-v] COMMAND [ARGS]"
 /* The global option named by word ("-q", "--uri=x"), or NULL. */
 const struct vl_global_opt *vl_global_opt_find(const char *word);
 /* Print the help of one command, or the command list (cmd NULL), to f. */

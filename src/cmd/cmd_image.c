@@ -107,7 +107,7 @@ static int do_pull(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *e
 {
 	struct vl_image_pull_opts o = {
 		.sha256 = vl_args_get(a, "sha256"),
-		.insecure = vl_args_has(a, "insecure"),
+		.insecure = vl_args_has(a, "insecure") || ctx->insecure,   /* either place */
 		.name = vl_args_get(a, "name"),
 	};
 	size_t n = (size_t)a->npos - 1;
@@ -146,10 +146,11 @@ static char **project_images(struct vl_ctx *ctx, size_t *n)
 	VL_AUTO(vl_diags) diags = VL_DIAGS_INIT;
 	VL_AUTOFREE char *path = vl_profile_find(ctx->project_dir, &e);
 	struct vl_profile p = { 0 };
+	struct vl_profile_trust trust = vl_ctx_trust(ctx);
 	char **names;
 
 	*n = 0;
-	if (!path || vl_profile_load(&p, path, &diags, &e) < 0)
+	if (!path || vl_profile_load_trusted(&p, path, &trust, &diags, &e) < 0)
 		return NULL;
 	names = vl_calloc(p.n_vms + 1, sizeof(*names));
 	for (size_t i = 0; i < p.n_vms; i++) {
@@ -326,7 +327,8 @@ static int save_preconditions(struct vl_ctx *ctx, const char *vm, struct vl_err 
 	if (!path)
 		return -1;
 	if (!ctx->have_profile) {
-		if (vl_profile_load(&ctx->profile, path, &diags, err) < 0) {
+		struct vl_profile_trust trust = vl_ctx_trust(ctx);
+		if (vl_profile_load_trusted(&ctx->profile, path, &trust, &diags, err) < 0) {
 			vl_out_diags(ctx, &diags);
 			return -1;
 		}

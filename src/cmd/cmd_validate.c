@@ -70,7 +70,8 @@ static int run(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err *err)
 		vl_out_diags(ctx, &diags);
 		return -1;
 	}
-	if (vl_profile_load(&ctx->profile, path, &diags, err) < 0)
+	struct vl_profile_trust trust = vl_ctx_trust(ctx);
+	if (vl_profile_load_trusted(&ctx->profile, path, &trust, &diags, err) < 0)
 		rc = -1;
 	else
 		ctx->have_profile = true;

@@ -71,6 +71,26 @@ int vl_fd_write_all(int fd, const void *data, size_t n)
 	return 0;
 }
 
+int vl_dir_private_ensure(const char *path, struct vl_err *err)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return vl_err_sys(err, VL_E_IO, errno, "cannot create %s", path);
+	if (lstat(path, &st) < 0)
+		return vl_err_sys(err, VL_E_IO, errno, "%s", path);
+	if (S_ISLNK(st.st_mode))
+		return vl_err_set(err, VL_E_IO, "%s is a symlink: vmlab keeps keys there and does "
+				  "not follow it; remove it", path);
+	if (!S_ISDIR(st.st_mode))
+		return vl_err_set(err, VL_E_IO, "%s is not a directory; remove it", path);
+	if (st.st_uid != geteuid())
+		return vl_err_set(err, VL_E_IO, "%s is owned by uid %u, not by you (uid %u); "
+				  "vmlab keeps keys there: remove it", path, (unsigned)st.st_uid,
+				  (unsigned)geteuid());
+	return 0;
+}
+
 static int write_via_temp(const char *path, const void *data, size_t len, mode_t mode,
 			  bool exclusive, struct vl_err *err)
 {
@@ -78,7 +98,8 @@ static int write_via_temp(const char *path, const void *data, size_t len, mode_t
 	int fd, ret = 0;
 
 	vl_buf_printf(&tmp, "%s.tmp.XXXXXX", path);
-	fd = mkostemp(tmp.s, O_CLOEXEC);   /* 0600, O_EXCL: unique across threads too */
+	/* 0600, O_EXCL: unique across threads too; never through a symlink */
+	fd = mkostemp(tmp.s, O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		ret = vl_err_sys(err, VL_E_IO, errno, "cannot create %s", tmp.s);
 		vl_buf_release(&tmp);

@@ -27,6 +27,12 @@ int vl_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 int vl_file_write_new(const char *path, const void *data, size_t len, mode_t mode,
 		      struct vl_err *err);
 
+/* A directory only this user writes through (a project's .vmlab/, its key
+ * store): made 0700 when missing; one that is a symlink, not a directory, or
+ * owned by another user is refused (VL_E_IO), because keys written there
+ * would land where someone else chose. */
+int vl_dir_private_ensure(const char *path, struct vl_err *err);
+
 /* write() all of n bytes, again after EINTR and short writes: 0, or -1 with
  * errno set. */
 int vl_fd_write_all(int fd, const void *data, size_t n);

@@ -34,7 +34,7 @@ int vl_lock_take(struct vl_lock *l, const char *path, unsigned wait_s, struct vl
 	char pid[32];
 	int fd, n, r;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return vl_err_sys(err, VL_E_IO, errno, "cannot open lock %s", path);
 	if ((r = lock_wait(fd, path, wait_s, err)) != 0) {

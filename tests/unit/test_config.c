@@ -220,6 +220,44 @@ static void test_env_overrides(void **state)
 	vl_diags_release(&d);
 }
 
+/* Ranges a lab may use besides RFC 1918, the pool held to the same rule,
+ * and allow_outside. */
+static void test_trust(void **state)
+{
+	struct vl_config c;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	VL_AUTOFREE char *good = vl_test_write(vl_test_tmp, "good.conf",
+		"[network]\nallow_subnets = 100.64.0.0/10, 8.8.8.0/24\nsubnet_pool = 100.64.0.0/16\n"
+		"[profile]\nallow_outside = yes\n");
+	VL_AUTOFREE char *bad = vl_test_write(vl_test_tmp, "bad.conf",
+		"[network]\n"                      /* 1 */
+		"subnet_pool = 100.64.0.0/16\n"    /* 2 public, not allowed */
+		"allow_subnets = 1.2.3.4, 0.0.0.0/0\n" /* 3 two bad entries */
+		"[profile]\n"                      /* 4 */
+		"allow_outside = sometimes\n");    /* 5 */
+	(void)state;
+
+	assert_int_equal(vl_config_load(&c, good, &d, &err), 0);
+	assert_int_equal(c.n_allow_subnets, 2);
+	assert_true(c.allow_outside);
+	assert_true(vl_config_subnet_allowed(&c, (100u << 24) | (64u << 16) | (7u << 8), 24));
+	assert_true(vl_config_subnet_allowed(&c, (8u << 24) | (8u << 16) | (8u << 8), 25));
+	assert_false(vl_config_subnet_allowed(&c, (8u << 24) | (8u << 16), 16));  /* wider */
+	assert_false(vl_config_subnet_allowed(&c, (9u << 24), 24));
+	assert_true(vl_config_subnet_allowed(&c, (172u << 24) | (31u << 16), 16));
+	assert_false(vl_config_subnet_allowed(&c, (172u << 24) | (32u << 16), 16));
+	vl_config_release(&c);
+
+	assert_int_equal(vl_config_load(&c, bad, &d, &err), -1);
+	assert_int_equal(d.n, 4);
+	assert_true(has_diag(&d, 2, "subnet_pool 100.64.0.0/16 is not private address space"));
+	assert_true(has_diag(&d, 3, "allow_subnets: '1.2.3.4'"));
+	assert_true(has_diag(&d, 3, "allow_subnets: '0.0.0.0/0'"));
+	assert_true(has_diag(&d, 5, "allow_outside must be yes or no, not 'sometimes'"));
+	vl_diags_release(&d);
+}
+
 static void test_errors(void **state)
 {
 	struct vl_config c;
@@ -388,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_explicit, setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_env_overrides, setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_trust, setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_order, setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_empty_entry, setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_hosts, setup, vl_test_tmp_teardown),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "profile.h"
@@ -315,6 +316,72 @@ static void test_ips(void **state)
 }
 
 /* Ten different mistakes: ten diagnostics, in line order, at the right lines. */
+/* Hostile profiles (issue 12): public subnets, paths out of the project
+ * (spelled with .., absolute, as file:// or through a symlink), and the
+ * mistakes inside a section that is itself a mistake. */
+static void test_hostile(void **state)
+{
+	struct vl_profile p;
+	struct vl_diags d = VL_DIAGS_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	struct vl_config cfg = { 0 };
+	struct vl_subnet allow = { (8u << 24) | (8u << 16), 16 };
+	VL_AUTOFREE char *outside = vl_test_write(vl_test_tmp, "outside.sh", "echo\n");
+	VL_AUTOFREE char *outdir = cat(vl_test_tmp, "/outdir");
+	VL_AUTOFREE char *link = cat(vl_test_tmp, "/lab/link.sh");
+	VL_AUTOFREE char *prov_abs = cat("[vm a]\nprovision = ", outside);
+	VL_AUTOFREE char *img_url = NULL;
+	(void)state;
+
+	expect_one("[lab]\nsubnet = 8.8.8.0/24\n[vm a]\n", 2, "not private address space");
+	expect_one("[lab]\nsubnet = 172.32.0.0/24\n[vm a]\n", 2, "not private address space");
+	/* allowed by vmlab.conf: loads */
+	cfg.allow_subnets = &allow;
+	cfg.n_allow_subnets = 1;
+	struct vl_profile_trust t = { .config = &cfg };
+	VL_AUTOFREE char *ini = vl_test_write(vl_test_tmp, "pub/vmlab.ini",
+					      "[lab]\nsubnet = 8.8.8.0/24\n[vm a]\n");
+	assert_int_equal(vl_profile_load_trusted(&p, ini, &t, &d, &err), 0);
+	assert_int_equal(p.subnet_addr, (8u << 24) | (8u << 16) | (8u << 8));
+	vl_profile_release(&p);
+	assert_true(vl_config_subnet_allowed(NULL, (192u << 24) | (168u << 16) | (3u << 8), 24));
+	assert_false(vl_config_subnet_allowed(NULL, 192u << 24, 8));   /* wider than 192.168/16 */
+
+	expect_one("[vm a]\nprovision = ../outside.sh\n", 2, "outside the project directory");
+	expect_one(prov_abs, 2, "--allow-outside or set allow_outside = yes");
+	mkdir(outdir, 0700);
+	expect_one("[vm a]\nsync = ../outdir:/srv\n", 2, "resolves to");
+	expect_one("[vm a]\nuser-data = ../outside.sh\n", 2, "outside the project directory");
+	assert_int_equal(symlink(outside, link), 0);
+	expect_one("[vm a]\nprovision = link.sh\n", 2, "outside.sh, outside the project");
+	img_url = cat("[vm a]\nimage = file://", outside);
+	expect_one(img_url, 2, "outside the project directory");
+	expect_one("[vm a]\nimage = file:///no/such.img\n", 2, "No such file");
+	/* the flag lets them through */
+	t = (struct vl_profile_trust){ .allow_outside = true };
+	VL_AUTOFREE char *ini2 = vl_test_write(vl_test_tmp, "lab/vmlab.ini",
+					       "[vm a]\nprovision = link.sh\nprovision = ../outside.sh\n");
+	assert_int_equal(vl_profile_load_trusted(&p, ini2, &t, &d, &err), 0);
+	assert_int_equal(p.vms[0].n_provision, 2);
+	vl_profile_release(&p);
+
+	/* a duplicate [vm db] and a bad header: their keys are checked too */
+	assert_int_equal(load("dup", "[vm db]\n[vm db]\ndisk = 20Q\n[vm Bad]\ncpus = 0\n"
+			      "[lab x]\nnetwork = bridged\n", &p, &d, &err), -1);
+	assert_int_equal(d.n, 6);
+	assert_int_equal(d.items[0].line, 2);
+	assert_non_null(strstr(d.items[0].msg, "duplicate section [vm db]"));
+	assert_int_equal(d.items[1].line, 3);
+	assert_non_null(strstr(d.items[1].msg, "unknown unit 'Q'"));
+	assert_int_equal(d.items[2].line, 4);
+	assert_int_equal(d.items[3].line, 5);
+	assert_non_null(strstr(d.items[3].msg, "cpus must be"));
+	assert_int_equal(d.items[4].line, 6);
+	assert_int_equal(d.items[5].line, 7);
+	assert_non_null(strstr(d.items[5].msg, "network must be"));
+	vl_diags_release(&d);
+}
+
 static void test_ten_mistakes(void **state)
 {
 	struct vl_profile p;
@@ -482,6 +549,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_values, vl_test_tmp_setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_ips, vl_test_tmp_setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_ten_mistakes, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_hostile, vl_test_tmp_setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_sync, vl_test_tmp_setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_find, vl_test_tmp_setup, vl_test_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, vl_test_tmp_setup, vl_test_tmp_teardown),

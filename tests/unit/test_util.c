@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "util/sha256.h"
 #include <string.h>
 
+#include "fixture.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -305,6 +307,36 @@ static void test_human_bytes(void **state)
 	assert_string_equal(s, "1.5");
 }
 
+/* The private directory check behind .vmlab/: made 0700, reused, and
+ * refused as a symlink or a file, with the path in the message. */
+static void test_dir_private(void **state)
+{
+	VL_AUTOFREE char *dir = vl_test_tmpdir();
+	struct vl_buf d = VL_BUF_INIT, link = VL_BUF_INIT, file = VL_BUF_INIT;
+	struct vl_err err = VL_ERR_INIT;
+	struct stat st;
+	(void)state;
+
+	vl_buf_printf(&d, "%s/.vmlab", dir);
+	vl_buf_printf(&link, "%s/link", dir);
+	vl_buf_printf(&file, "%s/file", dir);
+	assert_int_equal(vl_dir_private_ensure(d.s, &err), 0);
+	assert_int_equal(stat(d.s, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(vl_dir_private_ensure(d.s, &err), 0);   /* exists: fine */
+	assert_int_equal(symlink(d.s, link.s), 0);
+	assert_int_equal(vl_dir_private_ensure(link.s, &err), -1);
+	assert_non_null(strstr(err.msg, "is a symlink"));
+	assert_non_null(strstr(err.msg, link.s));
+	assert_int_equal(close(creat(file.s, 0600)), 0);
+	assert_int_equal(vl_dir_private_ensure(file.s, &err), -1);
+	assert_non_null(strstr(err.msg, "is not a directory"));
+	vl_buf_release(&d);
+	vl_buf_release(&link);
+	vl_buf_release(&file);
+	vl_test_rmdir(vl_steal(&dir));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_ipv4), cmocka_unit_test(test_err),
 		cmocka_unit_test(test_file_read), cmocka_unit_test(test_file_write),
 		cmocka_unit_test(test_clock), cmocka_unit_test(test_human_bytes),
+		cmocka_unit_test(test_dir_private),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
