@@ -30,7 +30,7 @@ chaos_kill() {
 	local d=$1 log=$2 marker=$3 delay=$4 pid i
 	shift 4
 	(cd "$d" && exec ip netns exec "$VL_NS" env VMLAB_CONFIG="$cconf" HOME="$E2E_HOME" \
-		"$E2E_VMLAB" -v "$@" >"$log" 2>&1) &
+		"$E2E_VMLAB" -v "$@" </dev/null >"$log" 2>&1) &
 	pid=$!
 	for ((i = 0; i < 30000; i++)); do
 		[ -z "$marker" ] && break
@@ -108,7 +108,7 @@ t0=$(now)
 pts="fetch|pulling |0 40|nocache
 base-upload|uploading into pool|0 150|nobase
 network|network vmlab-|0 250|
-volume|a: volume vmlab-|0|
+volume|a: volume vmlab-|0 10|
 seed|a: seed vmlab-|0 30|
 define|a: defining vmlab-|0 60|
 start|a: starting (|0 400|
@@ -121,11 +121,14 @@ seed|a: seed vmlab-|0 10 30 60|
 define|a: defining vmlab-|0 20 60|
 start|a: starting (|0 100 400 1000|
 ssh-wait|waiting for ssh|300 1000 2000 4000|"
-while IFS='|' read -r phase marker delays prep; do
+# (fd 3: vmlab ssh would read the list from stdin)
+want=0
+while IFS='|' read -r -u 3 phase marker delays prep; do
 	for delay in $delays; do
-		chaos_up_point "$p" "$cid" "$phase" "$marker" "$delay" "$prep"
+		want=$((want + 1))
+		chaos_up_point "$p" "$cid" "$phase" "$marker" "$delay" "$prep" </dev/null
 	done
-done <<<"$pts"
+done 3<<<"$pts"
 echo "   (up on the minimal image: $(elapsed "$t0") s)"
 
 # the cloud-init image: the cloud-init wait, and a provisioner killed while it runs
@@ -146,9 +149,11 @@ INI
 	cidelays="1500 6000"
 	[ "$full" = 1 ] && cidelays="500 1500 4000 8000"
 	for delay in $cidelays; do
+		want=$((want + 1))
 		chaos_up_point "$pci" "$ciid" cloud-init-wait "waiting for cloud-init" "$delay" ""
 	done
 	for delay in 200 2500; do
+		want=$((want + 1))
 		chaos_up_point "$pci" "$ciid" provision "provisioning 1/1" "$delay" ""
 	done
 	echo "   (up on the cloud-init image: $(elapsed "$t0") s)"
@@ -253,5 +258,8 @@ for ph in "${ch_phases[@]}"; do
 	tt=$((tt + ch_tried[$ph])) tc=$((tc + ch_conv[$ph])) tl=$((tl + ch_left[$ph]))
 done
 printf '   %-16s %6s %10s %10s\n' total "$tt" "$tc" "$tl"
+up_tried=$tt
+for ph in snapshot-save rollback destroy class-up; do up_tried=$((up_tried - ${ch_tried[$ph]:-0})); done
+check_eq "chaos: every planned point of up was tried" "$want" "$up_tried"
 check_eq "chaos: $tt kill points, every one converged" "$tt" "$tc"
 check_eq "chaos: nothing left over after destroy" 0 "$tl"
