@@ -49,12 +49,14 @@ chaos_kill() {
 }
 
 # chaos_left DIR ID...: what destroy left of the labs ID... and in the project's .vmlab: a
-# held lock, a temporary file (a seed under construction holds a host private key)
+# held lock, a temporary file (a seed under construction holds a host private key), a
+# held session (the background SSH connection of forwards) still running
 chaos_left() {
 	local d=$1 id f
 	shift
 	for id in "$@"; do leftovers "$id"; done
 	find "$d/.vmlab" -name '*.tmp*' 2>/dev/null | sed 's/^/tmpfile /'
+	ps -eo pid,args | grep -F -- "-C $d held-session" | grep -v grep | sed 's/^/held session /'
 	while IFS= read -r f; do
 		flock -n "$f" true || echo "lock held $f"
 	done < <(find "$d/.vmlab" -name lock 2>/dev/null)
