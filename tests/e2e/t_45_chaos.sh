@@ -153,7 +153,7 @@ INI
 	# got through the waits: the first point converged that far), then an up that converges
 	want=$((want + 2))
 	ci1=0 ci2=0 left=
-	if chaos_kill "$pci" "$E2E_TMP/chaos-ci1.log" "waiting for cloud-init" 1500 up &&
+	if chaos_kill "$pci" "$E2E_TMP/chaos-ci1.log" "checking cloud-init" 1500 up &&
 		chaos_kill "$pci" "$E2E_TMP/chaos-ci2.log" "provisioning 1/1" 1500 up; then
 		ci1=1
 		out=$(cv "$pci" up 2>&1); rc=$?
@@ -173,7 +173,7 @@ INI
 	if [ "$full" = 1 ]; then
 		for delay in 500 4000 8000; do
 			want=$((want + 1))
-			chaos_up_point "$pci" "$ciid" cloud-init-wait "waiting for cloud-init" "$delay" "" </dev/null
+			chaos_up_point "$pci" "$ciid" cloud-init-wait "checking cloud-init" "$delay" "" </dev/null
 		done
 		for delay in 200 3000; do
 			want=$((want + 1))
