@@ -197,9 +197,16 @@ int lab_destroy_domain(struct vl_ctx *ctx, const char *domain, struct vl_err *er
 
 static int destroy_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struct vl_err *err)
 {
+	struct vl_buf tmp = VL_BUF_INIT;
+
 	(void)ud;
 	if (lab_destroy_domain(lab->ctx, vm->domain, err) < 0)
 		return -1;
+	/* an up killed while it uploaded the seed left its ISO, which holds
+	 * the VM's host private key (lab_up.c: create_seed) */
+	vl_buf_printf(&tmp, "%s/%s.tmp", lab->state_dir, vm->seed_volume);
+	unlink(tmp.s);
+	vl_buf_release(&tmp);
 	vl_event_info(&lab->ctx->events, vm->name, "destroyed");
 	return 0;
 }

@@ -165,6 +165,9 @@ int lab_wait_ready(struct lab *lab, const struct vl_plan_vm *vm, void *ud, struc
 	__attribute__((cleanup(ssh_freep))) struct vl_ssh *first = NULL;
 	if (wait_ssh(lab, vm, timeout, &r->ssh_s, &first, err) < 0)
 		return -1;
+	/* "waiting for cloud-init" shows only once a probe says it runs: -v
+	 * marks where this phase begins */
+	vl_event_debug(evs, vm->name, "ssh answered; checking cloud-init");
 	/* one budget for the whole boot: SSH, then cloud-init */
 	deadline = t0 + timeout;
 	t1 = vl_now_mono();

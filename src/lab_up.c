@@ -285,7 +285,12 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 		if (vl_virt_volume_delete(lab->ctx->host->virt, pool, vm->volume, err) < 0 ||
 		    vl_virt_volume_delete(lab->ctx->host->virt, pool, vm->seed_volume, err) < 0)
 			return -1;
-		if (create_overlay(lab, vm, &st->images[i], st->bases[i], err) < 0 || create_seed(lab, vm, err) < 0)
+		/* -v names each step, so a test can stop up inside the one it wants */
+		vl_event_debug(evs, vm->name, "volume %s", vm->volume);
+		if (create_overlay(lab, vm, &st->images[i], st->bases[i], err) < 0)
+			return -1;
+		vl_event_debug(evs, vm->name, "seed %s", vm->seed_volume);
+		if (create_seed(lab, vm, err) < 0)
 			return -1;
 		struct vl_domain_opts dopts = {
 			.type = st->kvm ? VL_DOMAIN_KVM : VL_DOMAIN_QEMU,
@@ -295,6 +300,7 @@ static int converge_vm(struct lab *lab, const struct vl_plan_vm *vm, void *ud, s
 			.filter = st->filter,
 		};
 		VL_AUTOFREE char *xml = vl_render_domain(&lab->plan, vm, &dopts, err);
+		vl_event_debug(evs, vm->name, "defining %s", vm->domain);
 		if (!xml || vl_virt_domain_define(lab->ctx->host->virt, xml, NULL, err) < 0)
 			return -1;
 		if (lab->ctx->host->files_local)

@@ -70,7 +70,11 @@ int virt_err(struct vl_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	vl_err_set(err, map_code(e), "%s: %s", what,
+	enum vl_errcode code = map_code(e);
+	/* a daemon that went away mid-call says "End of file while reading
+	 * data": name the cause, the rest is libvirt's detail */
+	vl_err_set(err, code, "%s: %s%s", what,
+		   code == VL_E_CONNECT ? "lost the libvirt connection: " : "",
 		   e && e->message ? e->message : "unknown libvirt error");
 	/* a full pool reaches us only as text (from the daemon, qemu-img or
 	 * QEMU); the engine names the pool and the space from sys_errno */

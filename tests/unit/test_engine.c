@@ -454,9 +454,18 @@ static void test_destroy(void **state)
 	assert_true(events_have(&l, "INFO web-1: destroyed\n"));
 	assert_false(events_have(&l, "lab etest destroyed"));   /* db still there */
 
+	/* The seed ISO an up killed mid-upload left (it holds a host key). */
+	struct vl_buf seed_tmp = VL_BUF_INIT;
+	vl_buf_printf(&seed_tmp, "%s/.vmlab/%s.tmp", l.dir, l.plan.vms[2].seed_volume);
+	FILE *f = fopen(seed_tmp.s, "w");
+	assert_non_null(f);
+	fclose(f);
+
 	/* The whole lab: its VMs (with snapshots), what the profile no longer
 	 * names, every volume and the network. Nothing of the other lab. */
 	OK(vl_lab_destroy(&l.ctx, NULL, &e_));
+	assert_int_equal(access(seed_tmp.s, F_OK), -1);
+	vl_buf_release(&seed_tmp);
 	prefix = vl_strdup(l.plan.network);
 	OK(vl_virt_domain_list(l.ctx.host->virt, prefix, &doms, &n, &e_));
 	assert_int_equal(n, 0);
