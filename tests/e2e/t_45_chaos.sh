@@ -113,8 +113,8 @@ network|network vmlab-|0 250|
 volume|a: volume vmlab-|0 10|
 seed|a: seed vmlab-|0 30|
 define|a: defining vmlab-|0 60|
-start|a: starting (|0 400|
-ssh-wait|waiting for ssh|300 2000|"
+start|a: starting (|0 150 400|
+ssh-wait|waiting for ssh|300 1000 2000|"
 [ "$full" = 1 ] && pts="fetch|pulling |0 20 40 80|nocache
 base-upload|uploading into pool|0 50 150 300|nobase
 network|network vmlab-|0 50 150 250 500|
