@@ -88,15 +88,21 @@ void vl_doctor_run(struct vl_ctx *ctx, struct vl_checks *out)
 {
 	const struct vl_config *cfg = &ctx->config;
 	const char *uri = ctx->uri ? ctx->uri : cfg->uri;
-	VL_AUTOFREE char *kh = NULL, *curi = NULL;
+	VL_AUTOFREE char *curi = NULL;
 	struct vl_err err = VL_ERR_INIT;
 	char path[512];
-	struct vl_virt *v;
+	struct vl_virt *v = NULL;
+	bool own_command = false;
 
 	*out = (struct vl_checks){ 0 };
-	kh = vl_host_known_hosts_path();
-	curi = vl_host_connect_uri(uri, kh);
-	v = vl_virt_open(curi, &err);
+	curi = vl_host_prepare_uri(uri, &own_command, &err);
+	if (own_command)
+		add(out, "host key", VL_CHECK_WARN,
+		    "drop command= to have vmlab's ssh check the key in its own known_hosts",
+		    "%s: its own command= runs ssh; the hypervisor's key is checked as that "
+		    "command does, not in vmlab's known_hosts", uri);
+	if (curi || !uri)
+		v = vl_virt_open(curi, &err);
 	if (!v) {
 		add(out, "libvirt", VL_CHECK_FAIL,
 		    "install libvirt-daemon-system and start libvirtd (or set [libvirt] uri / --uri)",

@@ -15,8 +15,11 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/mem.h"
 #include "ssh.h"
+#include "util/sha256.h"
+#include "util/shquote.h"
 #include "util/str.h"
 #include "virt.h"
 
@@ -156,27 +159,168 @@ void vl_host_jump_clear(struct vl_host_jump *j)
 	*j = (struct vl_host_jump){ 0 };
 }
 
-char *vl_host_connect_uri(const char *uri, const char *known_hosts)
+/* value for a URI query: what would end or split it escaped. */
+static void put_query_value(struct vl_buf *b, const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		if (strchr("&?#%= +", *p))
+			vl_buf_printf(b, "%%%02X", (unsigned char)*p);
+		else
+			vl_buf_putc(b, *p);
+	}
+}
+
+static bool transport_is(const char *uri, const char *sep, const char *t)
+{
+	size_t n = strlen(t);
+
+	return (size_t)(sep - uri) >= n && strncmp(sep - n, t, n) == 0;
+}
+
+char *vl_host_connect_uri(const char *uri, const char *known_hosts, const char *ssh_command,
+			  bool *own_command)
 {
 	const char *sep = uri ? strstr(uri, "://") : NULL;
 	VL_AUTOFREE char *have = NULL;
 	struct vl_buf b = VL_BUF_INIT;
+	const char *key, *val;
 
+	if (own_command)
+		*own_command = false;
 	if (!uri)
 		return NULL;
-	if (!sep || (size_t)(sep - uri) < 7 || strncmp(sep - 7, "+libssh", 7) != 0 ||
-	    !known_hosts || (have = query_param(uri, "known_hosts")))
+	if (sep && transport_is(uri, sep, "+libssh")) {
+		key = "known_hosts";
+		val = known_hosts;
+	} else if (sep && transport_is(uri, sep, "+ssh")) {
+		key = "command";
+		val = ssh_command;
+	} else {
+		return vl_strdup(uri);
+	}
+	if ((have = query_param(uri, key))) {
+		if (own_command && vl_streq(key, "command"))
+			*own_command = true;
+		return vl_strdup(uri);
+	}
+	if (!val)
 		return vl_strdup(uri);
 	vl_buf_append(&b, uri);
 	vl_buf_putc(&b, strchr(uri, '?') ? '&' : '?');
-	vl_buf_append(&b, "known_hosts=");
-	for (const char *p = known_hosts; *p; p++) {
-		if (strchr("&?#%= ", *p))
-			vl_buf_printf(&b, "%%%02X", (unsigned char)*p);
-		else
-			vl_buf_putc(&b, *p);
-	}
+	vl_buf_printf(&b, "%s=", key);
+	put_query_value(&b, val);
 	return vl_buf_steal(&b);
+}
+
+char *vl_host_uri_known_hosts(const char *uri, const char *default_known_hosts)
+{
+	char *kh = uri ? query_param(uri, "known_hosts") : NULL;
+
+	if (!kh && default_known_hosts)
+		kh = vl_strdup(default_known_hosts);
+	return kh;
+}
+
+char *vl_host_ssh_wrapper_script(const char *known_hosts)
+{
+	struct vl_buf b = VL_BUF_INIT;
+	VL_AUTOFREE char *opt = NULL;
+
+	/* ssh splits an option's value at blanks, strips quotes and expands
+	 * '%' tokens and a leading '~' in it: such a path is not passed on */
+	if (!known_hosts || known_hosts[0] != '/' ||
+	    known_hosts[strcspn(known_hosts, " \t\n\r\"'%\\")])
+		return NULL;
+	if (asprintf(&opt, "UserKnownHostsFile=%s", known_hosts) < 0)
+		abort();
+	vl_buf_append(&b, "#!/bin/sh\n"
+			  "# Written by vmlab: libvirt runs this as ssh for qemu+ssh:// hosts, so the\n"
+			  "# hypervisor's key is checked in vmlab's own known_hosts and nowhere else.\n"
+			  "# ssh keeps the first value of an option: these come before libvirt's.\n"
+			  "exec ssh -o ");
+	vl_shell_quote(&b, opt);
+	vl_buf_append(&b, " -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes"
+			  " -o UpdateHostKeys=no \"$@\"\n");
+	return vl_buf_steal(&b);
+}
+
+char *vl_host_ssh_wrapper_path(const char *dir, const char *known_hosts)
+{
+	struct vl_sha256 h;
+	char hex[VL_SHA256_HEXLEN + 1];
+	char *p;
+
+	vl_sha256_init(&h);
+	vl_sha256_update(&h, known_hosts, strlen(known_hosts));
+	vl_sha256_final(&h, hex);
+	if (asprintf(&p, "%s/ssh-%.12s", dir, hex) < 0)
+		abort();
+	return p;
+}
+
+/* vmlab's config dir: where its known_hosts and the ssh wrappers live. */
+static char *config_dir(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *p = NULL;
+
+	if (xdg && xdg[0] == '/') {
+		if (asprintf(&p, "%s/vmlab", xdg) < 0)
+			abort();
+	} else if (home && *home) {
+		if (asprintf(&p, "%s/.config/vmlab", home) < 0)
+			abort();
+	}
+	return p;
+}
+
+/* The wrapper at path with script, rewritten only when it differs (several
+ * threads open hosts at once; the rename keeps each reader whole). */
+static int wrapper_write(const char *dir, const char *path, const char *script,
+			 struct vl_err *err)
+{
+	VL_AUTOFREE char *parent = NULL, *have = NULL;
+	size_t len;
+	struct stat st;
+	char *slash;
+
+	if (vl_file_read(path, 4096, &have, &len, NULL) == 0 && vl_streq(have, script) &&
+	    stat(path, &st) == 0 && (st.st_mode & 07777) == 0700 && st.st_uid == geteuid())
+		return 0;
+	parent = vl_strdup(dir);
+	if ((slash = strrchr(parent, '/')) && slash != parent) {
+		*slash = '\0';
+		if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+			return vl_err_sys(err, VL_E_IO, errno, "%s", parent);
+	}
+	if (vl_dir_private_ensure(dir, err) < 0 ||
+	    vl_file_write_atomic(path, script, strlen(script), 0700, err) < 0)
+		return -1;
+	return 0;
+}
+
+char *vl_host_prepare_uri(const char *uri, bool *own_command, struct vl_err *err)
+{
+	VL_AUTOFREE char *dir = config_dir(), *kh = vl_host_known_hosts_path();
+	VL_AUTOFREE char *used = NULL, *script = NULL, *wrapper = NULL, *cmd = NULL;
+	const char *sep = uri ? strstr(uri, "://") : NULL;
+
+	if (sep && transport_is(uri, sep, "+ssh") && !(cmd = query_param(uri, "command"))) {
+		if (!dir || !(used = vl_host_uri_known_hosts(uri, kh))) {
+			vl_err_set(err, VL_E_CONNECT, "%s: no home directory for vmlab's known_hosts",
+				   uri);
+			return NULL;
+		}
+		if (!(script = vl_host_ssh_wrapper_script(used))) {
+			vl_err_set(err, VL_E_CONNECT, "%s: known_hosts path '%s' has characters "
+				   "ssh would split or expand; use another", uri, used);
+			return NULL;
+		}
+		wrapper = vl_host_ssh_wrapper_path(dir, used);
+		if (wrapper_write(dir, wrapper, script, err) < 0)
+			return NULL;
+	}
+	return vl_host_connect_uri(uri, kh, wrapper, own_command);
 }
 
 char *vl_host_known_hosts_path(void)
@@ -289,13 +433,14 @@ static void find_jump(struct vl_host *h, const char *uri)
 
 struct vl_host *vl_host_open(const char *uri, struct vl_err *err)
 {
-	VL_AUTOFREE char *kh = vl_host_known_hosts_path();
-	VL_AUTOFREE char *curi = vl_host_connect_uri(uri, kh);
+	VL_AUTOFREE char *curi = vl_host_prepare_uri(uri, NULL, err);
 	struct vl_virt_host info;
 	struct vl_host *h;
-	struct vl_virt *v = vl_virt_open(curi, err);
+	struct vl_virt *v;
 
-	if (!v)
+	if (uri && !curi)
+		return NULL;
+	if (!(v = vl_virt_open(curi, err)))
 		return NULL;
 	if (vl_virt_host_info(v, &info, err) < 0) {
 		vl_virt_close(v);

@@ -46,10 +46,33 @@ bool vl_host_jump_of(const char *uri, bool routes_local, const char *local_user,
 		     const char *default_keyfile, const char *default_known_hosts,
 		     struct vl_host_jump *j);
 void vl_host_jump_clear(struct vl_host_jump *j);
-/* The URI libvirt opens: a qemu+libssh:// URI without known_hosts= gets
- * vmlab's own file (libvirt's default is ~/.ssh/known_hosts), so the
- * hypervisor and its guests' jump check one pinned key. Pure; caller frees. */
-char *vl_host_connect_uri(const char *uri, const char *known_hosts);
+/* The URI libvirt opens, so the hypervisor and its guests' jump check one
+ * pinned key in vmlab's own known_hosts (libvirt's default is
+ * ~/.ssh/known_hosts). qemu+libssh:// without known_hosts= gets
+ * known_hosts; qemu+ssh:// (libvirt runs OpenSSH, which takes no known_hosts
+ * option from libvirt) without command= gets ssh_command, the wrapper of
+ * vl_host_ssh_wrapper_script (NULL: left as it is). A URI's own known_hosts=
+ * or command= is kept; *own_command (may be NULL) says the latter, for the
+ * caller to tell the user. Pure; caller frees. */
+char *vl_host_connect_uri(const char *uri, const char *known_hosts, const char *ssh_command,
+			  bool *own_command);
+/* The known_hosts a host's key is checked in: the URI's known_hosts=, else
+ * default_known_hosts. Pure; caller frees (NULL when both are missing). */
+char *vl_host_uri_known_hosts(const char *uri, const char *default_known_hosts);
+/* The wrapper libvirt runs as ssh for qemu+ssh://: a script that execs
+ * ssh with UserKnownHostsFile=known_hosts, no global file,
+ * StrictHostKeyChecking=yes and no key updates ahead of libvirt's own
+ * arguments (ssh keeps the first value of an option, so a later
+ * StrictHostKeyChecking=no cannot weaken it). NULL for a path ssh would
+ * split or expand (blanks, quotes, '%', '~' first) or not absolute. Pure. */
+char *vl_host_ssh_wrapper_script(const char *known_hosts);
+/* Where that wrapper lives: dir/ssh-<12 hex of known_hosts' SHA-256>, one
+ * per known_hosts file. Caller frees. */
+char *vl_host_ssh_wrapper_path(const char *dir, const char *known_hosts);
+/* vl_host_connect_uri with vmlab's known_hosts, the wrapper written (0700,
+ * in vmlab's 0700 config dir) when the URI needs it. *own_command as
+ * there. Caller frees; NULL with err. */
+char *vl_host_prepare_uri(const char *uri, bool *own_command, struct vl_err *err);
 /* vmlab's own known_hosts for libvirt hosts: $XDG_CONFIG_HOME/vmlab/known_hosts
  * or ~/.config/vmlab/known_hosts. Caller frees; NULL without a home. */
 char *vl_host_known_hosts_path(void);

@@ -190,11 +190,12 @@ static void disconnect(struct vl_watch *w)
 
 static int connect_host(struct vl_watch *w, struct vl_err *err)
 {
-	VL_AUTOFREE char *kh = vl_host_known_hosts_path();
-	VL_AUTOFREE char *uri = vl_host_connect_uri(w->uri[0] ? w->uri : NULL, kh);
+	VL_AUTOFREE char *uri = vl_host_prepare_uri(w->uri[0] ? w->uri : NULL, NULL, err);
 	bool ka;
 	struct tap *t;
 
+	if (w->uri[0] && !uri)
+		return -1;
 	w->v = vl_virt_open(uri, err);
 	if (!w->v)
 		return -1;

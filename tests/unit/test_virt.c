@@ -791,25 +791,166 @@ static void test_host_jump(void **state)
 	}
 }
 
-/* libvirt's libssh transport checks vmlab's own known_hosts. */
+/* libvirt's libssh transport checks vmlab's own known_hosts; its ssh
+ * transport runs vmlab's wrapper, unless the URI names its own command. */
 static void test_host_connect_uri(void **state)
 {
-	static const struct { const char *uri, *want; } cases[] = {
-		{ "qemu+libssh://h/system", "qemu+libssh://h/system?known_hosts=/c/k%20h" },
+	static const struct { const char *uri, *want; bool own; } cases[] = {
+		{ "qemu+libssh://h/system", "qemu+libssh://h/system?known_hosts=/c/k%20h", false },
 		{ "qemu+libssh://h/system?keyfile=/k",
-		  "qemu+libssh://h/system?keyfile=/k&known_hosts=/c/k%20h" },
-		{ "qemu+libssh://h/system?known_hosts=/mine", "qemu+libssh://h/system?known_hosts=/mine" },
-		{ "qemu+ssh://h/system", "qemu+ssh://h/system" },
-		{ "qemu:///system", "qemu:///system" },
+		  "qemu+libssh://h/system?keyfile=/k&known_hosts=/c/k%20h", false },
+		{ "qemu+libssh://h/system?known_hosts=/mine", "qemu+libssh://h/system?known_hosts=/mine",
+		  false },
+		{ "qemu+ssh://h/system", "qemu+ssh://h/system?command=/c/ssh-1%2B2", false },
+		{ "qemu+ssh://u@h:2222/system?keyfile=/k&no_tty=1",
+		  "qemu+ssh://u@h:2222/system?keyfile=/k&no_tty=1&command=/c/ssh-1%2B2", false },
+		/* the user's own command is kept, and said */
+		{ "qemu+ssh://h/system?command=/usr/local/bin/myssh",
+		  "qemu+ssh://h/system?command=/usr/local/bin/myssh", true },
+		/* known_hosts= on an ssh URI is not libvirt's: the wrapper uses it */
+		{ "qemu+ssh://h/system?known_hosts=/x", "qemu+ssh://h/system?known_hosts=/x&command=/c/ssh-1%2B2",
+		  false },
+		{ "qemu:///system", "qemu:///system", false },
+		{ "qemu+tls://h/system", "qemu+tls://h/system", false },
+		{ "qemu+sshx://h/system", "qemu+sshx://h/system", false },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = vl_host_connect_uri(cases[i].uri, "/c/k h");
+		bool own = !cases[i].own;
+		char *got = vl_host_connect_uri(cases[i].uri, "/c/k h", "/c/ssh-1+2", &own);
 		assert_string_equal(got, cases[i].want);
+		assert_int_equal(own, cases[i].own);
 		free(got);
 	}
-	assert_null(vl_host_connect_uri(NULL, "/k"));
+	assert_null(vl_host_connect_uri(NULL, "/k", "/w", NULL));
+	/* no wrapper: the URI as it is */
+	char *got = vl_host_connect_uri("qemu+ssh://h/system", "/k", NULL, NULL);
+	assert_string_equal(got, "qemu+ssh://h/system");
+	free(got);
+}
+
+static void test_host_uri_known_hosts(void **state)
+{
+	char *kh;
+
+	(void)state;
+	kh = vl_host_uri_known_hosts("qemu+ssh://h/system?known_hosts=/a%20b&x=1", "/d");
+	assert_string_equal(kh, "/a b");
+	free(kh);
+	kh = vl_host_uri_known_hosts("qemu+ssh://h/system", "/d");
+	assert_string_equal(kh, "/d");
+	free(kh);
+	assert_null(vl_host_uri_known_hosts("qemu+ssh://h/system", NULL));
+}
+
+/* The wrapper, run by a real shell with a stand-in ssh that prints its
+ * argv: vmlab's options come first (ssh keeps the first value), then
+ * libvirt's arguments exactly, a later StrictHostKeyChecking=no included. */
+static void test_host_ssh_wrapper(void **state)
+{
+	char dir[] = "/tmp/vl-wrap-XXXXXX", *script, *path, *a, *b, cmd[512], line[512];
+	struct vl_buf out = VL_BUF_INIT;
+	FILE *f;
+
+	(void)state;
+	assert_null(vl_host_ssh_wrapper_script("relative/kh"));
+	assert_null(vl_host_ssh_wrapper_script("/a b/kh"));
+	assert_null(vl_host_ssh_wrapper_script("/a%d/kh"));
+	assert_null(vl_host_ssh_wrapper_script("/a\"/kh"));
+	assert_null(vl_host_ssh_wrapper_script(NULL));
+	/* one wrapper per known_hosts file */
+	a = vl_host_ssh_wrapper_path("/c", "/h/.config/vmlab/known_hosts");
+	b = vl_host_ssh_wrapper_path("/c", "/other");
+	assert_int_equal(strlen(a), strlen("/c/ssh-") + 12);
+	assert_true(strncmp(a, "/c/ssh-", 7) == 0);
+	assert_string_not_equal(a, b);
+	free(a);
+	free(b);
+
+	assert_non_null(mkdtemp(dir));
+	script = vl_host_ssh_wrapper_script("/h/.config/vmlab/known_hosts");
+	assert_non_null(script);
+	assert_true(strncmp(script, "#!/bin/sh\n", 10) == 0);
+	if (asprintf(&path, "%s/wrap", dir) < 0)
+		abort();
+	f = fopen(path, "w");
+	fputs(script, f);
+	fclose(f);
+	snprintf(line, sizeof(line), "%s/ssh", dir);
+	f = fopen(line, "w");
+	fputs("#!/bin/sh\nprintf '%s|' \"$@\"\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "chmod 755 %s/ssh %s && PATH=%s:/usr/bin:/bin %s -p 22 -l root "
+		 "-T -e none -o StrictHostKeyChecking=no -- far sh -c 'a b'", dir, path, dir, path);
+	f = popen(cmd, "r");
+	while (fgets(line, sizeof(line), f))
+		vl_buf_append(&out, line);
+	assert_int_equal(pclose(f), 0);
+	assert_string_equal(vl_buf_str(&out),
+			    "-o|UserKnownHostsFile=/h/.config/vmlab/known_hosts|"
+			    "-o|GlobalKnownHostsFile=/dev/null|-o|StrictHostKeyChecking=yes|"
+			    "-o|UpdateHostKeys=no|-p|22|-l|root|-T|-e|none|"
+			    "-o|StrictHostKeyChecking=no|--|far|sh|-c|a b|");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	vl_buf_release(&out);
+	free(script);
+	free(path);
+}
+
+/* prepare writes the wrapper, 0700 in a 0700 config dir, and names it in
+ * the URI; a URI with its own command= gets none and says so. */
+static void test_host_prepare_uri(void **state)
+{
+	char dir[] = "/tmp/vl-prep-XXXXXX", *got, *want, *wrapper, *kh, cmd[128];
+	struct vl_err err = VL_ERR_INIT;
+	const char *old = getenv("XDG_CONFIG_HOME");
+	char *saved = old ? strdup(old) : NULL;
+	bool own = true;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	if (asprintf(&kh, "%s/vmlab/known_hosts", dir) < 0)
+		abort();
+	if (asprintf(&wrapper, "%s/vmlab", dir) < 0)
+		abort();
+	want = vl_host_ssh_wrapper_path(wrapper, kh);
+	free(wrapper);
+	got = vl_host_prepare_uri("qemu+ssh://root@h/system", &own, &err);
+	assert_non_null(got);
+	assert_false(own);
+	assert_non_null(strstr(got, "?command="));
+	assert_non_null(strstr(got, strrchr(want, '/') + 1));
+	assert_int_equal(stat(want, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	*strrchr(want, '/') = '\0';
+	assert_int_equal(stat(want, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	free(got);
+	/* again: the same wrapper, unchanged */
+	got = vl_host_prepare_uri("qemu+ssh://root@h/system", &own, &err);
+	assert_non_null(got);
+	free(got);
+	got = vl_host_prepare_uri("qemu+ssh://h/system?command=/bin/myssh", &own, &err);
+	assert_string_equal(got, "qemu+ssh://h/system?command=/bin/myssh");
+	assert_true(own);
+	free(got);
+	/* a known_hosts ssh would split: refused, in one line */
+	assert_null(vl_host_prepare_uri("qemu+ssh://h/system?known_hosts=/a%20b", &own, &err));
+	assert_int_equal(err.code, VL_E_CONNECT);
+	assert_non_null(strstr(err.msg, "'/a b'"));
+	if (saved)
+		setenv("XDG_CONFIG_HOME", saved, 1);
+	else
+		unsetenv("XDG_CONFIG_HOME");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(saved);
+	free(want);
+	free(kh);
 }
 
 /* The in-process test driver shares everything with this process; a
@@ -958,6 +1099,9 @@ int main(void)
 		cmocka_unit_test(test_host_socket_path),
 		cmocka_unit_test(test_host_jump),
 		cmocka_unit_test(test_host_connect_uri),
+		cmocka_unit_test(test_host_uri_known_hosts),
+		cmocka_unit_test(test_host_ssh_wrapper),
+		cmocka_unit_test(test_host_prepare_uri),
 		cmocka_unit_test(test_host_locate),
 		cmocka_unit_test(test_hostroutes),
 		cmocka_unit_test(test_tail),
