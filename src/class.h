@@ -88,23 +88,33 @@ int vl_class_reset(struct vl_ctx *ctx, char *const *seats, size_t n, struct vl_c
  * host that answers, then checked: nothing of any seat left. */
 int vl_class_destroy(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *err);
 
-/* What export wrote and what the jump account needs. */
+/* A jump account export wrote a block for. */
+struct vl_class_export_jump {
+	char *host;                    /* jump.HOST's host; NULL: [class] jump */
+	char *user, *addr;             /* USER@ADDR of the account */
+	char *block;                   /* its authorized_keys block */
+	char *file;                    /* where in DIR: authorized_keys[.HOST] */
+	bool installed;                /* the account is on this machine: class up keeps the
+					  block in its authorized_keys (marked), destroy removes it */
+	char *key_from;                /* where the jump host's key was read */
+};
+
+/* What export wrote and what the jump accounts need. */
 struct vl_class_export {
 	size_t n_seats;                /* bundles written */
-	char *block;                   /* the jump account's authorized_keys block, or NULL
-					  (no jump = in [class]) */
-	bool installed;                /* the account is on the lab host: class up keeps the
-					  block in its authorized_keys (marked), destroy removes it */
-	char *jump_key_from;           /* where the jump host's key was read */
+	struct vl_class_export_jump *jumps;  /* the accounts some seat made jumps through */
+	size_t n_jumps;
 };
 
 /* DIR (must not exist) gets one directory per seat that is made: its
- * private key, known_hosts (its VMs' pinned host keys and the jump host's),
+ * private key, known_hosts (its VMs' pinned host keys and its jump host's),
  * ssh_config and HOWTO.txt; class.csv for the teacher (seat, student,
- * e-mail, host, VMs and addresses, bundle); authorized_keys, the jump
- * account's block. Written under DIR.partial and renamed at the end, so a
- * failure leaves nothing. The jump host's key is [class] jump_key, or the
- * local sshd's ed25519 key when the jump account is on the lab host. */
+ * e-mail, host, VMs and addresses, bundle); per jump account its block,
+ * authorized_keys for [class] jump and authorized_keys.HOST for jump.HOST.
+ * A seat jumps through the jump of its host (jump.HOST), else the class's.
+ * Written under DIR.partial and renamed at the end, so a failure leaves
+ * nothing. A jump host's key is its jump_key[.HOST], or the local sshd's
+ * ed25519 key when the account is on this machine. */
 int vl_class_export(struct vl_ctx *ctx, const char *dir, struct vl_class_export *out,
 		    struct vl_err *err);
 void vl_class_export_release(struct vl_class_export *e);

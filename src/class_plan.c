@@ -334,6 +334,29 @@ unsigned vl_class_free_subnets(const struct vl_config *cfg, const struct vl_subn
 
 /* ---- handouts ------------------------------------------------------- */
 
+const struct vl_class_jump *vl_class_jump_for(const struct vl_class_jump *jumps, size_t n,
+					      const struct vl_class_jump *dflt,
+					      const char *host_name)
+{
+	for (size_t i = 0; host_name && i < n; i++)
+		if (jumps[i].host && vl_streq(jumps[i].host, host_name))
+			return &jumps[i];
+	return dflt;
+}
+
+const struct vl_class_jump *vl_class_jump_stray(const struct vl_class_jump *jumps, size_t n,
+						const char *const *hosts, size_t n_hosts)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < n_hosts && !vl_streq(hosts[k], jumps[i].host))
+			k++;
+		if (k == n_hosts)
+			return &jumps[i];
+	}
+	return NULL;
+}
+
 char *vl_class_ssh_config(const struct vl_class_bundle *b)
 {
 	struct vl_buf o = VL_BUF_INIT;

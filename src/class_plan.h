@@ -16,6 +16,8 @@
 #define VL_CLASS_SEAT_ID_MAX 15       /* "seat-" + id stays an instance name (20) */
 #define VL_CLASS_SEATS_MAX 200
 #define VL_CLASS_INSTANCE_PREFIX "seat-"
+#define VL_CLASS_HOST_NAME_MAX 20       /* vmlab.conf [hosts] names */
+#define VL_CLASS_JUMPS_MAX 32           /* jump.HOST keys */
 /* What a host must hold beyond the guests' own memory: QEMU's overhead per
  * VM (device model, TCG's translation cache) and a reserve for the host. */
 #define VL_CLASS_VM_OVERHEAD (128ull << 20)
@@ -114,6 +116,28 @@ struct vl_class_bundle {
 	const struct vl_class_bundle_vm *vms;
 	size_t n_vms;
 };
+
+/* A jump account students go through: [class] jump = USER@ADDR[:PORT]
+ * (host NULL, the class's default) or jump.HOST = ... for the seats placed
+ * on libvirt host HOST (vmlab.conf [hosts]), whose networks only that
+ * host's sshd reaches. key: jump_key[.HOST], the sshd's public host key
+ * (absolute), or NULL. line: where it is set in vmlab.ini. */
+struct vl_class_jump {
+	char *host;
+	char *user, *addr;
+	unsigned port;
+	char *key;
+	int line, key_line;
+};
+
+/* The jump of a seat placed on host_name: its jump.HOST, else dflt (NULL:
+ * no jump). Pure. */
+const struct vl_class_jump *vl_class_jump_for(const struct vl_class_jump *jumps, size_t n,
+					      const struct vl_class_jump *dflt,
+					      const char *host_name);
+/* The first per-host jump that names none of hosts, or NULL. Pure. */
+const struct vl_class_jump *vl_class_jump_stray(const struct vl_class_jump *jumps, size_t n,
+						const char *const *hosts, size_t n_hosts);
 
 /* ssh_config for `ssh -F ssh_config VM` run in the bundle's directory:
  * the seat's key, known_hosts pinned, StrictHostKeyChecking yes, each VM

@@ -295,7 +295,7 @@ static const struct keydef {
 static const char *const sections[] = { "libvirt", "vm", "storage", "images", "network", "up",
 					"halt", "hosts", "profile" };
 
-#define HOST_NAME_MAX_LEN 20
+#define HOST_NAME_MAX_LEN VL_CLASS_HOST_NAME_MAX
 
 /* [hosts] NAME = URI: any name, so not a keydef. Verification of the
  * hypervisor's host key stays on: no_verify is refused. */

@@ -678,10 +678,12 @@ void vl_class_report_release(struct vl_class_report *r)
 /* ---- up --------------------------------------------------------------- */
 
 /* The jump account (below). */
-static int jump_block(const struct vl_ctx *ctx, const struct vl_class_plan *plan, char **out,
-		      struct vl_err *err);
-static int jump_sync(const struct vl_ctx *ctx, const char *block, bool *installed,
-		     struct vl_err *err);
+static size_t class_jumps(const struct vl_ctx *ctx, const struct vl_class_jump **out);
+static int jump_stray(const struct vl_ctx *ctx, struct vl_err *err);
+static int jump_block(const struct vl_ctx *ctx, const struct vl_class_plan *plan,
+		      const struct vl_class_jump *j, char **out, struct vl_err *err);
+static int jump_sync(const struct vl_ctx *ctx, const struct vl_class_jump *j, const char *block,
+		     bool *installed, struct vl_err *err);
 
 static int pick_seats(struct class_run *r, struct scan *s, char *const *ids, size_t n,
 		      struct seat_job **jobs, size_t *n_jobs,
@@ -764,7 +766,7 @@ int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *
 	int rc = -1;
 
 	memset(rep, 0, sizeof(*rep));
-	if (need_class(ctx, err) < 0 || hosts_open(&r, ctx, err) < 0)
+	if (need_class(ctx, err) < 0 || jump_stray(ctx, err) < 0 || hosts_open(&r, ctx, err) < 0)
 		return -1;
 	if (class_plan(&r, &s, &plan, err) < 0)
 		goto out;
@@ -833,25 +835,30 @@ int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *
 	}
 	rep->total_s += brep.total_s;
 	vl_class_report_release(&brep);
-	/* the jump account's keys for the seats made, when it is on the lab host */
-	if (ctx->profile.klass.jump_host) {
+	/* the jump accounts' keys for the seats made, for those on this machine */
+	const struct vl_class_jump *jumps[1 + VL_CLASS_JUMPS_MAX];
+	size_t nj = class_jumps(ctx, jumps);
+	if (nj) {
 		struct vl_class_plan now;
-		VL_AUTOFREE char *block = NULL;
-		bool installed = false;
 		struct vl_err jerr = VL_ERR_INIT;
-		if (class_plan_again(&r, &now, &jerr) < 0 || jump_block(ctx, &now, &block, &jerr) < 0 ||
-		    jump_sync(ctx, block, &installed, &jerr) < 0) {
-			if (up_rc == 0 && b_rc == 0) {
-				*err = jerr;
-				vl_class_plan_release(&now);
-				goto out;
-			}
+		bool planned = class_plan_again(&r, &now, &jerr) == 0;
+		for (size_t k = 0; planned && k < nj; k++) {
+			VL_AUTOFREE char *block = NULL;
+			bool installed = false;
+			if (jump_block(ctx, &now, jumps[k], &block, &jerr) < 0 ||
+			    jump_sync(ctx, jumps[k], block, &installed, &jerr) < 0)
+				break;
+			if (!installed)
+				vl_event_info(&ctx->events, NULL, "the jump account %s@%s is not on this "
+					      "machine: 'vmlab class export' writes the keys to "
+					      "authorize there", jumps[k]->user, jumps[k]->addr);
 		}
-		if (!installed && !jerr.msg[0])
-			vl_event_info(&ctx->events, NULL, "the jump account %s is not on the lab host: "
-				      "'vmlab class export' writes the keys to authorize there",
-				      ctx->profile.klass.jump_user);
-		vl_class_plan_release(&now);
+		if (planned)
+			vl_class_plan_release(&now);
+		if (jerr.msg[0] && up_rc == 0 && b_rc == 0) {
+			*err = jerr;
+			goto out;
+		}
 	}
 	if (up_rc < 0) {
 		*err = uperr;
@@ -1006,9 +1013,12 @@ int vl_class_destroy(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_
 			   s.seats[0].id, r.hosts[s.seats[0].host].name);
 		goto out;
 	}
+	const struct vl_class_jump *jumps[1 + VL_CLASS_JUMPS_MAX];
+	size_t nj = class_jumps(ctx, jumps);
 	bool installed;
-	if (jump_sync(ctx, NULL, &installed, err) < 0)
-		goto out;
+	for (size_t k = 0; k < nj; k++)
+		if (jump_sync(ctx, jumps[k], NULL, &installed, err) < 0)
+			goto out;
 	vl_event_info(&ctx->events, NULL, "class %s: %zu seat%s destroyed (%.1f s)",
 		      ctx->profile.name, rep->n_seats, rep->n_seats == 1 ? "" : "s", rep->total_s);
 	rc = 0;
@@ -1023,30 +1033,91 @@ out:
 
 #define JUMP_LOCAL_HOST_KEY "/etc/ssh/ssh_host_ed25519_key.pub"
 
-/* The marker of this class's block in the jump account's authorized_keys:
- * one per project, so two classes share an account. */
-static char *jump_marker(const struct vl_ctx *ctx)
+/* The class's jump accounts: [class] jump (its default, as a
+ * vl_class_jump), then each jump.HOST; out holds 1 + VL_CLASS_JUMPS_MAX. */
+static size_t class_jumps(const struct vl_ctx *ctx, const struct vl_class_jump **out)
+{
+	const struct vl_class_spec *c = &ctx->profile.klass;
+	size_t n = 0;
+
+	if (c->jump_user)
+		out[n++] = &ctx->profile.klass.jump_view;
+	for (size_t i = 0; i < c->n_host_jumps && i < VL_CLASS_JUMPS_MAX; i++)
+		if (c->host_jumps[i].user)
+			out[n++] = &c->host_jumps[i];
+	return n;
+}
+
+/* A jump.HOST naming no host of the class: the profile and vmlab.conf
+ * disagree, so no seat would use it. */
+static int jump_stray(const struct vl_ctx *ctx, struct vl_err *err)
+{
+	const struct vl_class_spec *c = &ctx->profile.klass;
+	const struct vl_config *cfg = &ctx->config;
+	bool own = ctx->uri || !cfg->n_hosts;   /* the command's one connection, "local" */
+	const char *local = "local";
+	const struct vl_class_jump *j;
+
+	j = own ? vl_class_jump_stray(c->host_jumps, c->n_host_jumps, &local, 1)
+		: vl_class_jump_stray(c->host_jumps, c->n_host_jumps,
+				      (const char *const *)cfg->host_names, cfg->n_hosts);
+	if (j)
+		return vl_err_set(err, VL_E_PROFILE, "%s:%d: jump.%s: no host %s in the class's "
+				  "hosts (vmlab.conf [hosts]%s)", ctx->profile.path,
+				  j->line ? j->line : j->key_line, j->host, j->host,
+				  own ? ", not used with --uri or without [hosts]" : "");
+	return 0;
+}
+
+/* The jump of a seat placed on a host of plan. */
+static const struct vl_class_jump *seat_jump(const struct vl_ctx *ctx,
+					     const struct vl_class_plan *plan,
+					     const struct vl_class_seat_info *si)
+{
+	const struct vl_class_spec *c = &ctx->profile.klass;
+	const char *host = si->host >= 0 ? plan->hosts[si->host].name : NULL;
+
+	return vl_class_jump_for(c->host_jumps, c->n_host_jumps,
+				 c->jump_user ? &ctx->profile.klass.jump_view : NULL, host);
+}
+
+/* The marker of a jump's block in its account's authorized_keys: one per
+ * project (and host), so two classes, or two hosts' seats, share an
+ * account. */
+static char *jump_marker(const struct vl_ctx *ctx, const struct vl_class_jump *j)
 {
 	VL_AUTOFREE char *id = vl_plan_lab_id(ctx->profile.name, ctx->profile.dir);
 	struct vl_buf b = VL_BUF_INIT;
 
 	vl_buf_printf(&b, "vmlab class %s", id);
+	if (j->host)
+		vl_buf_printf(&b, " host %s", j->host);
 	return vl_buf_steal(&b);
 }
 
-/* The jump account's authorized_keys when the account is on the lab host:
- * the class's one host is a daemon of this machine (a URI without a
- * server; its namespaces may differ, its users do not) and the user exists
- * here. */
-static char *jump_local_file(const struct vl_ctx *ctx, uid_t *uid, gid_t *gid)
+/* The URI of [hosts] NAME, or NULL. */
+static const char *host_uri(const struct vl_ctx *ctx, const char *name)
 {
-	const struct vl_class_spec *c = &ctx->profile.klass;
+	for (size_t i = 0; i < ctx->config.n_hosts; i++)
+		if (vl_streq(ctx->config.host_names[i], name))
+			return ctx->config.host_uris[i];
+	return NULL;
+}
+
+/* A jump account's authorized_keys when the account is on this machine:
+ * its host (the class's one host for [class] jump, host HOST for
+ * jump.HOST) is a daemon of this machine (a URI without a server; its
+ * namespaces may differ, its users do not) and the user exists here. */
+static char *jump_local_file(const struct vl_ctx *ctx, const struct vl_class_jump *j, uid_t *uid,
+			     gid_t *gid)
+{
+	const char *uri = j->host ? host_uri(ctx, j->host) : ctx->host ? ctx->host->uri : NULL;
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 	struct vl_buf b = VL_BUF_INIT;
 
-	if (!c->jump_user || !ctx->host || !vl_virt_uri_is_local(ctx->host->uri) ||
-	    getpwnam_r(c->jump_user, &pw, buf, sizeof(buf), &res) != 0 || !res)
+	if (!j->user || (j->host ? !uri : !ctx->host) || !vl_virt_uri_is_local(uri) ||
+	    getpwnam_r(j->user, &pw, buf, sizeof(buf), &res) != 0 || !res)
 		return NULL;
 	*uid = pw.pw_uid;
 	*gid = pw.pw_gid;
@@ -1054,18 +1125,19 @@ static char *jump_local_file(const struct vl_ctx *ctx, uid_t *uid, gid_t *gid)
 	return vl_buf_steal(&b);
 }
 
-static void bundle_of(const struct vl_ctx *ctx, const struct vl_class_seat_info *si,
-		      struct vl_class_bundle *b, struct vl_class_bundle_vm *vms)
+static void bundle_of(const struct vl_ctx *ctx, const struct vl_class_plan *plan,
+		      const struct vl_class_seat_info *si, struct vl_class_bundle *b,
+		      struct vl_class_bundle_vm *vms)
 {
-	const struct vl_class_spec *c = &ctx->profile.klass;
+	const struct vl_class_jump *j = seat_jump(ctx, plan, si);
 
 	for (size_t k = 0; k < si->n_vms; k++)
 		vms[k] = (struct vl_class_bundle_vm){ si->vms[k].name, si->vms[k].ip };
 	*b = (struct vl_class_bundle){
 		.class_name = ctx->profile.name, .seat = si->id, .student = si->student,
 		.user = ctx->profile.user ? ctx->profile.user : VL_PLAN_DEFAULT_USER,
-		.jump_user = c->jump_user, .jump_host = c->jump_host, .jump_port = c->jump_port,
-		.vms = vms, .n_vms = si->n_vms,
+		.jump_user = j ? j->user : NULL, .jump_host = j ? j->addr : NULL,
+		.jump_port = j ? j->port : 0, .vms = vms, .n_vms = si->n_vms,
 	};
 }
 
@@ -1075,9 +1147,10 @@ static bool seat_made(const struct vl_class_seat_info *si)
 	return si->in_roster && si->was_on >= 0 && si->move == VL_SEAT_STAYS;
 }
 
-/* The block: one authorized_keys line per seat made. */
-static int jump_block(const struct vl_ctx *ctx, const struct vl_class_plan *plan, char **out,
-		      struct vl_err *err)
+/* A jump's block: one authorized_keys line per seat made that uses it ("":
+ * none). */
+static int jump_block(const struct vl_ctx *ctx, const struct vl_class_plan *plan,
+		      const struct vl_class_jump *j, char **out, struct vl_err *err)
 {
 	struct vl_buf b = VL_BUF_INIT;
 
@@ -1086,30 +1159,30 @@ static int jump_block(const struct vl_ctx *ctx, const struct vl_class_plan *plan
 		VL_AUTOFREE struct vl_class_bundle_vm *vms = vl_calloc(si->n_vms + 1, sizeof(*vms));
 		VL_AUTOFREE char *pub = NULL, *key = NULL, *line = NULL;
 		struct vl_class_bundle bd;
-		if (!seat_made(si))
+		if (!seat_made(si) || seat_jump(ctx, plan, si) != j)
 			continue;
 		pub = seat_file(ctx, si->id, "id_ed25519.pub");
 		if (vl_ssh_pubkey_line(pub, &key, err) < 0) {
 			vl_buf_release(&b);
 			return -1;
 		}
-		bundle_of(ctx, si, &bd, vms);
+		bundle_of(ctx, plan, si, &bd, vms);
 		line = vl_class_authorized_line(key, &bd);
 		vl_buf_append(&b, line);
 	}
-	*out = vl_buf_steal(&b);
+	*out = b.s ? vl_buf_steal(&b) : vl_strdup("");
 	return 0;
 }
 
-/* Bring the marked block of the local jump account up to date (NULL
- * block: remove it). Nothing to do when the account is elsewhere. */
-static int jump_sync(const struct vl_ctx *ctx, const char *block, bool *installed,
-		     struct vl_err *err)
+/* Bring the marked block of a jump account on this machine up to date
+ * (NULL block: remove it). Nothing to do when the account is elsewhere. */
+static int jump_sync(const struct vl_ctx *ctx, const struct vl_class_jump *j, const char *block,
+		     bool *installed, struct vl_err *err)
 {
 	uid_t uid;
 	gid_t gid;
-	VL_AUTOFREE char *path = jump_local_file(ctx, &uid, &gid);
-	VL_AUTOFREE char *marker = jump_marker(ctx), *old = NULL, *text = NULL, *dir = NULL;
+	VL_AUTOFREE char *path = jump_local_file(ctx, j, &uid, &gid);
+	VL_AUTOFREE char *marker = jump_marker(ctx, j), *old = NULL, *text = NULL, *dir = NULL;
 	struct vl_err e = VL_ERR_INIT;
 	size_t len = 0;
 
@@ -1117,8 +1190,7 @@ static int jump_sync(const struct vl_ctx *ctx, const char *block, bool *installe
 	if (!path)
 		return 0;
 	if (vl_file_read(path, 1 << 20, &old, &len, &e) < 0 && e.code != VL_E_NOTFOUND)
-		return vl_err_set(err, VL_E_IO, "jump account %s: %s", ctx->profile.klass.jump_user,
-				  e.msg);
+		return vl_err_set(err, VL_E_IO, "jump account %s: %s", j->user, e.msg);
 	text = vl_class_authorized_merge(old, marker, block);
 	*installed = block != NULL;
 	if (old && vl_streq(old, text))
@@ -1128,16 +1200,13 @@ static int jump_sync(const struct vl_ctx *ctx, const char *block, bool *installe
 	dir = vl_strdup(path);
 	*strrchr(dir, '/') = '\0';
 	if (mkdir(dir, 0700) == 0 && chown(dir, uid, gid) < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "cannot give %s to %s", dir,
-				  ctx->profile.klass.jump_user);
+		return vl_err_sys(err, VL_E_IO, errno, "cannot give %s to %s", dir, j->user);
 	if (vl_file_write_atomic(path, text, strlen(text), 0600, err) < 0)
 		return -1;
 	if (chown(path, uid, gid) < 0)
-		return vl_err_sys(err, VL_E_IO, errno, "cannot give %s to %s", path,
-				  ctx->profile.klass.jump_user);
+		return vl_err_sys(err, VL_E_IO, errno, "cannot give %s to %s", path, j->user);
 	vl_event_info(&ctx->events, NULL, "%s: %s for %s", path,
-		      block ? "class keys written" : "class keys removed",
-		      ctx->profile.klass.jump_user);
+		      block ? "class keys written" : "class keys removed", j->user);
 	return 0;
 }
 
@@ -1185,8 +1254,9 @@ static void csv_field(struct vl_buf *b, const char *v, bool last)
 	vl_buf_putc(b, last ? '\n' : ',');
 }
 
-static int export_seat(const struct vl_ctx *ctx, const struct vl_class_seat_info *si,
-		       const char *root, const char *jump_line, struct vl_err *err)
+static int export_seat(const struct vl_ctx *ctx, const struct vl_class_plan *plan,
+		       const struct vl_class_seat_info *si, const char *root, const char *jump_line,
+		       struct vl_err *err)
 {
 	VL_AUTOFREE struct vl_class_bundle_vm *vms = vl_calloc(si->n_vms + 1, sizeof(*vms));
 	VL_AUTOFREE char *key = NULL, *pub = NULL, *cfg = NULL, *howto = NULL, *priv = NULL;
@@ -1197,7 +1267,7 @@ static int export_seat(const struct vl_ctx *ctx, const struct vl_class_seat_info
 	size_t len;
 	int rc = -1;
 
-	bundle_of(ctx, si, &b, vms);
+	bundle_of(ctx, plan, si, &b, vms);
 	vl_buf_printf(&dir, "%s/%s", root, si->id);
 	if (mkdir(dir.s, 0700) < 0) {
 		vl_err_sys(err, VL_E_IO, errno, "cannot create %s", dir.s);
@@ -1236,36 +1306,35 @@ out:
 	return rc;
 }
 
-/* "[host]:port TYPE BASE64" (or "host TYPE BASE64" on port 22) of the jump
- * host, or NULL without one; its key from jump_key, else the local sshd's
- * when the account is on the lab host. */
-static int jump_known_line(const struct vl_ctx *ctx, char **line, char **from, struct vl_err *err)
+/* "[host]:port TYPE BASE64" (or "host TYPE BASE64" on port 22) of a jump
+ * host; its key from jump_key[.HOST], else the local sshd's when the
+ * account is on this machine. */
+static int jump_known_line(const struct vl_ctx *ctx, const struct vl_class_jump *j, char **line,
+			   char **from, struct vl_err *err)
 {
-	const struct vl_class_spec *c = &ctx->profile.klass;
 	VL_AUTOFREE char *keyline = NULL, *bare = NULL, *local = NULL;
-	const char *path = c->jump_key;
+	const char *path = j->key;
 	struct vl_buf b = VL_BUF_INIT;
 	uid_t uid;
 	gid_t gid;
 
 	*line = NULL;
 	*from = NULL;
-	if (!c->jump_host)
-		return 0;
-	local = jump_local_file(ctx, &uid, &gid);
+	local = jump_local_file(ctx, j, &uid, &gid);
 	if (!path && local && access(JUMP_LOCAL_HOST_KEY, R_OK) == 0)
 		path = JUMP_LOCAL_HOST_KEY;
 	if (!path)
-		return vl_err_set(err, VL_E_USAGE, "class export: set jump_key = FILE in [class], the "
-				  "jump host's public host key (its %s), so the bundles pin it",
+		return vl_err_set(err, VL_E_USAGE, "class export: set jump_key%s%s = FILE in [class], "
+				  "the public host key of %s (its %s), so the bundles pin it",
+				  j->host ? "." : "", j->host ? j->host : "", j->addr,
 				  JUMP_LOCAL_HOST_KEY);
 	if (vl_ssh_pubkey_line(path, &keyline, err) < 0)
-		return vl_err_prefix(err, "jump_key");
+		return vl_err_prefix(err, j->host ? "jump_key.%s" : "jump_key", j->host);
 	bare = key_only(keyline);
-	if (c->jump_port == 22)
-		vl_buf_printf(&b, "%s %s\n", c->jump_host, bare);
+	if (j->port == 22)
+		vl_buf_printf(&b, "%s %s\n", j->addr, bare);
 	else
-		vl_buf_printf(&b, "[%s]:%u %s\n", c->jump_host, c->jump_port, bare);
+		vl_buf_printf(&b, "[%s]:%u %s\n", j->addr, j->port, bare);
 	*line = vl_buf_steal(&b);
 	*from = vl_strdup(path);
 	return 0;
@@ -1275,7 +1344,9 @@ int vl_class_export(struct vl_ctx *ctx, const char *dir, struct vl_class_export 
 		    struct vl_err *err)
 {
 	struct vl_class_plan plan = { 0 };
-	VL_AUTOFREE char *jump_line = NULL, *block = NULL, *marker = NULL, *text = NULL;
+	const struct vl_class_jump *jumps[1 + VL_CLASS_JUMPS_MAX];
+	char *lines[1 + VL_CLASS_JUMPS_MAX] = { 0 }, *from[1 + VL_CLASS_JUMPS_MAX] = { 0 };
+	size_t nj = class_jumps(ctx, jumps);
 	struct vl_buf partial = VL_BUF_INIT, csv = VL_BUF_INIT;
 	struct stat st;
 	uid_t uid;
@@ -1283,14 +1354,16 @@ int vl_class_export(struct vl_ctx *ctx, const char *dir, struct vl_class_export 
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (need_class(ctx, err) < 0)
+	if (need_class(ctx, err) < 0 || jump_stray(ctx, err) < 0)
 		return -1;
 	if (stat(dir, &st) == 0)
 		return vl_err_set(err, VL_E_EXISTS, "%s exists; class export writes a new directory",
 				  dir);
-	if (jump_known_line(ctx, &jump_line, &out->jump_key_from, err) < 0 ||
-	    vl_class_plan(ctx, &plan, err) < 0)
-		return -1;
+	for (size_t k = 0; k < nj; k++)
+		if (jump_known_line(ctx, jumps[k], &lines[k], &from[k], err) < 0)
+			goto out;
+	if (vl_class_plan(ctx, &plan, err) < 0)
+		goto out;
 	vl_buf_printf(&partial, "%s.partial", dir);
 	nftw(partial.s, rm_entry, 16, FTW_DEPTH | FTW_PHYS);   /* a crashed export's */
 	if (mkdir(partial.s, 0700) < 0) {
@@ -1300,6 +1373,8 @@ int vl_class_export(struct vl_ctx *ctx, const char *dir, struct vl_class_export 
 	vl_buf_append(&csv, "seat,student,email,host,vms,bundle\n");
 	for (size_t i = 0; i < plan.n_seats; i++) {
 		const struct vl_class_seat_info *si = &plan.seats[i];
+		const struct vl_class_jump *j = seat_jump(ctx, &plan, si);
+		const char *jump_line = NULL;
 		struct vl_buf vms = VL_BUF_INIT, bundle = VL_BUF_INIT;
 		if (!si->in_roster)
 			continue;
@@ -1308,7 +1383,17 @@ int vl_class_export(struct vl_ctx *ctx, const char *dir, struct vl_class_export 
 				      "('vmlab class up' makes it)", si->id);
 			continue;
 		}
-		if (export_seat(ctx, si, partial.s, jump_line, err) < 0)
+		for (size_t k = 0; k < nj; k++)
+			if (jumps[k] == j)
+				jump_line = lines[k];
+		/* [class] jump reaches the networks of its own host: a seat on a
+		 * host with a server of its own needs that host's jump */
+		if (j && !j->host && !vl_virt_uri_is_local(plan.hosts[si->host].uri))
+			vl_event_warn(&ctx->events, NULL, "seat %s is on host %s: its bundle jumps "
+				      "through %s, which may not reach that host's networks (set "
+				      "jump.%s in [class])", si->id, plan.hosts[si->host].name,
+				      j->addr, plan.hosts[si->host].name);
+		if (export_seat(ctx, &plan, si, partial.s, jump_line, err) < 0)
 			goto out;
 		for (size_t k = 0; k < si->n_vms; k++)
 			vl_buf_printf(&vms, "%s%s=%s", k ? " " : "", si->vms[k].name, si->vms[k].ip);
@@ -1330,16 +1415,29 @@ int vl_class_export(struct vl_ctx *ctx, const char *dir, struct vl_class_export 
 	}
 	if (write_file(partial.s, "class.csv", csv.s, 0600, err) < 0)
 		goto out;
-	if (ctx->profile.klass.jump_host) {
-		if (jump_block(ctx, &plan, &block, err) < 0)
+	out->jumps = vl_calloc(nj + 1, sizeof(*out->jumps));
+	for (size_t k = 0; k < nj; k++) {
+		VL_AUTOFREE char *block = NULL, *marker = NULL, *local = NULL;
+		struct vl_class_export_jump *ej;
+		if (jump_block(ctx, &plan, jumps[k], &block, err) < 0)
 			goto out;
-		marker = jump_marker(ctx);
-		text = vl_class_authorized_merge(NULL, marker, block);
-		if (write_file(partial.s, "authorized_keys", text, 0644, err) < 0)
+		if (!block[0])
+			continue;       /* no seat made goes through it */
+		ej = &out->jumps[out->n_jumps++];
+		ej->host = jumps[k]->host ? vl_strdup(jumps[k]->host) : NULL;
+		ej->user = vl_strdup(jumps[k]->user);
+		ej->addr = vl_strdup(jumps[k]->addr);
+		ej->key_from = vl_steal(&from[k]);
+		if (jumps[k]->host && asprintf(&ej->file, "authorized_keys.%s", jumps[k]->host) < 0)
+			abort();
+		if (!jumps[k]->host)
+			ej->file = vl_strdup("authorized_keys");
+		marker = jump_marker(ctx, jumps[k]);
+		ej->block = vl_class_authorized_merge(NULL, marker, block);
+		if (write_file(partial.s, ej->file, ej->block, 0644, err) < 0)
 			goto out;
-		out->block = vl_steal(&text);
-		VL_AUTOFREE char *local = jump_local_file(ctx, &uid, &gid);
-		out->installed = local != NULL;
+		local = jump_local_file(ctx, jumps[k], &uid, &gid);
+		ej->installed = local != NULL;
 	}
 	if (rename(partial.s, dir) < 0) {
 		vl_err_sys(err, VL_E_IO, errno, "cannot rename %s to %s", partial.s, dir);
@@ -1348,12 +1446,18 @@ int vl_class_export(struct vl_ctx *ctx, const char *dir, struct vl_class_export 
 	rc = 0;
 out:
 	if (rc < 0) {
-		nftw(partial.s, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		if (partial.s)
+			nftw(partial.s, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 		vl_class_export_release(out);
+	}
+	for (size_t k = 0; k < nj; k++) {
+		free(lines[k]);
+		free(from[k]);
 	}
 	vl_buf_release(&partial);
 	vl_buf_release(&csv);
-	vl_class_plan_release(&plan);
+	if (plan.seats || plan.hosts)
+		vl_class_plan_release(&plan);
 	return rc;
 }
 
@@ -1361,8 +1465,15 @@ void vl_class_export_release(struct vl_class_export *e)
 {
 	if (!e)
 		return;
-	free(e->block);
-	free(e->jump_key_from);
+	for (size_t k = 0; k < e->n_jumps; k++) {
+		free(e->jumps[k].host);
+		free(e->jumps[k].user);
+		free(e->jumps[k].addr);
+		free(e->jumps[k].block);
+		free(e->jumps[k].file);
+		free(e->jumps[k].key_from);
+	}
+	free(e->jumps);
 	memset(e, 0, sizeof(*e));
 }
 

@@ -511,41 +511,67 @@ static bool host_ok(const char *h)
 }
 
 /* USER@HOST[:PORT]: the sshd account students jump through. */
-static void jump_key(struct loader *l, const struct vl_ini_key *k)
+static bool parse_jump(struct loader *l, const struct vl_ini_key *k, char **user, char **addr,
+		       unsigned *port_out)
 {
-	struct vl_class_spec *c = &l->p->klass;
 	VL_AUTOFREE char *v = vl_strdup(k->value);
 	char *at = strchr(v, '@'), *colon;
 	unsigned port = 22;
 
 	if (!at) {
-		problem(l, k->line, "jump '%s': write USER@HOST[:PORT], for example "
-			"lab@lab.example.org", k->value);
-		return;
+		problem(l, k->line, "%s '%s': write USER@HOST[:PORT], for example "
+			"lab@lab.example.org", k->key, k->value);
+		return false;
 	}
 	*at = '\0';
 	colon = strchr(at + 1, ':');
 	if (colon) {
 		*colon = '\0';
 		if (!parse_uint_range(colon + 1, 1, 65535, &port)) {
-			problem(l, k->line, "jump '%s': the port must be 1 to 65535", k->value);
-			return;
+			problem(l, k->line, "%s '%s': the port must be 1 to 65535", k->key, k->value);
+			return false;
 		}
 	}
 	if (!valid_user(v)) {
-		problem(l, k->line, "jump '%s': '%s' is not a login name", k->value, v);
-		return;
+		problem(l, k->line, "%s '%s': '%s' is not a login name", k->key, k->value, v);
+		return false;
 	}
 	if (!host_ok(at + 1)) {
-		problem(l, k->line, "jump '%s': '%s' is not a host name or IPv4 address", k->value,
-			at + 1);
-		return;
+		problem(l, k->line, "%s '%s': '%s' is not a host name or IPv4 address", k->key,
+			k->value, at + 1);
+		return false;
 	}
-	free(c->jump_user);
-	free(c->jump_host);
-	c->jump_user = vl_strdup(v);
-	c->jump_host = vl_strdup(at + 1);
-	c->jump_port = port;
+	free(*user);
+	free(*addr);
+	*user = vl_strdup(v);
+	*addr = vl_strdup(at + 1);
+	*port_out = port;
+	return true;
+}
+
+/* jump.HOST / jump_key.HOST: the entry of libvirt host HOST, made on first
+ * use; NULL (reported) for a name that cannot be a host's. */
+static struct vl_class_jump *host_jump(struct loader *l, const struct vl_ini_key *k,
+				       const char *name)
+{
+	struct vl_class_spec *c = &l->p->klass;
+
+	if (!vl_str_is_name(name, VL_CLASS_HOST_NAME_MAX)) {
+		problem(l, k->line, "%s: '%s' is not a host name of vmlab.conf [hosts] (lowercase "
+			"letters, digits and '-')", k->key, name);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->n_host_jumps; i++)
+		if (vl_streq(c->host_jumps[i].host, name))
+			return &c->host_jumps[i];
+	if (c->n_host_jumps == VL_CLASS_JUMPS_MAX) {
+		problem(l, k->line, "%s: more than %d hosts with a jump of their own", k->key,
+			VL_CLASS_JUMPS_MAX);
+		return NULL;
+	}
+	c->host_jumps = vl_realloc(c->host_jumps, (c->n_host_jumps + 1) * sizeof(*c->host_jumps));
+	c->host_jumps[c->n_host_jumps] = (struct vl_class_jump){ .host = vl_strdup(name) };
+	return &c->host_jumps[c->n_host_jumps++];
 }
 
 static void read_roster(struct loader *l, const struct vl_ini_key *k)
@@ -602,10 +628,22 @@ static void class_key(struct loader *l, const struct vl_ini_key *k, int *seats_l
 		free(c->baseline);
 		c->baseline = vl_strdup(k->value);
 	} else if (vl_streq(k->key, "jump")) {
-		jump_key(l, k);
+		if (parse_jump(l, k, &c->jump_user, &c->jump_host, &c->jump_port))
+			c->jump_line = k->line;
 	} else if (vl_streq(k->key, "jump_key")) {
 		free(c->jump_key);
 		c->jump_key = project_file(l, k);
+	} else if (strncmp(k->key, "jump.", 5) == 0) {
+		struct vl_class_jump *j = host_jump(l, k, k->key + 5);
+		if (j && parse_jump(l, k, &j->user, &j->addr, &j->port))
+			j->line = k->line;
+	} else if (strncmp(k->key, "jump_key.", 9) == 0) {
+		struct vl_class_jump *j = host_jump(l, k, k->key + 9);
+		if (j) {
+			free(j->key);
+			j->key = project_file(l, k);
+			j->key_line = k->line;
+		}
 	}
 }
 
@@ -624,6 +662,14 @@ static void class_done(struct loader *l, int seats_line, int roster_line)
 	}
 	if (!c->baseline)
 		c->baseline = vl_strdup("baseline");
+	c->jump_view = (struct vl_class_jump){
+		.user = c->jump_user, .addr = c->jump_host, .port = c->jump_port,
+		.key = c->jump_key, .line = c->jump_line,
+	};
+	for (size_t i = 0; i < c->n_host_jumps; i++)
+		if (!c->host_jumps[i].user && c->host_jumps[i].key_line)
+			problem(l, c->host_jumps[i].key_line, "jump_key.%s without jump.%s = "
+				"USER@HOST[:PORT]", c->host_jumps[i].host, c->host_jumps[i].host);
 }
 
 /* ---- sections ------------------------------------------------------- */
@@ -696,7 +742,9 @@ static bool key_ok(struct loader *l, const struct vl_ini_key *k, enum sec_kind k
 		   kind == SEC_DEFAULTS ? VL_ARRAY_SIZE(defaults_keys) :
 		   kind == SEC_CLASS ? VL_ARRAY_SIZE(class_keys) : VL_ARRAY_SIZE(vm_keys);
 
-	if (!in_list(k->key, keys, n)) {
+	if (!in_list(k->key, keys, n) &&
+	    !(kind == SEC_CLASS && (strncmp(k->key, "jump.", 5) == 0 ||
+				    strncmp(k->key, "jump_key.", 9) == 0))) {
 		if (kind == SEC_DEFAULTS && in_list(k->key, vm_keys, VL_ARRAY_SIZE(vm_keys)))
 			problem(l, k->line, "'%s' is set per VM: move it to a [vm NAME] section",
 				k->key);
@@ -1052,6 +1100,13 @@ void vl_profile_release(struct vl_profile *p)
 	free(p->klass.jump_user);
 	free(p->klass.jump_host);
 	free(p->klass.jump_key);
+	for (size_t i = 0; i < p->klass.n_host_jumps; i++) {
+		free(p->klass.host_jumps[i].host);
+		free(p->klass.host_jumps[i].user);
+		free(p->klass.host_jumps[i].addr);
+		free(p->klass.host_jumps[i].key);
+	}
+	free(p->klass.host_jumps);
 	free(p->path);
 	free(p->dir);
 	free(p->name);

@@ -51,6 +51,13 @@ struct vl_class_spec {
 	char *jump_user, *jump_host;  /* jump = USER@HOST[:PORT]; NULL: none */
 	unsigned jump_port;  /* 22 unless given */
 	char *jump_key;      /* jump_key = FILE: the jump host's host public key (absolute), or NULL */
+	int jump_line;
+	struct vl_class_jump jump_view;  /* jump and jump_key as a vl_class_jump (host NULL;
+					    borrows the fields above) */
+	/* jump.HOST = USER@ADDR[:PORT] and jump_key.HOST = FILE: the account of
+	 * the seats on libvirt host HOST (docs/class.md) */
+	struct vl_class_jump *host_jumps;
+	size_t n_host_jumps;
 };
 
 struct vl_profile {

@@ -247,20 +247,23 @@ static int do_destroy(struct vl_ctx *ctx, const struct vl_args *a, struct vl_err
 
 static int do_export(struct vl_ctx *ctx, const char *dir, struct vl_err *err)
 {
-	const struct vl_class_spec *c = &ctx->profile.klass;
 	struct vl_class_export e;
 
 	if (vl_class_export(ctx, dir, &e, err) < 0)
 		return -1;
 	printf("%zu seat bundle%s and class.csv in %s\n", e.n_seats, e.n_seats == 1 ? "" : "s", dir);
-	if (e.block && e.installed) {
-		printf("the jump account %s is on the lab host: 'class up' keeps its keys "
-		       "(%s/authorized_keys has the same block)\n", c->jump_user, dir);
-	} else if (e.block) {
-		printf("jump host key from %s\n", e.jump_key_from);
-		printf("add this block to ~%s/.ssh/authorized_keys on %s (also in %s/authorized_keys):\n",
-		       c->jump_user, c->jump_host, dir);
-		fputs(e.block, stdout);
+	for (size_t k = 0; k < e.n_jumps; k++) {
+		const struct vl_class_export_jump *j = &e.jumps[k];
+		if (j->installed) {
+			printf("the jump account %s is on this machine: 'class up' keeps its keys "
+			       "(%s/%s has the same block)\n", j->user, dir, j->file);
+			continue;
+		}
+		printf("jump host key%s%s from %s\n", j->host ? " of host " : "",
+		       j->host ? j->host : "", j->key_from);
+		printf("add this block to ~%s/.ssh/authorized_keys on %s (also in %s/%s):\n",
+		       j->user, j->addr, dir, j->file);
+		fputs(j->block, stdout);
 	}
 	vl_class_export_release(&e);
 	return 0;
