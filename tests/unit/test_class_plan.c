@@ -377,6 +377,71 @@ static void test_profile_class(void **state)
 	assert_true(profile_diag(&d, 2, "needs seats = N or roster = FILE"));
 }
 
+/* A seat jumps through its host's own account, else the class's; a
+ * jump.HOST naming no host of the class is found. */
+static void test_jump_choice(void **state)
+{
+	char lab[] = "lab", stu[] = "stu", near[] = "near.example.org", far[] = "far",
+	     fara[] = "far.example.org", east[] = "east", easta[] = "10.9.0.1";
+	struct vl_class_jump dflt = { .user = lab, .addr = near, .port = 22 };
+	struct vl_class_jump per[] = {
+		{ .host = far, .user = stu, .addr = fara, .port = 2222 },
+		{ .host = east, .user = stu, .addr = easta, .port = 22 },
+	};
+	const char *hosts[] = { "near", "far", "east" };
+	(void)state;
+
+	assert_ptr_equal(vl_class_jump_for(per, 2, &dflt, "far"), &per[0]);
+	assert_ptr_equal(vl_class_jump_for(per, 2, &dflt, "east"), &per[1]);
+	assert_ptr_equal(vl_class_jump_for(per, 2, &dflt, "near"), &dflt);
+	assert_ptr_equal(vl_class_jump_for(per, 2, &dflt, NULL), &dflt);
+	assert_null(vl_class_jump_for(per, 2, NULL, "near"));      /* no jump at all */
+	assert_ptr_equal(vl_class_jump_for(per, 2, NULL, "far"), &per[0]);
+	assert_ptr_equal(vl_class_jump_for(NULL, 0, &dflt, "far"), &dflt);
+
+	assert_null(vl_class_jump_stray(per, 2, hosts, 3));
+	assert_ptr_equal(vl_class_jump_stray(per, 2, hosts, 2), &per[1]);
+	assert_ptr_equal(vl_class_jump_stray(per, 2, NULL, 0), &per[0]);
+	assert_null(vl_class_jump_stray(NULL, 0, hosts, 3));
+}
+
+/* jump.HOST and jump_key.HOST in [class], with their mistakes. */
+static void test_profile_host_jumps(void **state)
+{
+	VL_AUTO(vl_diags) d = VL_DIAGS_INIT;
+	struct vl_profile p;
+	(void)state;
+
+	free(vl_test_write(vl_test_tmp, "j/far.pub", "ssh-ed25519 AAAA far\n"));
+	assert_int_equal(load_ini("j", "[vm web]\n[class]\nseats = 2\njump = lab@near.example.org\n"
+				  "jump.far = stu@169.254.79.2:2222\njump_key.far = far.pub\n",
+				  &p, &d), 0);
+	assert_string_equal(p.klass.jump_view.user, "lab");
+	assert_null(p.klass.jump_view.host);
+	assert_int_equal(p.klass.jump_view.line, 4);
+	assert_int_equal(p.klass.n_host_jumps, 1);
+	assert_string_equal(p.klass.host_jumps[0].host, "far");
+	assert_string_equal(p.klass.host_jumps[0].user, "stu");
+	assert_string_equal(p.klass.host_jumps[0].addr, "169.254.79.2");
+	assert_int_equal(p.klass.host_jumps[0].port, 2222);
+	assert_int_equal(p.klass.host_jumps[0].line, 5);
+	assert_non_null(strstr(p.klass.host_jumps[0].key, "/j/far.pub"));
+	vl_profile_release(&p);
+
+	assert_int_equal(load_ini("k", "[vm web]\n[class]\nseats = 2\njump.Far = a@b\n"
+				  "jump.far = nobody\njump_key.east = /nonexistent.pub\n"
+				  "jump_key.west = far.pub\njumps.far = a@b\n", &p, &d), -1);
+	assert_true(profile_diag(&d, 4, "'Far' is not a host name"));
+	assert_true(profile_diag(&d, 5, "jump.far 'nobody': write USER@HOST[:PORT]"));
+	assert_true(profile_diag(&d, 6, "jump_key.east '/nonexistent.pub'"));
+	assert_true(profile_diag(&d, 8, "unknown key 'jumps.far'"));
+	vl_diags_release(&d);
+	free(vl_test_write(vl_test_tmp, "l/far.pub", "ssh-ed25519 AAAA far\n"));
+	assert_int_equal(load_ini("l", "[vm web]\n[class]\nseats = 2\njump_key.far = far.pub\n",
+				  &p, &d), -1);
+	assert_true(profile_diag(&d, 4, "jump_key.far without jump.far"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +453,9 @@ int main(void)
 		cmocka_unit_test(test_free_subnets),
 		cmocka_unit_test(test_handouts),
 		cmocka_unit_test_setup_teardown(test_profile_class, vl_test_tmp_setup, vl_test_tmp_teardown),
+		cmocka_unit_test(test_jump_choice),
+		cmocka_unit_test_setup_teardown(test_profile_host_jumps, vl_test_tmp_setup,
+						vl_test_tmp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
