@@ -41,6 +41,8 @@ UsePAM no
 StrictModes no
 AllowTcpForwarding yes
 LogLevel DEBUG1
+Match User vlfar
+	AuthorizedKeysFile .ssh/authorized_keys
 CFG
 nsenter -t "$(cat "$fstate/virtlogd.pid")" -m -n /usr/sbin/sshd -f "$sd/sshd_config" -E "$sd/sshd.log"
 furi="qemu+libssh://root@169.254.79.2/system?keyfile=$sd/client"
@@ -66,7 +68,25 @@ INI
 out=$(H plan 2>&1); rc=$?
 check_contains "far's host key unknown: the host is down, not trusted" "far is down" "$out"
 check_eq "vmlab's known_hosts is not written" "" "$(cat "$E2E_HOME/.config/vmlab/known_hosts" 2>/dev/null)"
+# the same far over qemu+ssh:// (libvirt runs OpenSSH): through vmlab's wrapper (command=) ssh
+# checks far's key in vmlab's known_hosts only, strictly
+suri="qemu+ssh://root@169.254.79.2/system?keyfile=$sd/client"
+sconf=$E2E_TMP/vmlab-hosts-ssh.conf
+cp "$E2E_CONF" "$sconf"
+printf '[hosts]\nnear = %s\nfar = %s\n' "$VL_E2E_URI" "$suri" >>"$sconf"
+S() { (cd "$ph" && vl_ns_exec env VMLAB_CONFIG="$sconf" HOME="$E2E_HOME" "$E2E_VMLAB" class "$@"); }
+out=$(S plan 2>&1)
+check_contains "qemu+ssh: far's key not in vmlab's known_hosts: far is down" "far is down" "$out"
+check_contains "qemu+ssh: refused by ssh's own host key check" "Host key verification failed" "$out"
+check_eq "qemu+ssh: nothing added to vmlab's known_hosts" "" \
+	"$(cat "$E2E_HOME/.config/vmlab/known_hosts" 2>/dev/null)"
+check_eq "qemu+ssh: vmlab's ssh wrapper is 0700" 700 \
+	"$(stat -c %a "$E2E_HOME"/.config/vmlab/ssh-* 2>/dev/null)"
 echo "169.254.79.2 $(cat "$sd/host_ed25519.pub")" >"$E2E_HOME/.config/vmlab/known_hosts"
+splan=$(S plan --json 2>&1); rc=$?
+check_rc "qemu+ssh: class plan with far's key pinned in vmlab's known_hosts" 0 "$rc"
+check_eq "qemu+ssh: the seats spread over both hosts" "far near" \
+	"$(jq -r '[.seats[].host] | sort | join(" ")' <<<"$splan" 2>/dev/null)"
 
 plan=$(H plan --json 2>&1); rc=$?
 check_rc "class plan over two hosts" 0 "$rc"
@@ -98,6 +118,40 @@ check_rc "class exec --all over both hosts" 0 "$rc"
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20
 H exec "$fs" -- sh -c 'exit 4' >/dev/null 2>&1; rc=$?
 check_rc "class exec on far's seat: the remote status" 4 "$rc"
+st=$(S status --json 2>&1)
+check_eq "qemu+ssh: class status, far's guest through its sshd" "2/2 2" \
+	"$(jq -r '"\(.totals.vms_up)/\(.totals.vms_total) \(.totals.ssh_ok)"' <<<"$st" 2>/dev/null)"
+
+# far's seat's handout jumps through far's own sshd (jump.far), its key pinned in the bundle;
+# the block printed for far, installed there by hand, lets the bundle reach that seat only
+cp "$sd/host_ed25519.pub" "$ph/far_host.pub"
+printf 'jump.far = vlfar@169.254.79.2\njump_key.far = far_host.pub\n' >>"$ph/vmlab.ini"
+vl_user_add vlfar >/dev/null 2>&1 || bad "jump account vlfar"
+usermod -p '*' vlfar   # no password, but not locked: sshd without PAM refuses locked accounts
+ex=$E2E_TMP/handouts
+out=$(H export "$ex" 2>&1); rc=$?
+check_rc "class export with jump.far" 0 "$rc"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -10
+check_contains "export prints far's block to install on far" \
+	"add this block to ~vlfar/.ssh/authorized_keys on 169.254.79.2" "$out"
+check_eq "far's bundle jumps through far's sshd" "169.254.79.2 22 vlfar" \
+	"$(awk '/^Host jump/{j=1;next} /^Host /{j=0} j&&$1=="HostName"{h=$2} j&&$1=="Port"{p=$2} j&&$1=="User"{u=$2} END{print h, p, u}' "$ex/$fs/ssh_config" 2>/dev/null)"
+check_eq "far's bundle pins far's sshd key" 1 \
+	"$(grep -c "^169.254.79.2 $(cut -d' ' -f1-2 "$sd/host_ed25519.pub")\$" "$ex/$fs/known_hosts" 2>/dev/null)"
+check_eq "near's seat (no jump for near): reached directly" 0 \
+	"$(grep -c '^Host jump' "$ex/$ns/ssh_config" 2>/dev/null)"
+check_eq "authorized_keys.far: far's seat's key, open to its guest only" 1 \
+	"$(grep -c "permitopen=\"$fip:22\"" "$ex/authorized_keys.far" 2>/dev/null)"
+fhome=$(getent passwd vlfar | cut -d: -f6)
+mkdir -p "$fhome/.ssh"
+cp "$ex/authorized_keys.far" "$fhome/.ssh/authorized_keys"
+chown -R vlfar: "$fhome/.ssh"
+bundle() { (cd "$ex/$fs" && vl_ns_exec timeout 60 "$@" </dev/null); }
+check_eq "far's bundle logs in to far's seat through far's sshd" a \
+	"$(bundle ssh -F ssh_config -o BatchMode=yes a hostname 2>&1)"
+bundle ssh -F ssh_config -o BatchMode=yes -W "$fip:23" jump >/dev/null 2>&1; rc=$?
+[ "$rc" != 0 ] && ok "far's jump opens nothing but the seat's port 22 ($rc)" ||
+	bad "far's jump let -W $fip:23 through"
 H ssh "$fs" a -- sh -c 'echo far > marker' >/dev/null 2>&1
 out=$(H reset "$fs" 2>&1); rc=$?
 check_rc "class reset of far's seat" 0 "$rc"
