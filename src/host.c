@@ -293,10 +293,13 @@ static int wrapper_write(const char *dir, const char *path, const char *script,
 		if (mkdir(parent, 0700) < 0 && errno != EEXIST)
 			return vl_err_sys(err, VL_E_IO, errno, "%s", parent);
 	}
-	if (vl_dir_private_ensure(dir, err) < 0 ||
-	    vl_file_write_atomic(path, script, strlen(script), 0700, err) < 0)
+	if (vl_dir_private_ensure(dir, err) < 0)
 		return -1;
-	return 0;
+	/* libvirt runs what is there: nobody else may swap it */
+	if (stat(dir, &st) < 0 || (st.st_mode & 022))
+		return vl_err_set(err, VL_E_IO, "%s is writable by others; vmlab keeps the ssh "
+				  "wrapper for qemu+ssh:// there: chmod go-w it", dir);
+	return vl_file_write_atomic(path, script, strlen(script), 0700, err);
 }
 
 char *vl_host_prepare_uri(const char *uri, bool *own_command, struct vl_err *err)

@@ -938,6 +938,11 @@ static void test_host_prepare_uri(void **state)
 	assert_string_equal(got, "qemu+ssh://h/system?command=/bin/myssh");
 	assert_true(own);
 	free(got);
+	/* a config dir others can write to: refused, nothing written */
+	assert_int_equal(chmod(want, 0777), 0);
+	assert_null(vl_host_prepare_uri("qemu+ssh://h/system?known_hosts=/other", &own, &err));
+	assert_non_null(strstr(err.msg, "writable by others"));
+	assert_int_equal(chmod(want, 0700), 0);
 	/* a known_hosts ssh would split: refused, in one line */
 	assert_null(vl_host_prepare_uri("qemu+ssh://h/system?known_hosts=/a%20b", &own, &err));
 	assert_int_equal(err.code, VL_E_CONNECT);
