@@ -53,6 +53,17 @@ check "class status --json: 2 seats, none made" \
 	[ "$(V class status --json | jq -r '"\(.totals.seats) \(.totals.seats_made)"')" = "2 0" ]
 check "class export with nothing made fails (1)" [ "$(rc V class export "$T/out")" = 1 ]
 check "class export leaves nothing behind" [ ! -e "$T/out" ] && [ ! -e "$T/out.partial" ]
+# a jump.HOST naming no host of the class: export and up stop at its line, nothing made
+cp vmlab.ini vmlab.ini.keep
+printf 'jump.nowhere = lab@lab2.example.org\n' >>vmlab.ini
+check "class export with jump.HOST of no host: bad profile (2)" [ "$(rc V class export "$T/out")" = 2 ]
+V class export "$T/out" 2>err.txt
+check "class export names the line and the host" \
+	grep -q "vmlab.ini:10: jump.nowhere: no host nowhere in the class's hosts" err.txt
+check "class export: one error line" [ "$(wc -l <err.txt)" = 1 ]
+check "class export with a stray jump leaves nothing behind" [ ! -e "$T/out" ] && [ ! -e "$T/out.partial" ]
+check "class up with jump.HOST of no host: bad profile (2)" [ "$(rc V class up)" = 2 ]
+mv vmlab.ini.keep vmlab.ini
 check "class status: libvirt unreachable exits 3" \
 	[ "$(rc "$VMLAB" --uri 'qemu+unix:///system?socket=/nonexistent' class status)" = 3 ]
 
