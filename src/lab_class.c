@@ -1061,11 +1061,14 @@ static int jump_stray(const struct vl_ctx *ctx, struct vl_err *err)
 	j = own ? vl_class_jump_stray(c->host_jumps, c->n_host_jumps, &local, 1)
 		: vl_class_jump_stray(c->host_jumps, c->n_host_jumps,
 				      (const char *const *)cfg->host_names, cfg->n_hosts);
+	if (j && own)
+		return vl_err_set(err, VL_E_PROFILE, "%s:%d: jump.%s: no host %s; the class uses "
+				  "one host, local (--uri, or no [hosts] in vmlab.conf)",
+				  ctx->profile.path, j->line ? j->line : j->key_line, j->host, j->host);
 	if (j)
-		return vl_err_set(err, VL_E_PROFILE, "%s:%d: jump.%s: no host %s in the class's "
-				  "hosts (vmlab.conf [hosts]%s)", ctx->profile.path,
-				  j->line ? j->line : j->key_line, j->host, j->host,
-				  own ? ", not used with --uri or without [hosts]" : "");
+		return vl_err_set(err, VL_E_PROFILE, "%s:%d: jump.%s: no host %s in vmlab.conf "
+				  "[hosts]", ctx->profile.path, j->line ? j->line : j->key_line,
+				  j->host, j->host);
 	return 0;
 }
 

@@ -59,7 +59,7 @@ printf 'jump.nowhere = lab@lab2.example.org\n' >>vmlab.ini
 check "class export with jump.HOST of no host: bad profile (2)" [ "$(rc V class export "$T/out")" = 2 ]
 V class export "$T/out" 2>err.txt
 check "class export names the line and the host" \
-	grep -q "vmlab.ini:10: jump.nowhere: no host nowhere in the class's hosts" err.txt
+	grep -q "vmlab.ini:10: jump.nowhere: no host nowhere; the class uses one host, local" err.txt
 check "class export: one error line" [ "$(wc -l <err.txt)" = 1 ]
 check "class export with a stray jump leaves nothing behind" [ ! -e "$T/out" ] && [ ! -e "$T/out.partial" ]
 check "class up with jump.HOST of no host: bad profile (2)" [ "$(rc V class up)" = 2 ]
