@@ -839,7 +839,7 @@ int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *
 	const struct vl_class_jump *jumps[1 + VL_CLASS_JUMPS_MAX];
 	size_t nj = class_jumps(ctx, jumps);
 	if (nj) {
-		struct vl_class_plan now;
+		struct vl_class_plan now = { 0 };
 		struct vl_err jerr = VL_ERR_INIT;
 		bool planned = class_plan_again(&r, &now, &jerr) == 0;
 		for (size_t k = 0; planned && k < nj; k++) {
@@ -853,8 +853,7 @@ int vl_class_up(struct vl_ctx *ctx, struct vl_class_report *rep, struct vl_err *
 					      "machine: 'vmlab class export' writes the keys to "
 					      "authorize there", jumps[k]->user, jumps[k]->addr);
 		}
-		if (planned)
-			vl_class_plan_release(&now);
+		vl_class_plan_release(&now);
 		if (jerr.msg[0] && up_rc == 0 && b_rc == 0) {
 			*err = jerr;
 			goto out;
