@@ -128,7 +128,7 @@ cp "$sd/host_ed25519.pub" "$ph/far_host.pub"
 printf 'jump.far = vlfar@169.254.79.2\njump_key.far = far_host.pub\n' >>"$ph/vmlab.ini"
 vl_user_add vlfar >/dev/null 2>&1 || bad "jump account vlfar"
 usermod -p '*' vlfar   # no password, but not locked: sshd without PAM refuses locked accounts
-ex=$E2E_TMP/handouts
+ex=$E2E_TMP/handouts-hosts  # t_65 exports to handouts, and export wants a new directory
 out=$(H export "$ex" 2>&1); rc=$?
 check_rc "class export with jump.far" 0 "$rc"
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -10
